@@ -1,0 +1,85 @@
+using System.Globalization;
+using System.Text;
+
+namespace OrganicScreen.Screening;
+
+/// <summary>
+/// Byte-stable CSV for candidate tables, because reviewers diff them as snapshots:
+/// fixed column order (<see cref="Header"/>), invariant culture, a fixed number of decimals, "\n" line endings on
+/// every OS, UTF-8 without BOM, RFC 4180 quoting, and −0 printed as 0. Missing values are empty fields.
+/// Rows are written in the order given: sort with <see cref="CandidateOrder"/> first for tables.
+/// </summary>
+public static class CandidateCsv
+{
+    public const int DefaultDecimals = 4;
+
+    public static readonly IReadOnlyList<string> Header =
+    [
+        "role", "id", "canonical_smiles",
+        "potential_v_li", "lower_v_li", "upper_v_li",
+        "margin_v", "headroom_v", "dft_potential_v_li",
+    ];
+
+    public static void Write(TextWriter writer, IEnumerable<Candidate> candidates, int decimals = DefaultDecimals)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentOutOfRangeException.ThrowIfNegative(decimals);
+        WriteRow(writer, Header);
+        foreach (var c in candidates)
+        {
+            WriteRow(writer,
+            [
+                c.Role == ElectrodeRole.Cathode ? "cathode" : "anode",
+                c.Id,
+                c.CanonicalSmiles,
+                Number(c.Potential.Predicted, decimals),
+                Number(c.Potential.Lower, decimals),
+                Number(c.Potential.Upper, decimals),
+                Number(c.MarginVolts, decimals),
+                Number(c.HeadroomVolts, decimals),
+                c.DftPotentialVolts is { } dft ? Number(dft, decimals) : "",
+            ]);
+        }
+    }
+
+    public static string ToCsv(IEnumerable<Candidate> candidates, int decimals = DefaultDecimals)
+    {
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        Write(writer, candidates, decimals);
+        return writer.ToString();
+    }
+
+    /// <summary>Streams to a file; memory stays bounded however many candidates there are.</summary>
+    public static void WriteFile(string path, IEnumerable<Candidate> candidates, int decimals = DefaultDecimals)
+    {
+        using var writer = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        Write(writer, candidates, decimals);
+    }
+
+    /// <summary>Fixed-point with invariant culture; negative zero after rounding becomes "0.0000" so −0.00001 and 0 diff equal.</summary>
+    public static string Number(double value, int decimals = DefaultDecimals)
+    {
+        if (!double.IsFinite(value))
+            throw new ArgumentException($"Cannot write non-finite value {value} to a candidate table.", nameof(value));
+        var text = value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        return text.StartsWith('-') && text.AsSpan(1).IndexOfAnyExcept("0.") < 0 ? text[1..] : text;
+    }
+
+    /// <summary>RFC 4180: quote a field that holds a comma, quote, CR or LF, or leading/trailing space; double inner quotes.</summary>
+    public static string Escape(string field)
+    {
+        var needsQuotes = field.AsSpan().IndexOfAny(",\"\r\n") >= 0
+                          || (field.Length > 0 && (char.IsWhiteSpace(field[0]) || char.IsWhiteSpace(field[^1])));
+        return needsQuotes ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
+    }
+
+    private static void WriteRow(TextWriter writer, IReadOnlyList<string> fields)
+    {
+        for (var i = 0; i < fields.Count; i++)
+        {
+            if (i > 0) writer.Write(',');
+            writer.Write(Escape(fields[i]));
+        }
+        writer.Write('\n');
+    }
+}
