@@ -1,0 +1,448 @@
+// extern "C" shim over RDKit for OrganicScreen. See osrdkit.h for the ABI contract.
+#include "osrdkit.h"
+
+#include <DataStructs/ExplicitBitVect.h>
+#include <GraphMol/Fingerprints/MorganFingerprints.h>
+#include <GraphMol/GraphMol.h>
+#include <GraphMol/SmilesParse/SmilesParse.h>
+#include <GraphMol/SmilesParse/SmilesWrite.h>
+#include <RDGeneral/RDLog.h>
+#include <RDGeneral/versions.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <ostream>
+#include <streambuf>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr int32_t kMaxRadius = 10;
+constexpr int32_t kMaxBits = 1 << 20;
+// Molecules per work item: small enough to balance 2..64 threads over a few thousand molecules,
+// large enough that the atomic counter and per-chunk vectors are noise next to RDKit's work.
+constexpr int32_t kChunk = 64;
+// A runaway logger must not grow a thread's buffer without bound; messages are a line or two.
+constexpr size_t kMaxLogBytes = 16 * 1024;
+
+// RDKit logs through one process-wide std::ostream per level. To hand each molecule its own
+// error text while many threads parse at once, the error stream's buffer appends to a
+// thread-local string instead of a shared sink.
+thread_local std::string tl_log;
+
+class ThreadLocalLogBuf final : public std::streambuf {
+ protected:
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof()) && tl_log.size() < kMaxLogBytes) {
+      tl_log.push_back(traits_type::to_char_type(c));
+    }
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char *s, std::streamsize n) override {
+    if (tl_log.size() < kMaxLogBytes) {
+      tl_log.append(s, static_cast<size_t>(
+                           std::min<std::streamsize>(n, kMaxLogBytes - tl_log.size())));
+    }
+    return n;
+  }
+  int sync() override { return 0; }
+};
+
+class NullBuf final : public std::streambuf {
+ protected:
+  int_type overflow(int_type c) override { return traits_type::not_eof(c); }
+  std::streamsize xsputn(const char *, std::streamsize n) override { return n; }
+};
+
+// Replaces RDKit's loggers once per process, before any RDKit call of ours. The streams are
+// deliberately leaked: RDKit's logger objects outlive this library's statics at exit and flush
+// their destination in their destructor.
+void ensure_init() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto *capture = new std::ostream(new ThreadLocalLogBuf());
+    auto *null = new std::ostream(new NullBuf());
+    rdErrorLog = std::make_shared<boost::logging::rdLogger>(capture);
+    // Warnings/info ("not removing hydrogen atom without neighbors", ...) are noise for a
+    // pipeline and would otherwise reach stderr; errors that matter come back as error text.
+    for (RDLogger *logger : {&rdWarningLog, &rdInfoLog, &rdDebugLog, &rdAppLog, &rdStatusLog}) {
+      *logger = std::make_shared<boost::logging::rdLogger>(null);
+      (*logger)->df_enabled = false;
+    }
+  });
+}
+
+bool is_blank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  });
+}
+
+// RDKit prefixes each log line with "[HH:MM:SS] "; the timestamp is meaningless to callers and
+// would make identical errors differ. Lines are joined with "; " so the message stays one line.
+std::string take_log() {
+  std::string out;
+  size_t pos = 0;
+  while (pos < tl_log.size()) {
+    size_t end = tl_log.find('\n', pos);
+    if (end == std::string::npos) end = tl_log.size();
+    std::string_view line(tl_log.data() + pos, end - pos);
+    if (line.size() >= 11 && line[0] == '[' && line[3] == ':' && line[6] == ':' &&
+        line[9] == ']' && line[10] == ' ') {
+      line.remove_prefix(11);
+    }
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    if (!line.empty()) {
+      if (!out.empty()) out += "; ";
+      out.append(line);
+    }
+    pos = end + 1;
+  }
+  tl_log.clear();
+  return out;
+}
+
+// Parses with default sanitization (Chem.MolFromSmiles semantics). Returns null and sets `error`
+// to RDKit's own message when the SMILES is rejected; never throws for RDKit failures.
+std::unique_ptr<RDKit::RWMol> parse(std::string_view smiles, std::string &error) {
+  error.clear();
+  if (is_blank(smiles)) {
+    // RDKit turns "" into an empty molecule; for a screening pipeline that is an input error.
+    error = "empty SMILES";
+    return nullptr;
+  }
+  thread_local std::string input;  // reused: avoids an allocation per molecule
+  input.assign(smiles.data(), smiles.size());
+  tl_log.clear();
+  std::unique_ptr<RDKit::RWMol> mol;
+  try {
+    mol.reset(RDKit::SmilesToMol(input));
+  } catch (const std::bad_alloc &) {
+    throw;  // not a property of the molecule; the entry point reports OSR_E_MEMORY
+  } catch (const std::exception &e) {
+    // Sanitization failures (MolSanitizeException & co.) carry the precise message; RDKit may
+    // also have logged it, so the exception text wins.
+    error = e.what();
+  } catch (...) {
+    error = "unknown RDKit error";
+  }
+  std::string logged = take_log();
+  if (!mol && error.empty()) error = logged.empty() ? "SMILES parse failed" : logged;
+  if (mol) error.clear();
+  return mol;
+}
+
+void append_on_bits(const RDKit::ROMol &mol, int32_t radius, int32_t nbits,
+                    std::vector<int32_t> &out) {
+  std::unique_ptr<ExplicitBitVect> fp(RDKit::MorganFingerprints::getFingerprintAsBitVect(
+      mol, static_cast<unsigned>(radius), static_cast<unsigned>(nbits)));
+  const auto &bits = *fp->dp_bits;
+  for (auto i = bits.find_first(); i != boost::dynamic_bitset<>::npos; i = bits.find_next(i)) {
+    out.push_back(static_cast<int32_t>(i));
+  }
+}
+
+bool valid_spec(int32_t radius, int32_t nbits) {
+  return radius >= 0 && radius <= kMaxRadius && nbits >= 1 && nbits <= kMaxBits;
+}
+
+char *dup_string(const std::string &s, int32_t *len) {
+  auto *p = static_cast<char *>(std::malloc(s.size() + 1));
+  if (!p) throw std::bad_alloc();
+  std::memcpy(p, s.data(), s.size());
+  p[s.size()] = '\0';
+  *len = static_cast<int32_t>(s.size());
+  return p;
+}
+
+}  // namespace
+
+// ---- batch -------------------------------------------------------------------------------
+
+struct osr_batch {
+  struct Chunk {
+    std::string text;                        // concatenated canonical SMILES / errors
+    std::vector<std::vector<int32_t>> bits;  // per spec, concatenated on-bits
+  };
+  int32_t n = 0;
+  int32_t nspecs = 0;
+  std::vector<uint8_t> valid;         // [n]
+  std::vector<int32_t> text_len;      // [n]
+  std::vector<int32_t> counts;        // [nspecs * n], on-bits per (spec, molecule)
+  std::vector<Chunk> chunks;          // molecule i lives in chunks[i / kChunk]
+  int64_t text_bytes = 0;
+  std::vector<int64_t> nnz;           // [nspecs]
+};
+
+namespace {
+
+void featurize_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *offsets,
+                     const int32_t *radii, const int32_t *nbits, bool canonical) {
+  auto &c = b.chunks[static_cast<size_t>(chunk)];
+  c.bits.resize(static_cast<size_t>(b.nspecs));
+  const int32_t begin = chunk * kChunk;
+  const int32_t end = std::min(b.n, begin + kChunk);
+  std::string error;
+  for (int32_t i = begin; i < end; ++i) {
+    std::string_view smi(utf8 + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
+    const size_t before = c.text.size();
+    auto mol = parse(smi, error);
+    if (mol) {
+      try {
+        if (canonical) c.text += RDKit::MolToSmiles(*mol);
+        for (int32_t k = 0; k < b.nspecs; ++k) {
+          auto &out = c.bits[static_cast<size_t>(k)];
+          const size_t had = out.size();
+          append_on_bits(*mol, radii[k], nbits[k], out);
+          b.counts[static_cast<size_t>(k) * b.n + i] = static_cast<int32_t>(out.size() - had);
+        }
+        b.valid[i] = 1;
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        // A molecule RDKit parses but cannot write or fingerprint is rejected as a whole,
+        // so every matrix keeps an empty row for it.
+        error = e.what();
+        if (error.empty()) error = "RDKit error";
+      } catch (...) {
+        error = "unknown RDKit error";
+      }
+      tl_log.clear();
+      if (!b.valid[i]) {
+        c.text.resize(before);
+        for (int32_t k = 0; k < b.nspecs; ++k) {
+          auto &out = c.bits[static_cast<size_t>(k)];
+          out.resize(out.size() - static_cast<size_t>(b.counts[static_cast<size_t>(k) * b.n + i]));
+          b.counts[static_cast<size_t>(k) * b.n + i] = 0;
+        }
+      }
+    }
+    if (!b.valid[i]) c.text += error;
+    b.text_len[i] = static_cast<int32_t>(c.text.size() - before);
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+int32_t osr_abi_version(void) { return OSR_ABI_VERSION; }
+
+const char *osr_rdkit_version(void) { return RDKit::rdkitVersion; }
+
+void osr_free(void *p) { std::free(p); }
+
+int32_t osr_parse(const char *smiles, int32_t smiles_len, char **out_text, int32_t *out_len) {
+  if ((!smiles && smiles_len != 0) || smiles_len < 0 || !out_text || !out_len) return OSR_E_ARGUMENT;
+  *out_text = nullptr;
+  *out_len = 0;
+  try {
+    ensure_init();
+    std::string error;
+    auto mol = parse(std::string_view(smiles ? smiles : "", static_cast<size_t>(smiles_len)), error);
+    if (mol) {
+      try {
+        std::string canonical = RDKit::MolToSmiles(*mol);
+        tl_log.clear();
+        *out_text = dup_string(canonical, out_len);
+        return OSR_VALID_MOLECULE;
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        error = e.what();
+      }
+      tl_log.clear();
+    }
+    *out_text = dup_string(error, out_len);
+    return OSR_INVALID_MOLECULE;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_fingerprint(const char *smiles, int32_t smiles_len, int32_t radius, int32_t nbits,
+                        int32_t **out_bits, int32_t *out_count, char **out_error,
+                        int32_t *out_error_len) {
+  if ((!smiles && smiles_len != 0) || smiles_len < 0 || !out_bits || !out_count || !out_error ||
+      !out_error_len || !valid_spec(radius, nbits)) {
+    return OSR_E_ARGUMENT;
+  }
+  *out_bits = nullptr;
+  *out_count = 0;
+  *out_error = nullptr;
+  *out_error_len = 0;
+  try {
+    ensure_init();
+    std::string error;
+    auto mol = parse(std::string_view(smiles ? smiles : "", static_cast<size_t>(smiles_len)), error);
+    if (mol) {
+      std::vector<int32_t> bits;
+      try {
+        append_on_bits(*mol, radius, nbits, bits);
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        error = e.what();
+        if (error.empty()) error = "RDKit error";
+      }
+      tl_log.clear();
+      if (error.empty()) {
+        if (!bits.empty()) {
+          *out_bits = static_cast<int32_t *>(std::malloc(bits.size() * sizeof(int32_t)));
+          if (!*out_bits) return OSR_E_MEMORY;
+          std::memcpy(*out_bits, bits.data(), bits.size() * sizeof(int32_t));
+        }
+        *out_count = static_cast<int32_t>(bits.size());
+        return OSR_VALID_MOLECULE;
+      }
+    }
+    *out_error = dup_string(error, out_error_len);
+    return OSR_INVALID_MOLECULE;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_featurize(const char *utf8, const int32_t *offsets, int32_t n, const int32_t *radii,
+                      const int32_t *nbits, int32_t nspecs, int32_t threads, int32_t flags,
+                      osr_batch **out) {
+  if (!out || n < 0 || nspecs < 0 || threads < 0 || (n > 0 && !offsets) ||
+      (nspecs > 0 && (!radii || !nbits))) {
+    return OSR_E_ARGUMENT;
+  }
+  *out = nullptr;
+  if (n > 0) {
+    if (offsets[0] < 0 || (!utf8 && offsets[n] != offsets[0])) return OSR_E_ARGUMENT;
+    for (int32_t i = 0; i < n; ++i) {
+      if (offsets[i + 1] < offsets[i]) return OSR_E_ARGUMENT;
+    }
+  }
+  for (int32_t k = 0; k < nspecs; ++k) {
+    if (!valid_spec(radii[k], nbits[k])) return OSR_E_ARGUMENT;
+  }
+  try {
+    ensure_init();
+    auto b = std::make_unique<osr_batch>();
+    b->n = n;
+    b->nspecs = nspecs;
+    b->valid.assign(static_cast<size_t>(n), 0);
+    b->text_len.assign(static_cast<size_t>(n), 0);
+    b->counts.assign(static_cast<size_t>(nspecs) * static_cast<size_t>(n), 0);
+    const int32_t nchunks = (n + kChunk - 1) / kChunk;
+    b->chunks.resize(static_cast<size_t>(nchunks));
+
+    unsigned workers = threads > 0 ? static_cast<unsigned>(threads)
+                                   : std::max(1u, std::thread::hardware_concurrency());
+    workers = std::min(workers, static_cast<unsigned>(std::max(1, nchunks)));
+    const bool canonical = (flags & OSR_FLAG_SKIP_CANONICAL) == 0;
+
+    // Dynamic scheduling: molecule cost varies ~100x (ions vs. large chromophores), so threads
+    // pull chunks from a shared counter instead of getting fixed ranges.
+    std::atomic<int32_t> next{0};
+    std::atomic<int32_t> failure{OSR_OK};
+    auto work = [&]() {
+      try {
+        for (int32_t c; failure.load(std::memory_order_relaxed) == OSR_OK &&
+                        (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;) {
+          featurize_chunk(*b, c, utf8, offsets, radii, nbits, canonical);
+        }
+      } catch (const std::bad_alloc &) {
+        failure.store(OSR_E_MEMORY);
+      } catch (...) {
+        failure.store(OSR_E_INTERNAL);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < workers; ++t) {
+      try {
+        pool.emplace_back(work);
+      } catch (const std::system_error &) {
+        break;  // fewer threads than asked is still correct; the caller's thread always works
+      }
+    }
+    work();
+    for (auto &t : pool) t.join();
+    if (failure.load() != OSR_OK) return failure.load();
+
+    b->nnz.assign(static_cast<size_t>(nspecs), 0);
+    for (const auto &c : b->chunks) {
+      b->text_bytes += static_cast<int64_t>(c.text.size());
+      for (int32_t k = 0; k < nspecs && k < static_cast<int32_t>(c.bits.size()); ++k) {
+        b->nnz[static_cast<size_t>(k)] += static_cast<int64_t>(c.bits[static_cast<size_t>(k)].size());
+      }
+    }
+    // Results are read back through int32 offsets (.NET arrays, SparseBitMatrix).
+    constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+    if (b->text_bytes > kMax) return OSR_E_TOO_LARGE;
+    for (auto v : b->nnz) {
+      if (v > kMax) return OSR_E_TOO_LARGE;
+    }
+    *out = b.release();
+    return OSR_OK;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_batch_text_bytes(const osr_batch *batch) {
+  return batch ? static_cast<int32_t>(batch->text_bytes) : OSR_E_ARGUMENT;
+}
+
+int32_t osr_batch_nnz(const osr_batch *batch, int32_t spec) {
+  if (!batch || spec < 0 || spec >= batch->nspecs) return OSR_E_ARGUMENT;
+  return static_cast<int32_t>(batch->nnz[static_cast<size_t>(spec)]);
+}
+
+int32_t osr_batch_copy_text(const osr_batch *batch, uint8_t *valid, int32_t *text_offsets,
+                            char *text) {
+  if (!batch || !valid || !text_offsets || (batch->text_bytes > 0 && !text)) return OSR_E_ARGUMENT;
+  if (batch->n > 0) std::memcpy(valid, batch->valid.data(), static_cast<size_t>(batch->n));
+  text_offsets[0] = 0;
+  for (int32_t i = 0; i < batch->n; ++i) text_offsets[i + 1] = text_offsets[i] + batch->text_len[i];
+  size_t at = 0;
+  for (const auto &c : batch->chunks) {
+    if (!c.text.empty()) std::memcpy(text + at, c.text.data(), c.text.size());
+    at += c.text.size();
+  }
+  return OSR_OK;
+}
+
+int32_t osr_batch_copy_fingerprint(const osr_batch *batch, int32_t spec, int32_t *offsets,
+                                   int32_t *indices) {
+  if (!batch || spec < 0 || spec >= batch->nspecs || !offsets ||
+      (batch->nnz[static_cast<size_t>(spec)] > 0 && !indices)) {
+    return OSR_E_ARGUMENT;
+  }
+  const int32_t *counts = batch->counts.data() + static_cast<size_t>(spec) * batch->n;
+  offsets[0] = 0;
+  for (int32_t i = 0; i < batch->n; ++i) offsets[i + 1] = offsets[i] + counts[i];
+  size_t at = 0;
+  for (const auto &c : batch->chunks) {
+    if (static_cast<size_t>(spec) >= c.bits.size()) continue;
+    const auto &bits = c.bits[static_cast<size_t>(spec)];
+    if (!bits.empty()) std::memcpy(indices + at, bits.data(), bits.size() * sizeof(int32_t));
+    at += bits.size();
+  }
+  return OSR_OK;
+}
+
+void osr_batch_free(osr_batch *batch) { delete batch; }
+
+}  // extern "C"

@@ -1,0 +1,105 @@
+/*
+ * osrdkit: the C ABI between OrganicScreen (.NET) and RDKit.
+ *
+ * Rules that keep it ABI-safe for P/Invoke:
+ *  - only int32_t/int64_t/uint8_t/char and pointers to them cross the boundary; no structs by value,
+ *    no C++ types, no exceptions (every entry point catches everything);
+ *  - strings are UTF-8 with explicit byte lengths (inputs need not be NUL-terminated);
+ *  - memory the shim allocates is released by the caller with osr_free / osr_batch_free;
+ *  - return codes: >= 0 success (1 valid / 0 invalid molecule where that applies), < 0 shim failure.
+ *  - RDKit never writes to stdout/stderr through this library: its logs are captured per thread and
+ *    returned as the error text of the molecule that caused them.
+ */
+#ifndef OSRDKIT_H
+#define OSRDKIT_H
+
+#include <stdint.h>
+
+#if defined(OSR_BUILDING)
+#define OSR_API __attribute__((visibility("default")))
+#else
+#define OSR_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a signature below changes; the managed side checks it at load. */
+#define OSR_ABI_VERSION 1
+
+#define OSR_OK 0
+#define OSR_INVALID_MOLECULE 0
+#define OSR_VALID_MOLECULE 1
+#define OSR_E_ARGUMENT (-1)
+#define OSR_E_MEMORY (-2)
+#define OSR_E_INTERNAL (-3)
+#define OSR_E_TOO_LARGE (-4)
+
+/* Batch flags. */
+#define OSR_FLAG_NONE 0
+/* Do not write canonical SMILES for valid molecules (text is empty); errors are still returned. */
+#define OSR_FLAG_SKIP_CANONICAL 1
+
+OSR_API int32_t osr_abi_version(void);
+
+/* RDKit::rdkitVersion, e.g. "2022.09.3". Static storage: do not free. */
+OSR_API const char *osr_rdkit_version(void);
+
+/* Frees anything osr_parse / osr_fingerprint returned through an out pointer. NULL is fine. */
+OSR_API void osr_free(void *p);
+
+/*
+ * Parses one SMILES (default sanitization, like Chem.MolFromSmiles). On return *out_text is a
+ * malloc'd, NUL-terminated UTF-8 string of *out_len bytes: the canonical SMILES (returns 1) or
+ * RDKit's error message (returns 0). Empty/whitespace-only input is invalid ("empty SMILES").
+ */
+OSR_API int32_t osr_parse(const char *smiles, int32_t smiles_len, char **out_text,
+                          int32_t *out_len);
+
+/*
+ * Morgan bit fingerprint of one SMILES, identical to
+ * RDKit::MorganFingerprints::getFingerprintAsBitVect(mol, radius, nbits).
+ * Returns 1 with *out_bits = malloc'd ascending on-bit indices (*out_count of them; may be NULL
+ * when 0), or 0 with *out_error = malloc'd error text (*out_error_len bytes). radius 0..10,
+ * nbits 1..1<<20, else OSR_E_ARGUMENT.
+ */
+OSR_API int32_t osr_fingerprint(const char *smiles, int32_t smiles_len, int32_t radius,
+                                int32_t nbits, int32_t **out_bits, int32_t *out_count,
+                                char **out_error, int32_t *out_error_len);
+
+/* Opaque batch result, owned by the caller until osr_batch_free. */
+typedef struct osr_batch osr_batch;
+
+/*
+ * Featurizes n molecules: molecule i is utf8[offsets[i] .. offsets[i+1]) (offsets has n+1
+ * entries, non-decreasing). For each of nspecs (radii[k], nbits[k]) computes Morgan bit
+ * fingerprints. threads: worker count, 0 = std::thread::hardware_concurrency().
+ * On success (OSR_OK) *out is a result to read with the osr_batch_* calls below.
+ */
+OSR_API int32_t osr_featurize(const char *utf8, const int32_t *offsets, int32_t n,
+                              const int32_t *radii, const int32_t *nbits, int32_t nspecs,
+                              int32_t threads, int32_t flags, osr_batch **out);
+
+/* Sizes the caller needs to allocate before copying: total text bytes, and per spec on-bit count. */
+OSR_API int32_t osr_batch_text_bytes(const osr_batch *batch);
+OSR_API int32_t osr_batch_nnz(const osr_batch *batch, int32_t spec);
+
+/*
+ * Copies molecule results: valid[i] = 1/0; text_offsets (n+1 entries) index into text
+ * (text_bytes bytes, not NUL-separated): canonical SMILES when valid, error message otherwise.
+ */
+OSR_API int32_t osr_batch_copy_text(const osr_batch *batch, uint8_t *valid, int32_t *text_offsets,
+                                    char *text);
+
+/* Copies spec k as CSR: offsets (n+1 entries), indices (nnz entries, ascending per row). */
+OSR_API int32_t osr_batch_copy_fingerprint(const osr_batch *batch, int32_t spec, int32_t *offsets,
+                                           int32_t *indices);
+
+OSR_API void osr_batch_free(osr_batch *batch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
