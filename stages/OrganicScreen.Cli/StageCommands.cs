@@ -1,0 +1,84 @@
+using System.CommandLine;
+using OrganicScreen.Chem;
+using OrganicScreen.Core;
+using OrganicScreen.Data;
+
+namespace OrganicScreen.Cli;
+
+/// <summary>Arguments every stage takes; the CLI recomputes upstream keys from them.</summary>
+public sealed record PipelineOptions(string Dataset, string ProfileName, string? Variant, string? Root, string? Device, string? Libtorch, bool AllowUnpinned);
+
+/// <summary>
+/// <c>organicscreen stage &lt;name&gt;</c>: runs one stage and, through the store's cache, whatever
+/// it needs upstream. Each stage is one method; data flows one way.
+/// </summary>
+public static class StageCommands
+{
+    public static Command Create(CommandContext context)
+    {
+        var dataset = new Option<string>("--dataset", "-d") { Description = "dataset name (data/datasets/<name>.json)", DefaultValueFactory = _ => "ocelot" };
+        var profile = new Option<string>("--profile", "-p") { Description = "profile name (data/profiles/<name>.json)", DefaultValueFactory = _ => "default" };
+        var variant = new Option<string?>("--variant") { Description = "target variant of the dataset (e.g. adiabatic, vertical)" };
+        var root = new Option<string?>("--root") { Description = "repository root (default: found from the current directory)" };
+        var device = new Option<string?>("--device") { Description = "auto, cpu or cuda" };
+        var libtorch = new Option<string?>("--libtorch") { Description = "directory of an existing libtorch (e.g. a PyTorch install's torch/lib); also ORGANICSCREEN_LIBTORCH" };
+        var allowUnpinned = new Option<bool>("--allow-unpinned") { Description = "download a source that has no pinned sha256 (prints it for pinning)" };
+        var stage = new Command("stage", "run one pipeline stage (and, from cache, the stages before it)");
+        foreach (var name in new[] { "fetch", "featurize", "sweep", "train", "infer", "screen" })
+        {
+            var command = new Command(name, $"the {name} stage") { dataset, profile, variant, root, device, libtorch, allowUnpinned };
+            command.SetAction(async (parse, cancellation) =>
+            {
+                var options = new PipelineOptions(parse.GetValue(dataset)!, parse.GetValue(profile)!, parse.GetValue(variant), parse.GetValue(root),
+                    parse.GetValue(device), parse.GetValue(libtorch), parse.GetValue(allowUnpinned));
+                var pipeline = new Pipeline(options, context.Log);
+                await pipeline.RunAsync(name, cancellation);
+                return 0;
+            });
+            stage.Subcommands.Add(command);
+        }
+
+        return stage;
+    }
+}
+
+/// <summary>The stages wired together for one dataset and profile.</summary>
+public sealed class Pipeline(PipelineOptions options, IStageLog log)
+{
+    private readonly RepositoryLayout layout = RepositoryLayout.Locate(options.Root);
+
+    public RepositoryLayout Layout => layout;
+
+    public async Task RunAsync(string stage, CancellationToken cancellation)
+    {
+        switch (stage)
+        {
+            case "fetch":
+                await FetchAsync(cancellation);
+                break;
+            case "featurize":
+                await FeaturizeAsync(cancellation);
+                break;
+            default:
+                throw new NotImplementedStageException(stage);
+        }
+    }
+
+    private ArtifactStore Store => new(layout.Artifacts, log);
+
+    public Profile Profile => Profile.Find(layout.Root, options.ProfileName);
+
+    public async Task<FetchedDataset> FetchAsync(CancellationToken cancellation)
+    {
+        var dataset = DatasetManifest.Find(layout.Root, options.Dataset);
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+        return await new FetchStage(Store, log, http).RunAsync(dataset, layout.Root, options.AllowUnpinned, cancellation);
+    }
+
+    public async Task<FeatureSet> FeaturizeAsync(CancellationToken cancellation)
+    {
+        var profile = Profile;
+        var fetched = await FetchAsync(cancellation);
+        return await new FeaturizeStage(Store, new Rdkit(), log).RunAsync(fetched, options.Variant, profile.FingerprintSpecs, cancellation);
+    }
+}

@@ -1,0 +1,94 @@
+using System.Globalization;
+
+namespace OrganicScreen.Data;
+
+/// <summary>A row that passed the text checks: SMILES present, charge allowed, targets numeric.</summary>
+public sealed record CheckedRecord(RawRecord Raw, string Smiles, int Charge, double? Ie, double? Ea);
+
+/// <summary>
+/// The text-level checks on a raw row, before RDKit sees it. Each failure names the row's
+/// problem in words a chemist can act on; nothing is dropped without a reason.
+/// </summary>
+public static class RecordChecks
+{
+    public static (CheckedRecord? Record, Reject? Reject) Check(RawRecord raw, TargetVariant variant)
+    {
+        var input = raw.Smiles?.Trim() ?? "";
+        Reject Fail(string reason) => new(raw.Row, raw.Id, input, reason);
+
+        if (raw is { Smiles: null or "", Ie: null or "", Ea: null or "", Id: null or "" }) return (null, Fail("empty line"));
+        if (input.Length == 0) return (null, Fail("missing SMILES"));
+        // A salt or mixture has no single ionisation energy; its fingerprint would mix fragments.
+        if (input.Contains('.')) return (null, Fail("multi-fragment SMILES (salt or mixture)"));
+
+        var charge = 0;
+        if (!string.IsNullOrWhiteSpace(raw.Charge) && !int.TryParse(raw.Charge.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out charge))
+            return (null, Fail($"non-integer charge '{raw.Charge}'"));
+        if (variant.Charges is { } allowed && !allowed.Contains(charge))
+            return (null, Fail($"charge {charge:+0;-0;0} excluded (dataset variant keeps charge {string.Join(", ", allowed.Select(c => c.ToString("+0;-0;0", CultureInfo.InvariantCulture)))})"));
+
+        var (ie, ieError) = Target(raw.Ie, variant.Ie, "IE");
+        if (ieError is not null) return (null, Fail(ieError));
+        var (ea, eaError) = Target(raw.Ea, variant.Ea, "EA");
+        if (eaError is not null) return (null, Fail(eaError));
+        // One missing target is kept (the MP data has different IE and EA populations); both missing leaves nothing to learn.
+        if (ie is null && ea is null) return (null, Fail("missing IE and EA"));
+        return (new CheckedRecord(raw, input, charge, ie, ea), null);
+    }
+
+    private static (double? Value, string? Error) Target(string? text, TargetColumn column, string name)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Trim() is "null" or "None") return (null, null);
+        if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            return (null, $"non-numeric {name} '{text.Trim()}' in column {column.Column}");
+        if (!double.IsFinite(value)) return (null, $"non-finite {name} '{text.Trim()}' in column {column.Column}");
+        return (column.Sign * value, null);
+    }
+}
+
+/// <summary>
+/// Merges rows that are the same molecule (same canonical SMILES and charge): targets averaged
+/// over the rows that have them, spread (max − min) and counts kept so noisy duplicates stay visible.
+/// </summary>
+public sealed class Deduplicator
+{
+    private readonly Dictionary<(string Canonical, int Charge), Group> groups = [];
+    private readonly List<Group> order = [];
+
+    public int Rows { get; private set; }
+
+    /// <summary>Adds a row; returns true when it starts a new molecule (its fingerprint is the one kept).</summary>
+    public bool Add(CheckedRecord record, string canonical)
+    {
+        Rows++;
+        var key = (canonical, record.Charge);
+        if (groups.TryGetValue(key, out var group))
+        {
+            group.Rows.Add(record);
+            return false;
+        }
+
+        group = new Group(canonical, [record]);
+        groups.Add(key, group);
+        order.Add(group);
+        return true;
+    }
+
+    /// <summary>Molecules in first-seen order, indexed 0..n-1 (the row order of every fingerprint table).</summary>
+    public IReadOnlyList<Molecule> Molecules() => order.Select((g, index) =>
+    {
+        var first = g.Rows[0];
+        var (ie, ieSpread) = Merge(g.Rows.Select(r => r.Ie));
+        var (ea, eaSpread) = Merge(g.Rows.Select(r => r.Ea));
+        return new Molecule(index, first.Raw.Id ?? $"row{first.Raw.Row}", g.Canonical, first.Smiles, first.Charge, ie, ea, ieSpread, eaSpread,
+            g.Rows.Count, string.Join(';', g.Rows.Select(r => r.Raw.Row)));
+    }).ToList();
+
+    private static (double? Mean, double? Spread) Merge(IEnumerable<double?> values)
+    {
+        var present = values.OfType<double>().ToList();
+        return present.Count == 0 ? (null, null) : (present.Average(), present.Max() - present.Min());
+    }
+
+    private sealed record Group(string Canonical, List<CheckedRecord> Rows);
+}

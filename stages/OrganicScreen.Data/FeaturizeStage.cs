@@ -1,0 +1,136 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using OrganicScreen.Chem;
+using OrganicScreen.Core;
+
+namespace OrganicScreen.Data;
+
+/// <summary>The Featurize artifact: unique molecules, rejects and one fingerprint table per spec.</summary>
+public sealed record FeatureSet(Artifact Artifact, string Dataset, string Variant, IReadOnlyList<FingerprintSpec> Fingerprints)
+{
+    public Task<IReadOnlyList<Molecule>> MoleculesAsync() => FeatureTables.ReadMoleculesAsync(Artifact.PathOf(FeatureTables.Molecules));
+
+    public Task<IReadOnlyList<Reject>> RejectsAsync() => FeatureTables.ReadRejectsAsync(Artifact.PathOf(FeatureTables.Rejects));
+
+    public Task<SparseBitMatrix> FingerprintsAsync(FingerprintSpec spec) =>
+        Fingerprints.Contains(spec)
+            ? FeatureTables.ReadFingerprintsAsync(Artifact.PathOf(FeatureTables.Fingerprints(spec)), spec)
+            : throw new DatasetException($"{Dataset}: fingerprints {spec} were not computed (have {string.Join(", ", Fingerprints)})");
+}
+
+/// <summary>Counts that must add up: every input row is a molecule's row or a reject.</summary>
+public sealed record FeaturizeSummary(int Rows, int Rejected, int Accepted, int Molecules, int MergedDuplicates, IReadOnlyDictionary<string, int> RejectReasons);
+
+/// <summary>
+/// Featurize: text checks, RDKit canonicalisation, deduplication on (canonical SMILES, charge),
+/// and Morgan fingerprints for every spec the later stages need.
+/// </summary>
+public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
+{
+    public const string Name = "featurize";
+    private const int BatchSize = 8192;
+
+    public async Task<FeatureSet> RunAsync(FetchedDataset fetched, string? variantName, IReadOnlyList<FingerprintSpec> specs, CancellationToken cancellation = default)
+    {
+        var dataset = fetched.Dataset;
+        var variantKey = variantName ?? dataset.DefaultVariant;
+        var variant = dataset.Variant(variantKey);
+        var ordered = specs.Distinct().OrderBy(s => s.Radius).ThenBy(s => s.Bits).ToList();
+        var parameters = new JsonObject
+        {
+            ["dataset"] = dataset.Name,
+            ["variant"] = variantKey,
+            ["targets"] = ContentHash.CanonicalJson(variant),
+            ["columns"] = ContentHash.CanonicalJson(dataset.Columns),
+            ["fingerprints"] = new JsonArray(ordered.Select(s => (JsonNode?)s.Name).ToArray()),
+        };
+        var request = new StageRequest(Name, CodeVersion.Of(typeof(FeaturizeStage), 1), parameters,
+            new Dictionary<string, string> { [FetchStage.Name] = fetched.Artifact.Key },
+            new Dictionary<string, string> { ["rdkit"] = rdkit.Version, ["dotnet"] = CodeVersion.Runtime });
+        var artifact = await store.GetOrBuildAsync(request, async (context, ct) =>
+        {
+            var summary = await BuildAsync(fetched, variant, ordered, context.OutputDirectory, ct);
+            Report(dataset.Name, summary);
+            return System.Text.Json.JsonSerializer.SerializeToNode(summary, Json.Options);
+        }, cancellation);
+        if (artifact.FromCache && artifact.Manifest.Summary is { } cached)
+            Report(dataset.Name, System.Text.Json.JsonSerializer.Deserialize<FeaturizeSummary>(cached, Json.Options)!);
+        return new FeatureSet(artifact, dataset.Name, variantKey, ordered);
+    }
+
+    private async Task<FeaturizeSummary> BuildAsync(FetchedDataset fetched, TargetVariant variant, IReadOnlyList<FingerprintSpec> specs, string output, CancellationToken cancellation)
+    {
+        var rejects = new List<Reject>();
+        var checkedRecords = new List<CheckedRecord>();
+        var rows = 0;
+        foreach (var raw in RawRecordReader.Read(fetched.RawPath, fetched.Source, fetched.Dataset, variant))
+        {
+            rows++;
+            var (record, reject) = RecordChecks.Check(raw, variant);
+            if (reject is not null) rejects.Add(reject);
+            else checkedRecords.Add(record!);
+        }
+
+        var dedup = new Deduplicator();
+        var kept = specs.ToDictionary(s => s, _ => new List<int[]>());
+        using (var progress = log.Progress($"featurize {fetched.Dataset.Name}", checkedRecords.Count))
+        {
+            for (var start = 0; start < checkedRecords.Count; start += BatchSize)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var batch = checkedRecords.Skip(start).Take(BatchSize).ToList();
+                var result = await Task.Run(() => rdkit.Featurize(batch.Select(r => r.Smiles).ToList(), specs), cancellation);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var parsed = result.Molecules[i];
+                    if (!parsed.IsValid)
+                    {
+                        rejects.Add(new Reject(batch[i].Raw.Row, batch[i].Raw.Id, batch[i].Smiles, $"invalid SMILES: {parsed.Error}"));
+                        continue;
+                    }
+
+                    if (!dedup.Add(batch[i], parsed.Canonical!)) continue;
+                    foreach (var spec in specs) kept[spec].Add(result.Fingerprints[spec].Row(i).ToArray());
+                }
+
+                progress.Report(Math.Min(start + BatchSize, checkedRecords.Count));
+            }
+        }
+
+        var molecules = dedup.Molecules();
+        if (molecules.Count == 0)
+            throw new DatasetException($"dataset '{fetched.Dataset.Name}': none of its {rows} rows gave a molecule ({rejects.Count} rejected)");
+        rejects.Sort((a, b) => a.Row.CompareTo(b.Row));
+        await FeatureTables.WriteMoleculesAsync(Path.Combine(output, FeatureTables.Molecules), molecules);
+        await FeatureTables.WriteRejectsAsync(Path.Combine(output, FeatureTables.Rejects), rejects);
+        await WriteRejectsCsvAsync(Path.Combine(output, FeatureTables.RejectsCsv), rejects, cancellation);
+        foreach (var spec in specs)
+            await FeatureTables.WriteFingerprintsAsync(Path.Combine(output, FeatureTables.Fingerprints(spec)), SparseBitMatrix.FromRows(spec.Bits, kept[spec]));
+
+        var summary = new FeaturizeSummary(rows, rejects.Count, dedup.Rows, molecules.Count, dedup.Rows - molecules.Count,
+            new SortedDictionary<string, int>(rejects.GroupBy(r => ReasonKind(r.Reason)).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal));
+        if (summary.Accepted + summary.Rejected != summary.Rows)
+            throw new InvalidOperationException($"featurize lost rows: {summary.Rows} read, {summary.Accepted} accepted, {summary.Rejected} rejected");
+        return summary;
+    }
+
+    /// <summary>The reason without the row-specific detail, for counting (e.g. "invalid SMILES").</summary>
+    public static string ReasonKind(string reason)
+    {
+        var cut = reason.IndexOfAny([':', '\'']);
+        return (cut > 0 ? reason[..cut] : reason).Trim();
+    }
+
+    private void Report(string dataset, FeaturizeSummary s)
+    {
+        log.Info($"featurize {dataset}: {s.Rows:N0} rows -> {s.Molecules:N0} molecules ({s.MergedDuplicates:N0} duplicate rows merged), {s.Rejected:N0} rejected");
+        foreach (var (reason, count) in s.RejectReasons) log.Info($"  rejected {count,6:N0} × {reason}");
+    }
+
+    private static async Task WriteRejectsCsvAsync(string path, IEnumerable<Reject> rejects, CancellationToken cancellation)
+    {
+        var text = new StringBuilder("row,id,input,reason\n");
+        foreach (var r in rejects) text.Append($"{r.Row},{Csv.Escape(r.Id)},{Csv.Escape(r.Input)},{Csv.Escape(r.Reason)}\n");
+        await AtomicFile.WriteAllTextAsync(path, text.ToString(), cancellation);
+    }
+}

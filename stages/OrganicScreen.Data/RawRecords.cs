@@ -1,0 +1,121 @@
+using System.Text;
+using System.Text.Json;
+
+namespace OrganicScreen.Data;
+
+/// <summary>One input row as text, before any validation: nothing is parsed or dropped here.</summary>
+/// <param name="Row">1-based row of the source: the line number in a CSV (header is line 1), the record number in JSON.</param>
+public sealed record RawRecord(int Row, string? Id, string? Smiles, string? Charge, string? Ie, string? Ea);
+
+/// <summary>Reads a dataset file in its source format into <see cref="RawRecord"/>s.</summary>
+public static class RawRecordReader
+{
+    public static IEnumerable<RawRecord> Read(string path, DatasetSource source, DatasetManifest dataset, TargetVariant variant) =>
+        source.FormatKind switch
+        {
+            SourceFormat.Csv => ReadCsv(path, source, dataset, variant),
+            SourceFormat.MpJson => ReadMpJson(path, source, dataset, variant),
+            _ => throw new DatasetException($"unsupported format {source.Format}"),
+        };
+
+    private static IEnumerable<RawRecord> ReadCsv(string path, DatasetSource source, DatasetManifest dataset, TargetVariant variant)
+    {
+        using var reader = new StreamReader(path, Encoding.UTF8);
+        var header = reader.ReadLine() ?? throw new DatasetException($"{path}: empty file");
+        var names = Csv.Split(header).Select(n => Rename(source, n.Trim())).ToList();
+        int Column(string? name, bool required)
+        {
+            if (name is null) return -1;
+            var index = names.IndexOf(name);
+            if (index < 0 && required)
+                throw new DatasetException($"{dataset.Name}: column '{name}' not found in {Path.GetFileName(path)} (columns: {string.Join(", ", names)})");
+            return index;
+        }
+
+        var id = Column(dataset.Columns.Id, false);
+        var smiles = Column(dataset.Columns.Smiles, true);
+        var charge = Column(dataset.Columns.Charge, false);
+        var ie = Column(variant.Ie.Column, true);
+        var ea = Column(variant.Ea.Column, true);
+        var line = 1;
+        while (reader.ReadLine() is { } text)
+        {
+            line++;
+            var fields = text.Length == 0 ? [] : Csv.Split(text);
+            string? At(int i) => i >= 0 && i < fields.Count ? fields[i] : null;
+            yield return new RawRecord(line, At(id), At(smiles), At(charge), At(ie), At(ea));
+        }
+    }
+
+    private static IEnumerable<RawRecord> ReadMpJson(string path, DatasetSource source, DatasetManifest dataset, TargetVariant variant)
+    {
+        using var stream = File.OpenRead(path);
+        using var document = JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true });
+        var records = document.RootElement.ValueKind switch
+        {
+            JsonValueKind.Array => document.RootElement,
+            // Some exports wrap the list: {"data": [...]} or {"molecules": [...]}.
+            JsonValueKind.Object when document.RootElement.EnumerateObject().FirstOrDefault(p => p.Value.ValueKind == JsonValueKind.Array) is { Value.ValueKind: JsonValueKind.Array } p => p.Value,
+            _ => throw new DatasetException($"{dataset.Name}: {Path.GetFileName(path)} is not a JSON array of records"),
+        };
+        var row = 0;
+        foreach (var record in records.EnumerateArray())
+        {
+            row++;
+            if (record.ValueKind != JsonValueKind.Object)
+            {
+                yield return new RawRecord(row, null, null, null, null, null);
+                continue;
+            }
+
+            var fields = record.EnumerateObject().ToDictionary(p => Rename(source, p.Name), p => p.Value);
+            string? Field(string? name) => name is not null && fields.TryGetValue(name, out var value) ? Text(value) : null;
+            yield return new RawRecord(row, Field(dataset.Columns.Id), Field(dataset.Columns.Smiles), Field(dataset.Columns.Charge),
+                Field(variant.Ie.Column), Field(variant.Ea.Column));
+        }
+    }
+
+    private static string? Text(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Null or JsonValueKind.Undefined => null,
+        JsonValueKind.String => value.GetString(),
+        _ => value.GetRawText(),
+    };
+
+    private static string Rename(DatasetSource source, string name) =>
+        source.Rename is not null && source.Rename.TryGetValue(name, out var renamed) ? renamed : name;
+}
+
+/// <summary>Minimal RFC 4180 field splitting (quoted fields, doubled quotes) for one line.</summary>
+public static class Csv
+{
+    public static List<string> Split(string line)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+            else field.Append(c);
+        }
+
+        fields.Add(field.ToString());
+        return fields;
+    }
+
+    /// <summary>Quotes a field when it holds a comma, quote or line break.</summary>
+    public static string Escape(string? value)
+    {
+        if (value is null) return "";
+        return value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
+    }
+}
