@@ -1,0 +1,67 @@
+using System.Text;
+using OrganicScreen.Screening;
+
+namespace OrganicScreen.Screening.Tests;
+
+public class CandidateCsvTests
+{
+    private static readonly Candidate[] Rows =
+    [
+        new(ElectrodeRole.Cathode, "mp-1", "O=C1C=CC(=O)C=C1", new PredictionInterval(4.123456, 3.9, 4.35), 0.226544, 0.1, 4.2),
+        new(ElectrodeRole.Anode, "id,with\"quote", "C(Cl)C,\"x\"", new PredictionInterval(-0.00001, -0.5, 0.5), 0.0, 2.0, null),
+    ];
+
+    [Fact]
+    public void Writes_the_exact_snapshot()
+    {
+        const string expected =
+            "role,id,canonical_smiles,potential_v_li,lower_v_li,upper_v_li,margin_v,headroom_v,dft_potential_v_li\n" +
+            "cathode,mp-1,O=C1C=CC(=O)C=C1,4.1235,3.9000,4.3500,0.2265,0.1000,4.2000\n" +
+            "anode,\"id,with\"\"quote\",\"C(Cl)C,\"\"x\"\"\",0.0000,-0.5000,0.5000,0.0000,2.0000,\n";
+        CandidateCsv.ToCsv(Rows).ShouldBe(expected);
+    }
+
+    [Theory]
+    [InlineData("CCO", "CCO")]
+    [InlineData("C,C", "\"C,C\"")]
+    [InlineData("say \"hi\"", "\"say \"\"hi\"\"\"")]
+    [InlineData("a\nb", "\"a\nb\"")]
+    [InlineData(" lead", "\" lead\"")]
+    [InlineData("", "")]
+    public void Escapes_per_rfc4180(string field, string expected) => CandidateCsv.Escape(field).ShouldBe(expected);
+
+    [Theory]
+    [InlineData(1.23456, 4, "1.2346")]
+    [InlineData(-0.00004, 4, "0.0000")]
+    [InlineData(-0.00006, 4, "-0.0001")]
+    [InlineData(1234567.5, 2, "1234567.50")]
+    [InlineData(-2.0, 0, "-2")]
+    public void Numbers_are_fixed_point_invariant_and_never_negative_zero(double value, int decimals, string expected) =>
+        CandidateCsv.Number(value, decimals).ShouldBe(expected);
+
+    [Fact]
+    public void Non_finite_numbers_are_refused() =>
+        Should.Throw<ArgumentException>(() => CandidateCsv.Number(double.PositiveInfinity));
+
+    [Fact]
+    public void File_output_is_utf8_without_bom_and_byte_identical_across_writes()
+    {
+        var a = Path.Combine(Path.GetTempPath(), $"cands-{Guid.NewGuid():N}.csv");
+        var b = Path.Combine(Path.GetTempPath(), $"cands-{Guid.NewGuid():N}.csv");
+        try
+        {
+            CandidateCsv.WriteFile(a, Rows);
+            CandidateCsv.WriteFile(b, Rows);
+            var bytes = File.ReadAllBytes(a);
+            bytes.ShouldBe(File.ReadAllBytes(b));
+            bytes[0].ShouldBe((byte)'r'); // no EF BB BF preamble
+            bytes.ShouldBe(Encoding.UTF8.GetBytes(CandidateCsv.ToCsv(Rows)));
+            bytes.ShouldNotContain((byte)'\r');
+        }
+        finally
+        {
+            File.Delete(a);
+            File.Delete(b);
+        }
+    }
+}
