@@ -39,6 +39,9 @@ public static class RecordChecks
     private static (double? Value, string? Error) Target(string? text, TargetColumn column, string name)
     {
         if (string.IsNullOrWhiteSpace(text) || text.Trim() is "null" or "None") return (null, null);
+        // Python/pandas write "inf" and "nan", which .NET does not parse: name them as non-finite too.
+        if (text.Trim().TrimStart('+', '-').ToLowerInvariant() is "inf" or "infinity" or "nan")
+            return (null, $"non-finite {name} '{text.Trim()}' in column {column.Column}");
         if (!double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
             return (null, $"non-numeric {name} '{text.Trim()}' in column {column.Column}");
         if (!double.IsFinite(value)) return (null, $"non-finite {name} '{text.Trim()}' in column {column.Column}");

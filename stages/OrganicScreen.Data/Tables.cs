@@ -67,13 +67,13 @@ public static class FeatureTables
         return Core.SparseBitMatrix.FromRows(spec.Bits, rows.Select(r => r.OnBits).ToList());
     }
 
-    private static Task WriteAsync<T>(string path, IReadOnlyList<T> rows) where T : new()
+    private static Task WriteAsync<T>(string path, IReadOnlyList<T> rows) where T : class, new()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         return Core.AtomicFile.WriteAsync(path, stream => ParquetSerializer.SerializeAsync(rows, stream));
     }
 
-    private static async Task<IList<T>> ReadAsync<T>(string path) where T : new()
+    private static async Task<IList<T>> ReadAsync<T>(string path) where T : class, new()
     {
         if (!File.Exists(path)) throw new DatasetException($"table not found: {path}");
         await using var stream = File.OpenRead(path);
