@@ -122,6 +122,11 @@ std::unique_ptr<RDKit::RWMol> parse(std::string_view smiles, std::string &error)
     error = "empty SMILES";
     return nullptr;
   }
+  if (smiles.find('\0') != std::string_view::npos) {
+    // RDKit's lexer reads C strings and would silently parse only the part before the NUL.
+    error = "SMILES contains a NUL character";
+    return nullptr;
+  }
   thread_local std::string input;  // reused: avoids an allocation per molecule
   input.assign(smiles.data(), smiles.size());
   tl_log.clear();

@@ -1,0 +1,264 @@
+using System.Buffers;
+using System.Collections.ObjectModel;
+using System.Runtime.InteropServices;
+using System.Text;
+using OrganicScreen.Core;
+
+namespace OrganicScreen.Chem;
+
+/// <summary>A SMILES as RDKit sees it: the canonical form, or RDKit's reason for rejecting it.</summary>
+public sealed record ParsedSmiles(string Input, string? Canonical, string? Error)
+{
+    public bool IsValid => Error is null;
+}
+
+/// <summary>
+/// Result of <see cref="Rdkit.Featurize"/>: one <see cref="ParsedSmiles"/> per input, in input order, and
+/// one matrix per distinct spec whose row <c>i</c> holds molecule <c>i</c>'s on-bits (empty when invalid).
+/// </summary>
+public sealed record FeaturizedBatch(
+    IReadOnlyList<ParsedSmiles> Molecules,
+    IReadOnlyDictionary<FingerprintSpec, SparseBitMatrix> Fingerprints);
+
+/// <summary>
+/// RDKit 2022.09 through the libosrdkit shim: SMILES validation/canonicalisation and Morgan bit
+/// fingerprints identical to Python's <c>AllChem.GetMorganFingerprintAsBitVect(mol, radius, nBits)</c>.
+/// Instances hold no state besides the version string, so they are cheap and thread-safe; RDKit's
+/// own log output is captured natively and surfaces only as <see cref="ParsedSmiles.Error"/>.
+/// </summary>
+public sealed class Rdkit
+{
+    public const int MaxRadius = 10;
+    public const int MaxBits = 1 << 20;
+
+    // Inputs up to this many UTF-8 bytes are encoded on the stack; longer ones rent from the pool.
+    private const int StackEncodeLimit = 1024;
+
+    public Rdkit()
+    {
+        int abi;
+        try
+        {
+            abi = NativeMethods.AbiVersion();
+        }
+        catch (DllNotFoundException e)
+        {
+            throw new DllNotFoundException(MissingShimMessage(), e);
+        }
+        catch (EntryPointNotFoundException e)
+        {
+            throw new DllNotFoundException(
+                $"The {NativeLibraryLocator.FileName} that was loaded is not the OrganicScreen RDKit shim or is out of date; run ./build.sh --target Build.", e);
+        }
+        if (abi != NativeMethods.ExpectedAbiVersion)
+            throw new InvalidOperationException(
+                $"{NativeLibraryLocator.FileName} has ABI version {abi}, this assembly expects {NativeMethods.ExpectedAbiVersion}; run ./build.sh --target Build.");
+        Version = Marshal.PtrToStringUTF8(NativeMethods.RdkitVersion()) ?? "unknown";
+    }
+
+    /// <summary>RDKit's version, e.g. <c>2022.09.3</c>.</summary>
+    public string Version { get; }
+
+    /// <summary>Parses with default sanitisation (<c>Chem.MolFromSmiles</c>) and writes RDKit's canonical SMILES.</summary>
+    public unsafe ParsedSmiles Parse(string smiles)
+    {
+        ArgumentNullException.ThrowIfNull(smiles);
+        var max = Encoding.UTF8.GetMaxByteCount(smiles.Length);
+        byte[]? rented = null;
+        var buffer = max <= StackEncodeLimit ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(smiles, buffer);
+            int status;
+            nint text;
+            int textLength;
+            fixed (byte* p = buffer)
+                status = NativeMethods.Parse(p, length, out text, out textLength);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Parse));
+            var message = TakeString(text, textLength);
+            return status == NativeMethods.ValidMolecule
+                ? new ParsedSmiles(smiles, message, null)
+                : new ParsedSmiles(smiles, null, message);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>On-bits (ascending) of the Morgan bit fingerprint; throws <see cref="InvalidSmilesException"/> when RDKit rejects the SMILES.</summary>
+    public unsafe int[] Fingerprint(string smiles, FingerprintSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(smiles);
+        ArgumentNullException.ThrowIfNull(spec);
+        Validate(spec);
+        var max = Encoding.UTF8.GetMaxByteCount(smiles.Length);
+        byte[]? rented = null;
+        var buffer = max <= StackEncodeLimit ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(smiles, buffer);
+            int status;
+            nint bits, error;
+            int count, errorLength;
+            fixed (byte* p = buffer)
+                status = NativeMethods.Fingerprint(p, length, spec.Radius, spec.Bits, out bits, out count, out error, out errorLength);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Fingerprint));
+            if (status == NativeMethods.InvalidMolecule)
+                throw new InvalidSmilesException(TakeString(error, errorLength), smiles);
+            try
+            {
+                return new ReadOnlySpan<int>((void*)bits, count).ToArray();
+            }
+            finally
+            {
+                NativeMethods.Free(bits);
+            }
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Parses and fingerprints many molecules in one native call on <paramref name="threads"/> threads
+    /// (0 = all cores). Invalid molecules get their error and an empty row in every matrix. Duplicate
+    /// specs are computed once. <paramref name="canonicalSmiles"/> = false skips RDKit's canonical
+    /// SMILES writer (about a third of the cost) and leaves <see cref="ParsedSmiles.Canonical"/> null.
+    /// </summary>
+    public unsafe FeaturizedBatch Featurize(IReadOnlyList<string> smiles, IReadOnlyList<FingerprintSpec> specs,
+        int threads = 0, bool canonicalSmiles = true)
+    {
+        ArgumentNullException.ThrowIfNull(smiles);
+        ArgumentNullException.ThrowIfNull(specs);
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        var distinct = new List<FingerprintSpec>(specs.Count);
+        foreach (var spec in specs)
+        {
+            ArgumentNullException.ThrowIfNull(spec, nameof(specs));
+            Validate(spec);
+            if (!distinct.Contains(spec)) distinct.Add(spec);
+        }
+
+        var n = smiles.Count;
+        long total = 0;
+        for (var i = 0; i < n; i++)
+            total += Encoding.UTF8.GetByteCount(smiles[i] ?? throw new ArgumentException($"smiles[{i}] is null.", nameof(smiles)));
+        if (total > Array.MaxLength) throw new ArgumentException("Batch exceeds 2 GB of SMILES; split it.", nameof(smiles));
+
+        // One contiguous UTF-8 buffer + offsets: a single P/Invoke for the whole batch, and the pooled
+        // buffers make repeated batches allocation-free apart from the results themselves.
+        var utf8 = ArrayPool<byte>.Shared.Rent((int)Math.Max(total, 1));
+        var inputOffsets = ArrayPool<int>.Shared.Rent(n + 1);
+        byte[]? text = null;
+        byte[]? valid = null;
+        int[]? textOffsets = null;
+        nint batch = 0;
+        try
+        {
+            var at = 0;
+            inputOffsets[0] = 0;
+            for (var i = 0; i < n; i++)
+            {
+                at += Encoding.UTF8.GetBytes(smiles[i], utf8.AsSpan(at));
+                inputOffsets[i + 1] = at;
+            }
+
+            var radii = stackalloc int[Math.Max(distinct.Count, 1)];
+            var bits = stackalloc int[Math.Max(distinct.Count, 1)];
+            for (var k = 0; k < distinct.Count; k++)
+            {
+                radii[k] = distinct[k].Radius;
+                bits[k] = distinct[k].Bits;
+            }
+
+            int status;
+            fixed (byte* pUtf8 = utf8)
+            fixed (int* pOffsets = inputOffsets)
+                status = NativeMethods.Featurize(pUtf8, pOffsets, n, radii, bits, distinct.Count, threads,
+                    canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical, out batch);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
+
+            var textBytes = NativeMethods.BatchTextBytes(batch);
+            if (textBytes < 0) throw NativeMethods.Failure(textBytes, nameof(Featurize));
+            text = ArrayPool<byte>.Shared.Rent(Math.Max(textBytes, 1));
+            valid = ArrayPool<byte>.Shared.Rent(Math.Max(n, 1));
+            textOffsets = ArrayPool<int>.Shared.Rent(n + 1);
+            fixed (byte* pValid = valid)
+            fixed (int* pTextOffsets = textOffsets)
+            fixed (byte* pText = text)
+                status = NativeMethods.BatchCopyText(batch, pValid, pTextOffsets, pText);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
+
+            var molecules = new ParsedSmiles[n];
+            for (var i = 0; i < n; i++)
+            {
+                var bytes = text.AsSpan(textOffsets[i], textOffsets[i + 1] - textOffsets[i]);
+                if (valid[i] == 0)
+                    molecules[i] = new ParsedSmiles(smiles[i], null, Encoding.UTF8.GetString(bytes));
+                else if (!canonicalSmiles)
+                    molecules[i] = new ParsedSmiles(smiles[i], null, null);
+                else
+                {
+                    // Inputs that are already canonical (common in curated sets) reuse the input string.
+                    var input = utf8.AsSpan(inputOffsets[i], inputOffsets[i + 1] - inputOffsets[i]);
+                    var canonical = bytes.SequenceEqual(input) ? smiles[i] : Encoding.UTF8.GetString(bytes);
+                    molecules[i] = new ParsedSmiles(smiles[i], canonical, null);
+                }
+            }
+
+            var fingerprints = new Dictionary<FingerprintSpec, SparseBitMatrix>(distinct.Count);
+            for (var k = 0; k < distinct.Count; k++)
+            {
+                var nnz = NativeMethods.BatchNonZeros(batch, k);
+                if (nnz < 0) throw NativeMethods.Failure(nnz, nameof(Featurize));
+                var rowOffsets = new int[n + 1];
+                var indices = new int[nnz];
+                fixed (int* pRows = rowOffsets)
+                fixed (int* pIndices = indices)
+                    status = NativeMethods.BatchCopyFingerprint(batch, k, pRows, pIndices);
+                if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
+                fingerprints.Add(distinct[k], new SparseBitMatrix(distinct[k].Bits, rowOffsets, indices));
+            }
+            return new FeaturizedBatch(Array.AsReadOnly(molecules), fingerprints.AsReadOnly());
+        }
+        finally
+        {
+            if (batch != 0) NativeMethods.BatchFree(batch);
+            ArrayPool<byte>.Shared.Return(utf8);
+            ArrayPool<int>.Shared.Return(inputOffsets);
+            if (text is not null) ArrayPool<byte>.Shared.Return(text);
+            if (valid is not null) ArrayPool<byte>.Shared.Return(valid);
+            if (textOffsets is not null) ArrayPool<int>.Shared.Return(textOffsets);
+        }
+    }
+
+    private static void Validate(FingerprintSpec spec)
+    {
+        if (spec.Radius is < 0 or > MaxRadius)
+            throw new ArgumentOutOfRangeException(nameof(spec), spec.Radius, $"Morgan radius must be 0..{MaxRadius}.");
+        if (spec.Bits is < 1 or > MaxBits)
+            throw new ArgumentOutOfRangeException(nameof(spec), spec.Bits, $"Fingerprint bits must be 1..{MaxBits}.");
+    }
+
+    /// <summary>Copies a shim-allocated UTF-8 string and frees it.</summary>
+    private static unsafe string TakeString(nint pointer, int length)
+    {
+        try
+        {
+            return pointer == 0 ? string.Empty : Encoding.UTF8.GetString((byte*)pointer, length);
+        }
+        finally
+        {
+            NativeMethods.Free(pointer);
+        }
+    }
+
+    private static string MissingShimMessage() =>
+        $"The RDKit shim {NativeLibraryLocator.FileName} was not found; run ./build.sh --target Build "
+        + $"(or cmake -S stages/OrganicScreen.Chem/native -B artifacts/native/build && cmake --build artifacts/native/build), "
+        + $"or set {NativeLibraryLocator.EnvironmentVariable} to the folder that holds it. It also needs RDKit 2022.09 "
+        + $"(Debian: apt-get install librdkit1). Looked in the default search path and: "
+        + string.Join(", ", NativeLibraryLocator.Candidates());
+}
