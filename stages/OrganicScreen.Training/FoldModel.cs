@@ -1,0 +1,136 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using OrganicScreen.Core;
+using static TorchSharp.torch;
+
+namespace OrganicScreen.Training;
+
+/// <summary>One Dense layer's trained weights; <see cref="Kernel"/> is row-major [Inputs, Outputs] (Keras layout).</summary>
+public sealed record DenseLayerWeights(int Inputs, int Outputs, float[] Kernel, float[] Bias);
+
+/// <summary>
+/// A trained fold model as plain data (no torch handles, so it can be kept, compared and serialised freely):
+/// architecture, the fold's label scaler and the best epoch's weights.
+/// </summary>
+public sealed record FoldModel(FcnnArchitecture Architecture, int InputBits, MinMaxScaler Scaler, IReadOnlyList<DenseLayerWeights> Layers)
+{
+    const string MetadataFile = "model.json";
+    const string WeightsFile = "weights.bin";
+    const int FormatVersion = 1;
+
+    sealed record Metadata(int FormatVersion, int[] Hidden, double Dropout, double InitStd, int InputBits,
+        double ScalerMin, double ScalerMax, int[][] LayerShapes);
+
+    /// <summary>Writes <c>model.json</c> (shape, scaler) and <c>weights.bin</c> (little-endian float32, kernel then bias per layer) into <paramref name="directory"/>.</summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var metadata = new Metadata(FormatVersion, Architecture.Hidden.ToArray(), Architecture.Dropout, Architecture.InitStd, InputBits,
+            Scaler.Min, Scaler.Max, Layers.Select(l => new[] { l.Inputs, l.Outputs }).ToArray());
+        // Write-then-rename so a crashed save never leaves a half model that loads.
+        var weightsTemp = Path.Combine(directory, WeightsFile + ".tmp");
+        using (var stream = File.Create(weightsTemp))
+        {
+            var buffer = new byte[4];
+            foreach (var layer in Layers)
+                foreach (var value in layer.Kernel.Concat(layer.Bias))
+                {
+                    BinaryPrimitives.WriteSingleLittleEndian(buffer, value);
+                    stream.Write(buffer);
+                }
+        }
+        File.Move(weightsTemp, Path.Combine(directory, WeightsFile), overwrite: true);
+        var metadataTemp = Path.Combine(directory, MetadataFile + ".tmp");
+        File.WriteAllText(metadataTemp, JsonSerializer.Serialize(metadata, new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(metadataTemp, Path.Combine(directory, MetadataFile), overwrite: true);
+    }
+
+    public static FoldModel Load(string directory)
+    {
+        var metadataPath = Path.Combine(directory, MetadataFile);
+        var metadata = JsonSerializer.Deserialize<Metadata>(File.ReadAllText(metadataPath))
+                       ?? throw new InvalidDataException($"{metadataPath} is empty.");
+        if (metadata.FormatVersion != FormatVersion)
+            throw new InvalidDataException($"{metadataPath}: format version {metadata.FormatVersion}, expected {FormatVersion}.");
+        var architecture = new FcnnArchitecture(metadata.Hidden, metadata.Dropout, metadata.InitStd);
+        var expected = FcnnNetwork.LayerSizes(architecture, metadata.InputBits);
+        var bytes = File.ReadAllBytes(Path.Combine(directory, WeightsFile));
+        var layers = new List<DenseLayerWeights>();
+        var at = 0;
+        for (var l = 0; l < expected.Count - 1; l++)
+        {
+            var (inputs, outputs) = (expected[l], expected[l + 1]);
+            if (metadata.LayerShapes[l] is not [var i, var o] || i != inputs || o != outputs)
+                throw new InvalidDataException($"{metadataPath}: layer {l} shape does not match the architecture.");
+            var kernel = ReadFloats(bytes, ref at, inputs * outputs, directory);
+            var bias = ReadFloats(bytes, ref at, outputs, directory);
+            layers.Add(new DenseLayerWeights(inputs, outputs, kernel, bias));
+        }
+        if (at != bytes.Length) throw new InvalidDataException($"{directory}/{WeightsFile} has {bytes.Length - at} trailing bytes.");
+        return new FoldModel(architecture, metadata.InputBits, new MinMaxScaler(metadata.ScalerMin, metadata.ScalerMax), layers);
+    }
+
+    static float[] ReadFloats(byte[] bytes, ref int at, int count, string directory)
+    {
+        if (at + count * 4 > bytes.Length) throw new InvalidDataException($"{directory}/{WeightsFile} is truncated.");
+        var values = new float[count];
+        for (var i = 0; i < count; i++, at += 4) values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(at));
+        return values;
+    }
+
+    /// <summary>Predictions in eV for every row (inference: no dropout), computed in batches of <paramref name="batchSize"/>.</summary>
+    public double[] Predict(SparseBitMatrix fingerprints, ComputeDevice device = ComputeDevice.Cpu, int batchSize = 8192)
+    {
+        if (fingerprints.Columns != InputBits)
+            throw new ArgumentException($"The model expects {InputBits}-bit fingerprints, got {fingerprints.Columns} columns.");
+        var torchDevice = TorchRuntime.Resolve(device);
+        using var network = FcnnNetwork.FromWeights(Architecture, InputBits, torchDevice, Layers);
+        return Predict(network, fingerprints, Scaler, batchSize);
+    }
+
+    internal static double[] Predict(FcnnNetwork network, SparseBitMatrix fingerprints, MinMaxScaler scaler, int batchSize)
+    {
+        var result = new double[fingerprints.Rows];
+        var rows = FingerprintBatch.AllRows(fingerprints);
+        using var _ = no_grad();
+        for (var start = 0; start < rows.Length; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var span = rows.AsSpan(start, Math.Min(batchSize, rows.Length - start));
+            using var batch = FingerprintBatch.Create(fingerprints, span, dense: false, network.Device);
+            var predicted = network.Forward(batch, null).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+            for (var i = 0; i < predicted.Length; i++) result[start + i] = scaler.Inverse(predicted[i]);
+        }
+        return result;
+    }
+}
+
+/// <summary>Per-row mean and standard deviation (population, ddof 0) of the fold models' predictions, in eV.</summary>
+public sealed record EnsemblePrediction(double[] Mean, double[] StandardDeviation);
+
+/// <summary>Averages the k fold models of a cross-validation, the study's way of predicting new molecules.</summary>
+public sealed class EnsemblePredictor(IReadOnlyList<FoldModel> models)
+{
+    public IReadOnlyList<FoldModel> Models { get; } = models.Count > 0 ? models
+        : throw new ArgumentException("An ensemble needs at least one fold model.");
+
+    public static EnsemblePredictor Load(IEnumerable<string> directories) => new(directories.Select(FoldModel.Load).ToList());
+
+    public EnsemblePrediction Predict(SparseBitMatrix fingerprints, ComputeDevice device = ComputeDevice.Cpu)
+    {
+        var all = Models.Select(m => m.Predict(fingerprints, device)).ToList();
+        var mean = new double[fingerprints.Rows];
+        var std = new double[fingerprints.Rows];
+        for (var r = 0; r < mean.Length; r++)
+        {
+            var m = 0.0;
+            foreach (var p in all) m += p[r];
+            m /= all.Count;
+            var s = 0.0;
+            foreach (var p in all) s += (p[r] - m) * (p[r] - m);
+            mean[r] = m;
+            std[r] = Math.Sqrt(s / all.Count);
+        }
+        return new EnsemblePrediction(mean, std);
+    }
+}

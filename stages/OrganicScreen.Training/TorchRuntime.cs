@@ -1,0 +1,224 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using OrganicScreen.Training.Native;
+using TorchSharp;
+
+namespace OrganicScreen.Training;
+
+/// <summary>How libtorch is loaded for this process.</summary>
+/// <param name="LibTorchDirectory">
+/// A libtorch <c>lib</c> directory to use instead of the natives shipped with the TorchSharp package, e.g. a
+/// PyTorch install's <c>torch/lib</c> (that is how CUDA is used without the 4 GB TorchSharp-cuda package).
+/// Null: <c>ORGANICSCREEN_LIBTORCH</c> if set, else the package natives.
+/// </param>
+/// <param name="Threads">Intra-op threads; null = all cores.</param>
+public sealed record TorchRuntimeOptions(string? LibTorchDirectory = null, int? Threads = null)
+{
+    public const string LibTorchEnvironmentVariable = "ORGANICSCREEN_LIBTORCH";
+
+    public string? ResolvedLibTorchDirectory()
+    {
+        var dir = LibTorchDirectory ?? Environment.GetEnvironmentVariable(LibTorchEnvironmentVariable);
+        return string.IsNullOrWhiteSpace(dir) ? null : Path.GetFullPath(dir);
+    }
+}
+
+/// <summary>What <see cref="TorchRuntime.Initialize"/> set up.</summary>
+public sealed record TorchRuntimeInfo(
+    string? LibTorchDirectory,
+    bool CudaAvailable,
+    int Threads,
+    bool OmpPassive,
+    IReadOnlyList<string> PatchedLibraries);
+
+/// <summary>
+/// One-time, process-wide libtorch setup. Everything here must happen before the first TorchSharp call: OpenMP
+/// reads its environment when libgomp loads, native libraries can be loaded once, and TorchSharp decides CPU vs
+/// CUDA natives on its first call. All public training entry points call <see cref="Initialize"/> first; a host
+/// (the CLI) should call it explicitly at startup with its options.
+/// </summary>
+public static class TorchRuntime
+{
+    // Process-wide by nature (a process loads libtorch once), so this is the one static mutable slot: guarded
+    // by a lock and written exactly once.
+    static readonly Lock Gate = new();
+    static TorchRuntimeInfo? _initialized;
+
+    static readonly string[] LibTorchComponents = ["c10", "torch_cpu", "c10_cuda", "torch_cuda", "torch"];
+
+    public static TorchRuntimeInfo Initialize(TorchRuntimeOptions? options = null)
+    {
+        options ??= new TorchRuntimeOptions();
+        lock (Gate)
+        {
+            var libtorch = options.ResolvedLibTorchDirectory();
+            if (_initialized is { } done)
+            {
+                if (options.LibTorchDirectory is not null && libtorch != done.LibTorchDirectory)
+                    throw new InvalidOperationException(
+                        $"libtorch is already loaded from {done.LibTorchDirectory ?? "the TorchSharp package"}; cannot switch to {libtorch} in the same process.");
+                return done;
+            }
+
+            var ompPassive = SetOpenMpPassive();
+            var patched = OperatingSystem.IsLinux() ? EnsureLibTorchSharpLoadable() : [];
+            if (libtorch is not null) PreloadLibTorch(libtorch);
+
+            // CUDA first: TorchSharp's CPU initialisation loads the package's libtorch_cpu by path, after which a
+            // CUDA libtorch found later through LD_LIBRARY_PATH would be a second, incompatible copy.
+            var cuda = false;
+            try { cuda = torch.TryInitializeDeviceType(DeviceType.CUDA); }
+            catch (Exception e) when (e is NotSupportedException or InvalidOperationException or DllNotFoundException or EntryPointNotFoundException)
+            {
+                // No CUDA natives: fine, CPU below reports any real loading problem.
+            }
+            torch.InitializeDeviceType(DeviceType.CPU);
+
+            var threads = options.Threads ?? Environment.ProcessorCount;
+            if (threads < 1) throw new ArgumentOutOfRangeException(nameof(options), threads, "Threads must be ≥ 1.");
+            torch.set_num_threads(threads);
+            try { torch.set_num_interop_threads(1); }
+            catch (Exception e) when (e is ExternalException or InvalidOperationException)
+            {
+                // Only settable before the first parallel op; harmless if someone already ran one.
+            }
+            _initialized = new TorchRuntimeInfo(libtorch, cuda, threads, ompPassive, patched);
+            return _initialized;
+        }
+    }
+
+    /// <summary>The torch device for a setting, initialising the runtime if needed.</summary>
+    public static torch.Device Resolve(ComputeDevice device)
+    {
+        var info = Initialize();
+        return device switch
+        {
+            ComputeDevice.Cpu => torch.CPU,
+            ComputeDevice.Auto => info.CudaAvailable ? torch.CUDA : torch.CPU,
+            ComputeDevice.Cuda when info.CudaAvailable => torch.CUDA,
+            _ => throw new InvalidOperationException(
+                "CUDA was requested but libtorch reports no CUDA device. Build with -p:TorchBackend=cuda, or point " +
+                $"--libtorch / {TorchRuntimeOptions.LibTorchEnvironmentVariable} at a CUDA PyTorch's torch/lib."),
+        };
+    }
+
+    [DllImport("libc", EntryPoint = "setenv")]
+    static extern int SetEnv(string name, string value, int overwrite);
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    static extern int MallOpt(int param, int value);
+
+    /// <summary>
+    /// OMP_WAIT_POLICY=PASSIVE: libtorch's and .NET's thread pools otherwise busy-wait against each other, which
+    /// on 2 cores is ~30× slower. Environment.SetEnvironmentVariable only changes .NET's copy on Unix, so this
+    /// calls libc setenv, which libgomp reads when it loads. A user's explicit setting wins.
+    /// </summary>
+    static bool SetOpenMpPassive()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return false;
+        var existing = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
+        if (existing is null)
+        {
+            SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0);
+            Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", "PASSIVE");
+        }
+        if (OperatingSystem.IsLinux())
+        {
+            // Keep freed activations in the heap instead of returning them to the kernel each step: glibc's
+            // dynamic mmap threshold otherwise makes every ~MB-sized tensor a fresh, page-faulting mmap.
+            const int mmapThreshold = -3, trimThreshold = -1;
+            MallOpt(mmapThreshold, 256 << 20);
+            MallOpt(trimThreshold, 512 << 20);
+        }
+        return string.Equals(existing ?? "PASSIVE", "PASSIVE", StringComparison.OrdinalIgnoreCase) && !LibGompAlreadyLoaded();
+    }
+
+    static bool LibGompAlreadyLoaded()
+    {
+        try { return File.ReadAllText("/proc/self/maps").Contains("libgomp", StringComparison.Ordinal); }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>
+    /// Safety net for outputs built without build/LibStdCxxCompat.targets: patch the libLibTorchSharp.so that
+    /// .NET will load, in place, if the system libstdc++ lacks GLIBCXX_3.4.32. Never touches the NuGet cache.
+    /// </summary>
+    static List<string> EnsureLibTorchSharpLoadable()
+    {
+        var patched = new List<string>();
+        if (!LibStdCxxCompat.PatchNeeded()) return patched;
+        foreach (var candidate in LibTorchSharpCandidates())
+        {
+            if (LibStdCxxCompat.Inspect(candidate) != LibStdCxxPatchOutcome.Patched) continue;
+            if (IsInNuGetCache(candidate))
+                throw new InvalidOperationException(
+                    $"{candidate} needs {LibStdCxxCompat.RequiredVersion}, which this system's libstdc++ lacks, and it lies in the " +
+                    "NuGet cache, which must not be modified. Run from a build output (dotnet build/publish) instead.");
+            try { LibStdCxxCompat.PatchFile(candidate); }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new InvalidOperationException(
+                    $"{candidate} needs patching for this system's libstdc++ but is read-only; rebuild with " +
+                    "stages/OrganicScreen.Training/build/LibStdCxxCompat.targets imported, or make it writable once.", e);
+            }
+            patched.Add(candidate);
+        }
+        return patched;
+    }
+
+    static IEnumerable<string> LibTorchSharpCandidates()
+    {
+        var dirs = new List<string>();
+        if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string searchDirs)
+            dirs.AddRange(searchDirs.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
+        var torchSharpDir = Path.GetDirectoryName(typeof(torch).Assembly.Location);
+        if (!string.IsNullOrEmpty(torchSharpDir))
+        {
+            dirs.Add(torchSharpDir);
+            dirs.Add(Path.Combine(torchSharpDir, "runtimes", "linux-x64", "native"));
+        }
+        dirs.Add(AppContext.BaseDirectory);
+        return dirs.Select(d => Path.GetFullPath(Path.Combine(d, LibStdCxxCompat.LibraryFileName)))
+            .Distinct(StringComparer.Ordinal)
+            .Where(File.Exists);
+    }
+
+    static bool IsInNuGetCache(string path)
+    {
+        var roots = new[]
+        {
+            Environment.GetEnvironmentVariable("NUGET_PACKAGES"),
+            Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
+        };
+        return roots.Any(r => !string.IsNullOrEmpty(r) && path.StartsWith(Path.GetFullPath(r) + Path.DirectorySeparatorChar, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Loads libtorch from <paramref name="dir"/> by absolute path and routes TorchSharp's own lookups of those
+    /// components to the same handles. ld.so then satisfies libLibTorchSharp.so's DT_NEEDED entries by soname from
+    /// the already loaded copies, so the package's libtorch (if any) is never mapped. Setting LD_LIBRARY_PATH in a
+    /// launcher also works for CUDA, but cannot be changed from inside a running process.
+    /// </summary>
+    static void PreloadLibTorch(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"libtorch directory {dir} does not exist.");
+        if (!File.Exists(Path.Combine(dir, "libtorch_cpu.so")))
+            throw new FileNotFoundException($"{dir} does not look like a libtorch lib directory: libtorch_cpu.so is missing.");
+        var handles = new Dictionary<string, IntPtr>(StringComparer.Ordinal);
+        // torch_cuda first: its RUNPATH pulls c10_cuda and the CUDA runtime from the same install.
+        foreach (var name in new[] { "torch_cuda", "c10_cuda", "c10", "torch_cpu", "torch" })
+        {
+            var file = Path.Combine(dir, $"lib{name}.so");
+            if (!File.Exists(file)) continue;
+            handles[name] = NativeLibrary.Load(file);
+        }
+        NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, (name, _, _) =>
+        {
+            var key = name.StartsWith("lib", StringComparison.Ordinal) ? name[3..] : name;
+            if (key.EndsWith(".so", StringComparison.Ordinal)) key = key[..^3];
+            return LibTorchComponents.Contains(key) && handles.TryGetValue(key, out var h) ? h : IntPtr.Zero;
+        });
+    }
+
+    internal static Assembly TorchSharpAssembly => typeof(torch).Assembly;
+}
