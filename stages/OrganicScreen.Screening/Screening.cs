@@ -97,9 +97,20 @@ public sealed record Candidate(
 /// between molecules, so a library of any size streams through in bounded memory; ordering for the final
 /// tables is a separate step (<see cref="CandidateOrder"/>).
 /// </summary>
-public sealed class CandidateScreen(ScreeningRules rules)
+public sealed class CandidateScreen
 {
-    public ScreeningRules Rules { get; } = rules;
+    public CandidateScreen(ScreeningRules rules)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        // A negative band would widen the window beyond the stability limits, i.e. admit molecules the solvent cannot hold.
+        if (!double.IsFinite(rules.GlobalBandVolts) || rules.GlobalBandVolts < 0)
+            throw new ArgumentOutOfRangeException(nameof(rules), rules.GlobalBandVolts, "GlobalBandVolts must be a finite, non-negative number.");
+        if (!double.IsFinite(rules.CathodeMinimumVolts))
+            throw new ArgumentOutOfRangeException(nameof(rules), rules.CathodeMinimumVolts, "CathodeMinimumVolts must be finite.");
+        Rules = rules;
+    }
+
+    public ScreeningRules Rules { get; }
 
     /// <summary>
     /// Yields at most two candidates per molecule, cathode before anode, in input order.

@@ -5,7 +5,8 @@ namespace OrganicScreen.Screening.Tests;
 
 public class CandidateCsvTests
 {
-    private static readonly Candidate[] Rows =
+    // A property, not a static array: each test gets its own copy.
+    private static Candidate[] Rows =>
     [
         new(ElectrodeRole.Cathode, "mp-1", "O=C1C=CC(=O)C=C1", new PredictionInterval(4.123456, 3.9, 4.35), 0.226544, 0.1, 4.2),
         new(ElectrodeRole.Anode, "id,with\"quote", "C(Cl)C,\"x\"", new PredictionInterval(-0.00001, -0.5, 0.5), 0.0, 2.0, null),

@@ -103,6 +103,10 @@ public class ScreeningTests
     }
 
     [Fact]
+    public void Negative_global_band_is_refused() =>
+        Should.Throw<ArgumentOutOfRangeException>(() => new CandidateScreen(Rules(MarginPolicy.GlobalBand, band: -0.1)));
+
+    [Fact]
     public void Default_rules_use_the_1_40_V_lithium_offset()
     {
         var catalog = SolventCatalog.Load(TestPaths.SolventsJson());
