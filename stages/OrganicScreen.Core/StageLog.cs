@@ -47,25 +47,31 @@ public sealed class ConsoleStageLog(TextWriter? writer = null, bool? interactive
     private sealed class Counter(ConsoleStageLog log, string task, long total) : IProgressCounter
     {
         private readonly Stopwatch clock = Stopwatch.StartNew();
-        private TimeSpan lastPrinted = TimeSpan.MinValue;
+        private TimeSpan? lastPrinted;
         private long last;
+        private long printed = -1;
 
         public void Report(long done)
         {
             last = done;
             // Plain lines every 5 s keep CI logs short; a terminal line can refresh 10x a second.
             var interval = log.live ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(5);
-            if (clock.Elapsed - lastPrinted < interval && done < total) return;
+            if (lastPrinted is { } previous && clock.Elapsed - previous < interval && done < total) return;
             lastPrinted = clock.Elapsed;
             Print(done, final: false);
         }
 
-        public void Dispose() => Print(last, final: true);
+        public void Dispose()
+        {
+            // A redirected log already has the last count as a plain line; a live one needs its newline.
+            if (log.live || printed != last) Print(last, final: true);
+        }
 
         private void Print(long done, bool final)
         {
             var percent = total > 0 ? 100.0 * done / total : 100;
             var rate = clock.Elapsed.TotalSeconds > 0 ? done / clock.Elapsed.TotalSeconds : 0;
+            printed = done;
             var text = $"{task}: {done:N0}/{total:N0} ({percent:F0} %, {rate:N0}/s)";
             lock (log.gate)
             {
