@@ -37,7 +37,8 @@ constexpr size_t kMaxLogBytes = 16 * 1024;
 
 // RDKit logs through one process-wide std::ostream per level. To hand each molecule its own
 // error text while many threads parse at once, the error stream's buffer appends to a
-// thread-local string instead of a shared sink.
+// thread-local string instead of a shared sink. (Threads still share the ostream object itself,
+// exactly as RDKit shares std::cerr by default; its buffer never fails, so its state never changes.)
 thread_local std::string tl_log;
 
 class ThreadLocalLogBuf final : public std::streambuf {
