@@ -1,7 +1,13 @@
 using System.CommandLine;
 using OrganicScreen.Chem;
 using OrganicScreen.Core;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OrganicScreen.Cli.Stages;
 using OrganicScreen.Data;
+using OrganicScreen.Reporting;
+using OrganicScreen.Screening;
+using OrganicScreen.Training;
 
 namespace OrganicScreen.Cli;
 
@@ -59,9 +65,71 @@ public sealed class Pipeline(PipelineOptions options, IStageLog log)
             case "featurize":
                 await FeaturizeAsync(cancellation);
                 break;
+            case "sweep":
+                await SweepAsync(await FeaturizeAsync(cancellation), cancellation);
+                break;
+            case "train":
+                await TrainAsync(cancellation);
+                break;
+            case "infer":
+                await InferAsync(cancellation);
+                break;
+            case "screen":
+                await ScreenAsync(cancellation);
+                break;
             default:
                 throw new NotImplementedStageException(stage);
         }
+    }
+
+    private TorchRuntimeOptions Torch => new(options.Libtorch);
+
+    private TrainingSection Section(string name, JsonObject json) => TrainingSection.From(json, options.ProfileName, name, options.Device);
+
+    public async Task<(Artifact Artifact, IReadOnlyList<SweepChoice> Choices)> SweepAsync(FeatureSet features, CancellationToken cancellation)
+    {
+        var profile = Profile;
+        return await new SweepStage(Store, log).RunAsync(features, Section("sweep", profile.Sweep), Torch, cancellation);
+    }
+
+    public async Task<(FeatureSet Features, Artifact Train, IReadOnlyList<TrainedTarget> Targets)> TrainAsync(CancellationToken cancellation)
+    {
+        var features = await FeaturizeAsync(cancellation);
+        var (sweep, choices) = await SweepAsync(features, cancellation);
+        var (train, targets) = await new TrainStage(Store, log).RunAsync(features, sweep, choices, Section("train", Profile.Train), Torch, cancellation);
+        return (features, train, targets);
+    }
+
+    public async Task<(FeatureSet Features, Artifact Train, IReadOnlyList<TrainedTarget> Targets, Artifact Infer, IReadOnlyList<TargetMetrics> Metrics)> InferAsync(CancellationToken cancellation)
+    {
+        var (features, train, targets) = await TrainAsync(cancellation);
+        var (infer, metrics) = await new InferStage(Store, log).RunAsync(features, train, targets, Torch, cancellation);
+        return (features, train, targets, infer, metrics);
+    }
+
+    public async Task<string> ScreenAsync(CancellationToken cancellation)
+    {
+        var profile = Profile;
+        var (features, train, targets, infer, metrics) = await InferAsync(cancellation);
+        var section = profile.Screen?.Deserialize<ScreenSection>(Json.Options) ?? new ScreenSection();
+        var solvents = SolventCatalog.Load(Path.Combine(layout.Data, "solvents.json"));
+        var rdkit = features.Artifact.Manifest.ToolVersions["rdkit"];
+        var settings = new List<ReportSetting>
+        {
+            new("dataset", $"{features.Dataset} (variant {features.Variant})"),
+            new("profile", $"{profile.Name}: {profile.Description}"),
+            new("RDKit", rdkit),
+            new("TorchSharp", ModelTools.TorchSharpVersion),
+            new("solvent", section.Solvent),
+            new("current collector", section.Collector ?? "none"),
+            new("margin", section.Margin.ToString()),
+            new("cathode minimum E_ox", $"{section.CathodeMinimumVolts} V vs Li/Li+"),
+            new("E(vs Li/Li+)", "E(absolute) − 1.40 V: E_ox = IE − 1.40 V, E_red = EA − 1.40 V"),
+        };
+        var screen = await new ScreenStage(Store, log).RunAsync(features, train, targets, infer, metrics, section, solvents, profile.Name, rdkit, settings, cancellation);
+        var results = layout.Results(features.Dataset, profile.Name);
+        ScreenStage.Publish(screen, results, log);
+        return results;
     }
 
     private ArtifactStore Store => new(layout.Artifacts, log);

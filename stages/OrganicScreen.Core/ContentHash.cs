@@ -46,5 +46,7 @@ public static class Json
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
+        // Profiles and manifests name enum values ("Constant", "Cuda"), never their numbers.
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
     };
 }

@@ -67,18 +67,9 @@ public static class FeatureTables
         return Core.SparseBitMatrix.FromRows(spec.Bits, rows.Select(r => r.OnBits).ToList());
     }
 
-    private static Task WriteAsync<T>(string path, IReadOnlyList<T> rows) where T : class, new()
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        return Core.AtomicFile.WriteAsync(path, stream => ParquetSerializer.SerializeAsync(rows, stream));
-    }
+    private static Task WriteAsync<T>(string path, IReadOnlyList<T> rows) where T : class, new() => ParquetTable.WriteAsync(path, rows);
 
-    private static async Task<IList<T>> ReadAsync<T>(string path) where T : class, new()
-    {
-        if (!File.Exists(path)) throw new DatasetException($"table not found: {path}");
-        await using var stream = File.OpenRead(path);
-        return (await ParquetSerializer.DeserializeAsync<T>(stream)).Data;
-    }
+    private static Task<IList<T>> ReadAsync<T>(string path) where T : class, new() => ParquetTable.ReadAsync<T>(path);
 
     // Parquet.Net maps public settable properties to columns; JsonPropertyName sets the column name.
     private sealed class MoleculeRow
@@ -109,5 +100,22 @@ public static class FeatureTables
         [System.Text.Json.Serialization.JsonPropertyName("index")] public int Index { get; set; }
         [System.Text.Json.Serialization.JsonPropertyName("bits")] public int Bits { get; set; }
         [System.Text.Json.Serialization.JsonPropertyName("on_bits")] public int[] OnBits { get; set; } = [];
+    }
+}
+
+/// <summary>Parquet files of row classes (public settable properties; JsonPropertyName names columns), written atomically.</summary>
+public static class ParquetTable
+{
+    public static Task WriteAsync<T>(string path, IReadOnlyList<T> rows) where T : class, new()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return Core.AtomicFile.WriteAsync(path, stream => ParquetSerializer.SerializeAsync(rows, stream));
+    }
+
+    public static async Task<IList<T>> ReadAsync<T>(string path) where T : class, new()
+    {
+        if (!File.Exists(path)) throw new DatasetException($"table not found: {path}");
+        await using var stream = File.OpenRead(path);
+        return (await ParquetSerializer.DeserializeAsync<T>(stream)).Data;
     }
 }

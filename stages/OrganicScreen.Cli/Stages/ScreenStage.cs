@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Text.Json;
+using OrganicScreen.Core;
+using OrganicScreen.Data;
+using OrganicScreen.Reporting;
+using OrganicScreen.Screening;
+
+namespace OrganicScreen.Cli.Stages;
+
+/// <summary>Screening settings from the profile's <c>screen</c> section (all optional).</summary>
+public sealed record ScreenSection(string Solvent = "acetonitrile", string? Collector = "aluminium", MarginPolicy Margin = MarginPolicy.IntervalHalfWidth,
+    double CathodeMinimumVolts = 3.0, double? AnodeMinimumVolts = null, double Z = 1.96);
+
+/// <summary>The self-describing model folder that <c>predict</c> reads.</summary>
+public sealed record ModelCard(string Dataset, string Profile, string Variant, IReadOnlyList<ModelCardTarget> Targets, string Rdkit)
+{
+    public const string FileName = "model.json";
+}
+
+public sealed record ModelCardTarget(string Target, string Fingerprint, string FinalModel, IReadOnlyList<string> Folds, string Calibration);
+
+/// <summary>
+/// Screen: potentials vs Li/Li+ from the predictions, the solvent-window rules with each molecule's
+/// interval as the margin, figures, the HTML report, and the published results folder.
+/// </summary>
+public sealed class ScreenStage(ArtifactStore store, IStageLog log)
+{
+    public const string Name = "screen";
+    public const string Cathodes = "candidates_cathode.csv";
+    public const string Anodes = "candidates_anode.csv";
+
+    public async Task<Artifact> RunAsync(FeatureSet features, Artifact train, IReadOnlyList<TrainedTarget> trained, Artifact infer, IReadOnlyList<TargetMetrics> metrics,
+        ScreenSection section, SolventCatalog solvents, string profile, string rdkitVersion, IReadOnlyList<ReportSetting> settings, CancellationToken cancellation)
+    {
+        var solvent = solvents.Solvent(section.Solvent);
+        var collector = section.Collector is null ? null : solvents.Collector(section.Collector);
+        var request = new StageRequest(Name, CodeVersion.Of(typeof(CandidateScreen), 1),
+            JsonSerializer.SerializeToNode(new { section, solvent, collector, settings }, Json.Options),
+            new Dictionary<string, string> { [InferStage.Name] = infer.Key, [TrainStage.Name] = train.Key, [FeaturizeStage.Name] = features.Artifact.Key },
+            new Dictionary<string, string> { ["dotnet"] = CodeVersion.Runtime });
+        return await store.GetOrBuildAsync(request, async (context, ct) =>
+        {
+            var output = context.OutputDirectory;
+            var predictions = await InferStage.ReadPredictionsAsync(infer.PathOf(InferStage.Predictions));
+            var ie = metrics.Single(m => m.Target == "ie");
+            var ea = metrics.Single(m => m.Target == "ea");
+            var rules = new ScreeningRules(solvent, collector, section.Margin, section.CathodeMinimumVolts, section.AnodeMinimumVolts,
+                GlobalBandVolts: section.Margin == MarginPolicy.GlobalBand ? section.Z * Math.Max(ie.OutOfFold.Sigma, ea.OutOfFold.Sigma) : 0);
+            var molecules = predictions.Where(p => p.IePred is not null && p.EaPred is not null).Select(p => new MoleculePrediction(
+                p.Id, p.CanonicalSmiles, p.Interval("ie")!, p.Interval("ea")!, p.IeDft, p.EaDft));
+            var candidates = CandidateOrder.Sort(new CandidateScreen(rules).Screen(molecules));
+            var cathodes = candidates.Where(c => c.Role == ElectrodeRole.Cathode).ToList();
+            var anodes = candidates.Where(c => c.Role == ElectrodeRole.Anode).ToList();
+            CandidateCsv.WriteFile(Path.Combine(output, Cathodes), cathodes);
+            CandidateCsv.WriteFile(Path.Combine(output, Anodes), anodes);
+            log.Info($"screen: {cathodes.Count:N0} cathode and {anodes.Count:N0} anode candidates of {predictions.Count:N0} molecules in {solvent.Name} " +
+                     $"(cathode: E_ox + margin <= {rules.CathodeCeilingVolts:F2} V, E_ox >= {section.CathodeMinimumVolts:F2} V; anode: E_red - margin >= {rules.AnodeFloorVolts:F2} V vs Li/Li+)");
+
+            var figures = await FiguresAsync(train, trained, infer, metrics, predictions, Path.Combine(output, "figures"));
+            File.Copy(infer.PathOf(InferStage.Predictions), Path.Combine(output, InferStage.Predictions));
+            File.Copy(infer.PathOf(InferStage.Metrics), Path.Combine(output, InferStage.Metrics));
+            WriteModelFolder(Path.Combine(output, "model"), features, train, trained, infer, metrics, profile, rdkitVersion);
+            var content = new ReportContent(
+                $"OrganicScreen — {features.Dataset} / {profile}",
+                metrics.SelectMany(m => new[]
+                {
+                    new MetricsRow(m.Target.ToUpperInvariant(), "out-of-fold (honest)", m.OutOfFold),
+                    new MetricsRow(m.Target.ToUpperInvariant(), $"best fold {m.BestFold} on the whole dataset (study style)", m.BestFoldOnDataset),
+                    new MetricsRow(m.Target.ToUpperInvariant(), "8-fold ensemble on the whole dataset", m.EnsembleOnDataset),
+                }).ToList(),
+                metrics.Select(m => new IntervalRow(m.Target.ToUpperInvariant(), m.Calibration, m.CoverageFoldHeldOut)).ToList(),
+                figures,
+                [new CandidateTable($"Cathode candidates ({cathodes.Count})", cathodes), new CandidateTable($"Anode candidates ({anodes.Count})", anodes)],
+                settings.Concat(metrics.Select(m => new ReportSetting($"{m.Target.ToUpperInvariant()} model", $"Table-1 config {m.Config} ({m.Fingerprint}), final model: {m.FinalModel}"))).ToList());
+            HtmlReport.Write(Path.Combine(output, "report.html"), content);
+            return JsonSerializer.SerializeToNode(new { cathodes = cathodes.Count, anodes = anodes.Count }, Json.Options);
+        }, cancellation);
+    }
+
+    private static async Task<IReadOnlyList<ReportFigure>> FiguresAsync(Artifact train, IReadOnlyList<TrainedTarget> trained, Artifact infer, IReadOnlyList<TargetMetrics> metrics,
+        IReadOnlyList<InferStage.PredictionRow> predictions, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var oof = await TrainStage.ReadOutOfFoldAsync(train);
+        var curves = await TrainStage.ReadCurvesAsync(train);
+        var figures = new List<ReportFigure>();
+        foreach (var m in metrics)
+        {
+            var label = m.Target.ToUpperInvariant();
+            var mine = oof.Where(r => r.Target == m.Target).ToList();
+            var parity = Figures.ParityPlot(mine.Select(r => r.Label).ToList(), mine.Select(r => r.Prediction).ToList(), label, "eV");
+            var residuals = Figures.ResidualHistogram(mine.Select(r => r.Label - r.Prediction).ToList(), label, "eV");
+            var learning = Figures.LearningCurves(curves.Where(c => c.Target == m.Target).GroupBy(c => c.Fold).OrderBy(g => g.Key)
+                .Select(g => new LearningCurve($"fold {g.Key}", g.OrderBy(c => c.Epoch).Select(c => c.TrainMae).ToList(), g.OrderBy(c => c.Epoch).Select(c => c.ValidationMae).ToList())).ToList(),
+                "MAE (eV)", $"{label} learning curves");
+            foreach (var (name, png, title, caption) in new[]
+            {
+                ($"parity_{m.Target}.png", parity, $"{label} parity (out-of-fold)", $"DFT vs out-of-fold prediction for {mine.Count:N0} molecules; colour is log count per bin."),
+                ($"residuals_{m.Target}.png", residuals, $"{label} residuals (out-of-fold)", "Histogram of DFT − prediction with mean and ±σ."),
+                ($"learning_{m.Target}.png", learning, $"{label} learning curves", "Train and validation MAE per epoch for each fold."),
+            })
+            {
+                Figures.WritePng(Path.Combine(folder, name), png);
+                figures.Add(new ReportFigure(title, caption, png));
+            }
+        }
+
+        return figures;
+    }
+
+    private static void WriteModelFolder(string folder, FeatureSet features, Artifact train, IReadOnlyList<TrainedTarget> trained, Artifact infer, IReadOnlyList<TargetMetrics> metrics, string profile, string rdkit)
+    {
+        Directory.CreateDirectory(folder);
+        var targets = new List<ModelCardTarget>();
+        foreach (var t in trained)
+        {
+            var m = metrics.Single(x => x.Target == t.Target);
+            var folds = new List<string>();
+            foreach (var f in t.Folds)
+            {
+                var relative = TrainStage.FoldDirectory(t.Target, f.Fold);
+                CopyDirectory(Path.Combine(train.Directory, relative), Path.Combine(folder, relative));
+                folds.Add(relative.Replace('\\', '/'));
+            }
+
+            File.Copy(infer.PathOf(InferStage.CalibrationFile(t.Target)), Path.Combine(folder, InferStage.CalibrationFile(t.Target)));
+            var final = m.FinalModel == "ensemble" ? folds : [TrainStage.FoldDirectory(t.Target, m.BestFold).Replace('\\', '/')];
+            targets.Add(new ModelCardTarget(t.Target, t.Fingerprint, m.FinalModel, final, InferStage.CalibrationFile(t.Target)));
+        }
+
+        File.WriteAllText(Path.Combine(folder, ModelCard.FileName), JsonSerializer.Serialize(new ModelCard(features.Dataset, profile, features.Variant, targets, rdkit), Json.Options));
+    }
+
+    internal static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
+    }
+
+    /// <summary>
+    /// Copies the Screen artifact to the stable results folder. The new copy is assembled beside it and
+    /// swapped in by renames, so readers see the old folder or the new one, never half of each.
+    /// </summary>
+    public static void Publish(Artifact screen, string results, IStageLog log)
+    {
+        var parent = Path.GetDirectoryName(results)!;
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, $".staging-{Guid.NewGuid():N}");
+        CopyDirectory(screen.Directory, staging);
+        var old = Path.Combine(parent, $".old-{Guid.NewGuid():N}");
+        if (Directory.Exists(results)) Directory.Move(results, old);
+        Directory.Move(staging, results);
+        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+        log.Info($"results: {results}");
+    }
+
+    internal static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+}
