@@ -22,10 +22,11 @@ public static class CliHost
         root.Subcommands.Add(FingerprintCommand.Create(context));
         root.Subcommands.Add(StageCommands.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
+        root.Subcommands.Add(PredictCommand.Create(context));
         try
         {
             var parse = root.Parse(args);
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (IsUserError(e))
         {
