@@ -22,6 +22,7 @@ internal static unsafe partial class NativeMethods
 
     internal const int FlagNone = 0;
     internal const int FlagSkipCanonical = 1;
+    internal const int FlagSeparateSpecs = 2;
 
     // An explicit static constructor (no beforefieldinit) runs before the first P/Invoke stub below,
     // so the resolver is registered exactly once per process without mutable static state.

@@ -127,8 +127,16 @@ public sealed class Rdkit
     /// specs are computed once. <paramref name="canonicalSmiles"/> = false skips RDKit's canonical
     /// SMILES writer (about a third of the cost) and leaves <see cref="ParsedSmiles.Canonical"/> null.
     /// </summary>
-    public unsafe FeaturizedBatch Featurize(IReadOnlyList<string> smiles, IReadOnlyList<FingerprintSpec> specs,
-        int threads = 0, bool canonicalSmiles = true)
+    public FeaturizedBatch Featurize(IReadOnlyList<string> smiles, IReadOnlyList<FingerprintSpec> specs,
+        int threads = 0, bool canonicalSmiles = true) =>
+        Featurize(smiles, specs, threads, canonicalSmiles, separateSpecs: false);
+
+    /// <param name="separateSpecs">
+    /// Test hook: one RDKit getFingerprintAsBitVect call per spec instead of the shared Morgan pass
+    /// (identical bits by construction; tests prove it).
+    /// </param>
+    internal unsafe FeaturizedBatch Featurize(IReadOnlyList<string> smiles, IReadOnlyList<FingerprintSpec> specs,
+        int threads, bool canonicalSmiles, bool separateSpecs)
     {
         ArgumentNullException.ThrowIfNull(smiles);
         ArgumentNullException.ThrowIfNull(specs);
@@ -177,7 +185,8 @@ public sealed class Rdkit
             fixed (byte* pUtf8 = utf8)
             fixed (int* pOffsets = inputOffsets)
                 status = NativeMethods.Featurize(pUtf8, pOffsets, n, radii, bits, distinct.Count, threads,
-                    canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical, out batch);
+                    (canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical)
+                    | (separateSpecs ? NativeMethods.FlagSeparateSpecs : NativeMethods.FlagNone), out batch);
             if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
 
             var textBytes = NativeMethods.BatchTextBytes(batch);

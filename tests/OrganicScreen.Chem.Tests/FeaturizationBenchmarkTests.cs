@@ -33,15 +33,8 @@ public sealed class FeaturizationBenchmarkTests(ITestOutputHelper output)
     [BenchmarkFact]
     public void Ocelot_dev_throughput()
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "OrganicScreen.sln"))) root = root.Parent;
-        root.ShouldNotBeNull();
-        var csv = Path.Combine(root.FullName, "..", "shared", "data", "ocelot_chromophore_v1", "ocelot_chromophore_v1.dev.csv");
-        File.Exists(csv).ShouldBeTrue(csv);
-        var lines = File.ReadAllLines(csv);
-        lines[0].Split(',')[^1].ShouldBe("smiles");
-        // SMILES contain no commas, so the last comma-separated field is the SMILES.
-        var smiles = lines.Skip(1).Where(l => l.Length > 0).Select(l => l[(l.LastIndexOf(',') + 1)..]).ToList();
+        var smiles = OcelotDev.TryLoad();
+        smiles.ShouldNotBeNull("../shared/data/ocelot_chromophore_v1/ocelot_chromophore_v1.dev.csv next to the repository");
 
         var result = FeaturizationBenchmark.Run(new Rdkit(), smiles, repeats: 3);
         output.WriteLine(result.ToString());

@@ -40,6 +40,9 @@ extern "C" {
 #define OSR_FLAG_NONE 0
 /* Do not write canonical SMILES for valid molecules (text is empty); errors are still returned. */
 #define OSR_FLAG_SKIP_CANONICAL 1
+/* Compute each spec with its own getFingerprintAsBitVect call instead of one shared Morgan pass
+ * (same bits, slower; exists so tests can compare the two). */
+#define OSR_FLAG_SEPARATE_SPECS 2
 
 OSR_API int32_t osr_abi_version(void);
 
