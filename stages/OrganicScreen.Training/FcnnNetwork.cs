@@ -145,8 +145,9 @@ internal sealed class FcnnNetwork : IDisposable
             h = nn.functional.relu(h);
             if (dropout is not null && p > 0)
             {
-                using var keep = empty_like(h).bernoulli_(1 - p, dropout);
-                h = h.mul(keep).mul_(1 / (1 - p));
+                // uniform ≥ rate, as Keras draws it; uniform_ is ~2× faster than bernoulli_ on CPU.
+                using var keep = empty_like(h).uniform_(0, 1, dropout).ge_(p).mul_(1 / (1 - p));
+                h = h.mul(keep);
             }
             if (l + 1 == _kernels.Count - 1) break;
             h = addmm(_biases[l + 1], h, _kernels[l + 1], 1, 1);
