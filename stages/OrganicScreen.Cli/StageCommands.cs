@@ -12,7 +12,7 @@ using OrganicScreen.Training;
 namespace OrganicScreen.Cli;
 
 /// <summary>Arguments every stage takes; the CLI recomputes upstream keys from them.</summary>
-public sealed record PipelineOptions(string Dataset, string ProfileName, string? Variant, string? Root, string? Device, string? Libtorch, bool AllowUnpinned);
+public sealed record PipelineOptions(string Dataset, string ProfileName, string? Variant, string? Root, string? Device, string? Libtorch, bool AllowUnpinned, string? Artifacts = null);
 
 /// <summary>
 /// <c>organicscreen stage &lt;name&gt;</c>: runs one stage and, through the store's cache, whatever
@@ -28,15 +28,16 @@ public static class StageCommands
         var root = new Option<string?>("--root") { Description = "repository root (default: found from the current directory)" };
         var device = new Option<string?>("--device") { Description = "auto, cpu or cuda" };
         var libtorch = new Option<string?>("--libtorch") { Description = "directory of an existing libtorch (e.g. a PyTorch install's torch/lib); also ORGANICSCREEN_LIBTORCH" };
+        var artifacts = new Option<string?>("--artifacts") { Description = "artifact store folder (default: <root>/artifacts)" };
         var allowUnpinned = new Option<bool>("--allow-unpinned") { Description = "download a source that has no pinned sha256 (prints it for pinning)" };
         var stage = new Command("stage", "run one pipeline stage (and, from cache, the stages before it)");
         foreach (var name in new[] { "fetch", "featurize", "sweep", "train", "infer", "screen" })
         {
-            var command = new Command(name, $"the {name} stage") { dataset, profile, variant, root, device, libtorch, allowUnpinned };
+            var command = new Command(name, $"the {name} stage") { dataset, profile, variant, root, device, libtorch, allowUnpinned, artifacts };
             command.SetAction(async (parse, cancellation) =>
             {
                 var options = new PipelineOptions(parse.GetValue(dataset)!, parse.GetValue(profile)!, parse.GetValue(variant), parse.GetValue(root),
-                    parse.GetValue(device), parse.GetValue(libtorch), parse.GetValue(allowUnpinned));
+                    parse.GetValue(device), parse.GetValue(libtorch), parse.GetValue(allowUnpinned), parse.GetValue(artifacts));
                 var pipeline = new Pipeline(options, context.Log);
                 await pipeline.RunAsync(name, cancellation);
                 return 0;
@@ -51,7 +52,7 @@ public static class StageCommands
 /// <summary>The stages wired together for one dataset and profile.</summary>
 public sealed class Pipeline(PipelineOptions options, IStageLog log)
 {
-    private readonly RepositoryLayout layout = RepositoryLayout.Locate(options.Root);
+    private readonly RepositoryLayout layout = RepositoryLayout.Locate(options.Root) with { ArtifactsOverride = options.Artifacts is null ? null : Path.GetFullPath(options.Artifacts) };
 
     public RepositoryLayout Layout => layout;
 

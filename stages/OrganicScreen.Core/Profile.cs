@@ -46,11 +46,12 @@ public sealed record Profile(
 }
 
 /// <summary>Where things are: the repository (data/, the artifact store) found by walking up to OrganicScreen.sln.</summary>
-public sealed record RepositoryLayout(string Root)
+public sealed record RepositoryLayout(string Root, string? ArtifactsOverride = null)
 {
     public string Data => Path.Combine(Root, "data");
 
-    public string Artifacts => Path.Combine(Root, "artifacts");
+    /// <summary><c>artifacts/</c> in the repository unless another store was asked for (tests, scratch runs).</summary>
+    public string Artifacts => ArtifactsOverride ?? Path.Combine(Root, "artifacts");
 
     public string Results(string dataset, string profile) => Path.Combine(Artifacts, "results", dataset, profile);
 

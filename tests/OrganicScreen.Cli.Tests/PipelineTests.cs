@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Text;
+using OrganicScreen.Cli.Stages;
+
+namespace OrganicScreen.Cli.Tests;
+
+public sealed class PipelineTests(PipelineFixture run) : IClassFixture<PipelineFixture>
+{
+    [Fact]
+    public void Results_folder_holds_everything_users_act_on()
+    {
+        run.ExitCode.ShouldBe(0, run.Log);
+        foreach (var file in new[] { "metrics.json", "predictions.parquet", "candidates_cathode.csv", "candidates_anode.csv", "report.html", "model/model.json",
+                     "figures/parity_ie.png", "figures/parity_ea.png", "figures/learning_ie.png", "figures/residuals_ea.png", "model/calibration_ie.json" })
+            File.Exists(Path.Combine(run.Results, file)).ShouldBeTrue(file);
+        Directory.GetDirectories(Path.Combine(run.Results, "model", "ie")).Length.ShouldBe(8);
+    }
+
+    [Fact]
+    public async Task Report_numbers_recompute_from_predictions_parquet()
+    {
+        var rows = await InferStage.ReadPredictionsAsync(Path.Combine(run.Results, "predictions.parquet"));
+        rows.Count.ShouldBe(300);
+        var metrics = run.Metrics();
+        var report = await File.ReadAllTextAsync(Path.Combine(run.Results, "report.html"));
+        foreach (var (target, dft, oof) in new (string, Func<InferStage.PredictionRow, double?>, Func<InferStage.PredictionRow, double?>)[]
+                 { ("ie", r => r.IeDft, r => r.IeOof), ("ea", r => r.EaDft, r => r.EaOof) })
+        {
+            // Independent recomputation: plain loops over the Parquet columns, no library metric code.
+            var pairs = rows.Where(r => dft(r) is not null).Select(r => (y: dft(r)!.Value, p: oof(r)!.Value)).ToList();
+            var mae = pairs.Average(x => Math.Abs(x.y - x.p));
+            var mean = pairs.Average(x => x.y);
+            var r2 = 1 - pairs.Sum(x => (x.y - x.p) * (x.y - x.p)) / pairs.Sum(x => (x.y - mean) * (x.y - mean));
+            var reported = metrics.EnumerateArray().Single(m => m.GetProperty("target").GetString() == target).GetProperty("outOfFold");
+            reported.GetProperty("mae").GetDouble().ShouldBe(mae, 1e-9);
+            reported.GetProperty("r2").GetDouble().ShouldBe(r2, 1e-9);
+            reported.GetProperty("count").GetInt32().ShouldBe(pairs.Count);
+            report.ShouldContain(mae.ToString("F3", CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public void Coverage_of_the_95_percent_interval_is_reported()
+    {
+        foreach (var m in run.Metrics().EnumerateArray())
+        {
+            var coverage = m.GetProperty("coverageFoldHeldOut").GetProperty("coverage").GetDouble();
+            coverage.ShouldBeInRange(0.90, 1.0); // 300 molecules: ±2.5 % binomial noise around 95 %
+            m.GetProperty("calibration").GetProperty("alpha").GetDouble().ShouldBe(0.05);
+        }
+    }
+
+    [Fact]
+    public void Candidate_lists_match_approved_snapshots()
+    {
+        // Reviewers read these diffs: a change in candidates fails here with the received file beside the approved one.
+        File.ReadAllText(Path.Combine(run.Results, "candidates_cathode.csv")).ShouldMatchApproved(c => c.SubFolder("approved").WithDiscriminator("cathode").NoDiff());
+        File.ReadAllText(Path.Combine(run.Results, "candidates_anode.csv")).ShouldMatchApproved(c => c.SubFolder("approved").WithDiscriminator("anode").NoDiff());
+    }
+
+    [Fact]
+    public void Metrics_match_approved_snapshot()
+    {
+        var text = new StringBuilder();
+        foreach (var m in run.Metrics().EnumerateArray())
+        {
+            var oof = m.GetProperty("outOfFold");
+            text.Append(CultureInfo.InvariantCulture, $"{m.GetProperty("target").GetString()}: config {m.GetProperty("config").GetInt32()} {m.GetProperty("fingerprint").GetString()}, ");
+            text.Append(CultureInfo.InvariantCulture, $"n {oof.GetProperty("count").GetInt32()}, MAE {oof.GetProperty("mae").GetDouble():F3}, R2 {oof.GetProperty("r2").GetDouble():F3}, final {m.GetProperty("finalModel").GetString()}\n");
+        }
+
+        text.ToString().ShouldMatchApproved(c => c.SubFolder("approved").WithDiscriminator("metrics").NoDiff());
+    }
+
+    [Fact]
+    public async Task Second_run_is_fully_cached()
+    {
+        var output = new StringWriter();
+        var exit = await CliHost.RunAsync(["stage", "screen", "--dataset", "ocelot-fixture", "--profile", "smoke", "--device", "cpu", "--root", run.Root, "--artifacts", run.Store], output, output);
+        exit.ShouldBe(0);
+        var log = output.ToString();
+        foreach (var stage in new[] { "fetch", "featurize", "sweep", "train", "infer", "screen" })
+            log.ShouldContain($"{stage}: cached");
+        log.ShouldNotContain("building");
+    }
+
+    [Fact]
+    public async Task Predict_gives_every_line_a_row_and_a_status()
+    {
+        var input = Path.Combine(run.Store, "mixed.smi");
+        var output = Path.Combine(run.Store, "mixed.csv");
+        await File.WriteAllTextAsync(input, "c1ccc2ccccc2c1\n\nC1CC\nO=C1C=CC(=O)C=C1\n");
+        var exit = await CliHost.RunAsync(["predict", "--model", run.Results, "--input", input, "--output", output, "--root", run.Root], TextWriter.Null, TextWriter.Null);
+        exit.ShouldBe(0);
+        var lines = await File.ReadAllLinesAsync(output);
+        lines[0].ShouldBe("smiles,canonical_smiles,ie_ev,ie_lo,ie_hi,ea_ev,ea_lo,ea_hi,e_ox_li,e_red_li,status");
+        lines.Length.ShouldBe(5);
+        lines[1].ShouldEndWith(",OK");
+        lines[2].ShouldBe(",,,,,,,,,,empty line");
+        lines[3].ShouldStartWith("C1CC,,");
+        lines[3].ShouldContain("invalid SMILES: SMILES Parse Error");
+        var fields = lines[4].Split(',');
+        var ie = double.Parse(fields[2], CultureInfo.InvariantCulture);
+        double.Parse(fields[8], CultureInfo.InvariantCulture).ShouldBe(ie - 1.40, 1e-3); // E_ox = IE − 1.40 V
+        double.Parse(fields[3], CultureInfo.InvariantCulture).ShouldBeLessThan(ie);
+        double.Parse(fields[4], CultureInfo.InvariantCulture).ShouldBeGreaterThan(ie);
+    }
+
+    [Fact]
+    public async Task Predict_with_a_missing_model_fails_with_a_message()
+    {
+        var error = new StringWriter();
+        var exit = await CliHost.RunAsync(["predict", "--model", run.Store, "--input", Path.Combine(run.Root, "data/fixtures/ocelot_fixture_300.csv"), "--output", Path.Combine(run.Store, "x.csv")], TextWriter.Null, error);
+        exit.ShouldBe(CliHost.UserError);
+        error.ToString().ShouldContain("no model found");
+    }
+}
