@@ -23,6 +23,7 @@ public static class CliHost
         root.Subcommands.Add(StageCommands.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(PredictCommand.Create(context));
+        root.Subcommands.Add(LibraryScreenCommand.Create(context));
         try
         {
             var parse = root.Parse(args);

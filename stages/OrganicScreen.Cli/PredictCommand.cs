@@ -56,7 +56,16 @@ public static class PredictCommand
         private readonly IReadOnlyList<(ModelCardTarget Card, FingerprintSpec Spec, EnsemblePredictor Models, Calibration Calibration)> targets;
         private readonly Rdkit rdkit = new();
 
-        private LoadedModel(IReadOnlyList<(ModelCardTarget, FingerprintSpec, EnsemblePredictor, Calibration)> targets) => this.targets = targets;
+        private readonly double globalBand;
+
+        private LoadedModel(IReadOnlyList<(ModelCardTarget, FingerprintSpec, EnsemblePredictor, Calibration)> targets, double globalBand)
+        {
+            this.targets = targets;
+            this.globalBand = globalBand;
+        }
+
+        /// <summary>The study's global band, z·σ of the out-of-fold residuals, the wider of IE and EA (for --margin GlobalBand).</summary>
+        public double GlobalBandVolts => globalBand;
 
         public static LoadedModel Load(string directory, string? libtorch)
         {
@@ -84,58 +93,81 @@ public static class PredictCommand
                 if (absent is not null) throw new FileNotFoundException($"model folder {folder} is incomplete: {absent} is missing");
                 return (t, Profile.ParseSpec(t.Fingerprint), EnsemblePredictor.Load(members), Calibration.Load(Path.Combine(folder, t.Calibration)));
             }).ToList();
-            return new LoadedModel(loaded);
+            // The study's band: z·σ of the out-of-fold residuals, the wider of the two targets.
+            var band = card.Targets.Where(t => required.Contains(t.Target)).Max(t => Calibration.Load(Path.Combine(folder, t.GlobalCalibration)).Q);
+            return new LoadedModel(loaded, band);
+        }
+
+        /// <summary>One input line's outcome: the molecule's predictions, or why there are none.</summary>
+        public sealed record LinePrediction(string Input, string? Canonical, MoleculePrediction? Prediction, string Status);
+
+        /// <summary>
+        /// Predicts line by line in batches: memory holds one batch, whatever the input size. Ids are
+        /// "line&lt;n&gt;" (1-based line numbers) so candidates trace back to the input file.
+        /// </summary>
+        public async IAsyncEnumerable<LinePrediction> PredictAsync(string inputPath, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellation = default)
+        {
+            var specs = targets.Select(t => t.Spec).Distinct().ToList();
+            using var reader = new StreamReader(inputPath, Encoding.UTF8);
+            var batch = new List<string>(BatchSize);
+            var line = 0;
+            while (true)
+            {
+                var text = await reader.ReadLineAsync(cancellation);
+                if (text is not null) batch.Add(text.Trim());
+                if (batch.Count < BatchSize && text is not null) continue;
+                if (batch.Count == 0) yield break;
+                var featurized = rdkit.Featurize(batch, specs);
+                var means = targets.Select(t => t.Models.Predict(featurized.Fingerprints[t.Spec]).Mean).ToList();
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    line++;
+                    var parsed = featurized.Molecules[i];
+                    if (!parsed.IsValid)
+                    {
+                        yield return new LinePrediction(batch[i], null, null, batch[i].Length == 0 ? "empty line" : $"invalid SMILES: {parsed.Error}");
+                        continue;
+                    }
+
+                    var ie = targets[0].Calibration.Apply(means[0][i]);
+                    var ea = targets[1].Calibration.Apply(means[1][i]);
+                    yield return new LinePrediction(batch[i], parsed.Canonical, new MoleculePrediction($"line{line}", parsed.Canonical!, ie, ea), "OK");
+                }
+
+                batch.Clear();
+                if (text is null) yield break;
+            }
         }
 
         public async Task<Counts> WriteAsync(string inputPath, string outputPath, CancellationToken cancellation)
         {
             int total = 0, ok = 0;
             var potentials = new List<(double, double)>();
-            var specs = targets.Select(t => t.Spec).Distinct().ToList();
             await AtomicFile.WriteAsync(outputPath, async stream =>
             {
                 await using var writer = new StreamWriter(stream, new UTF8Encoding(false));
                 await writer.WriteAsync(Header + "\n");
-                using var reader = new StreamReader(inputPath, Encoding.UTF8);
-                var batch = new List<string>(BatchSize);
-                async Task FlushAsync()
+                await foreach (var row in PredictAsync(inputPath, cancellation))
                 {
-                    var featurized = rdkit.Featurize(batch, specs);
-                    var predictions = targets.Select(t => (t.Calibration, Mean: t.Models.Predict(featurized.Fingerprints[t.Spec]).Mean)).ToList();
-                    var text = new StringBuilder();
-                    for (var i = 0; i < batch.Count; i++)
+                    total++;
+                    var text = new StringBuilder(Csv(row.Input)).Append(',');
+                    if (row.Prediction is not { } p)
                     {
-                        var parsed = featurized.Molecules[i];
-                        text.Append(Csv(batch[i])).Append(',');
-                        if (!parsed.IsValid)
-                        {
-                            var reason = batch[i].Length == 0 ? "empty line" : $"invalid SMILES: {parsed.Error}";
-                            text.Append(",,,,,,,,,").Append(Csv(reason)).Append('\n');
-                            continue;
-                        }
-
-                        var ie = predictions[0].Calibration.Apply(predictions[0].Mean[i]);
-                        var ea = predictions[1].Calibration.Apply(predictions[1].Mean[i]);
-                        var redox = RedoxPotentials.FromEnergies(ie.Predicted, ea.Predicted).ConvertTo(PotentialScale.Lithium, ReferenceScale.Default);
-                        text.Append(Csv(parsed.Canonical!)).Append(',')
-                            .AppendJoin(',', new[] { ie.Predicted, ie.Lower, ie.Upper, ea.Predicted, ea.Lower, ea.Upper, redox.Oxidation.Volts, redox.Reduction.Volts }.Select(N))
-                            .Append(",OK\n");
+                        text.Append(",,,,,,,,,").Append(Csv(row.Status));
+                    }
+                    else
+                    {
+                        var redox = RedoxPotentials.FromEnergies(p.IonizationEnergy.Predicted, p.ElectronAffinity.Predicted).ConvertTo(PotentialScale.Lithium, ReferenceScale.Default);
+                        text.Append(Csv(row.Canonical!)).Append(',')
+                            .AppendJoin(',', new[] { p.IonizationEnergy.Predicted, p.IonizationEnergy.Lower, p.IonizationEnergy.Upper, p.ElectronAffinity.Predicted,
+                                p.ElectronAffinity.Lower, p.ElectronAffinity.Upper, redox.Oxidation.Volts, redox.Reduction.Volts }.Select(N))
+                            .Append(",OK");
                         ok++;
                         potentials.Add((redox.Oxidation.Volts, redox.Reduction.Volts));
                     }
 
-                    total += batch.Count;
-                    batch.Clear();
-                    await writer.WriteAsync(text, cancellation);
+                    await writer.WriteAsync(text.Append('\n'), cancellation);
                 }
-
-                while (await reader.ReadLineAsync(cancellation) is { } line)
-                {
-                    batch.Add(line.Trim());
-                    if (batch.Count == BatchSize) await FlushAsync();
-                }
-
-                if (batch.Count > 0) await FlushAsync();
             });
             return new Counts(total, ok, potentials);
         }

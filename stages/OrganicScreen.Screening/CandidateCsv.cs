@@ -16,8 +16,9 @@ public static class CandidateCsv
     public static readonly IReadOnlyList<string> Header =
     [
         "role", "id", "canonical_smiles",
+        "ie_ev", "ie_lo_ev", "ie_hi_ev", "ea_ev", "ea_lo_ev", "ea_hi_ev",
         "potential_v_li", "lower_v_li", "upper_v_li",
-        "margin_v", "headroom_v", "dft_potential_v_li",
+        "margin_v", "headroom_v", "dft_ie_ev", "dft_ea_ev", "dft_potential_v_li",
     ];
 
     public static void Write(TextWriter writer, IEnumerable<Candidate> candidates, int decimals = DefaultDecimals)
@@ -27,17 +28,22 @@ public static class CandidateCsv
         WriteRow(writer, Header);
         foreach (var c in candidates)
         {
+            string Optional(double? value) => value is { } v ? Number(v, decimals) : "";
+            var m = c.Molecule;
             WriteRow(writer,
             [
                 c.Role == ElectrodeRole.Cathode ? "cathode" : "anode",
                 c.Id,
                 c.CanonicalSmiles,
+                Optional(m?.IonizationEnergy.Predicted), Optional(m?.IonizationEnergy.Lower), Optional(m?.IonizationEnergy.Upper),
+                Optional(m?.ElectronAffinity.Predicted), Optional(m?.ElectronAffinity.Lower), Optional(m?.ElectronAffinity.Upper),
                 Number(c.Potential.Predicted, decimals),
                 Number(c.Potential.Lower, decimals),
                 Number(c.Potential.Upper, decimals),
                 Number(c.MarginVolts, decimals),
                 Number(c.HeadroomVolts, decimals),
-                c.DftPotentialVolts is { } dft ? Number(dft, decimals) : "",
+                Optional(m?.DftIonizationEnergy), Optional(m?.DftElectronAffinity),
+                Optional(c.DftPotentialVolts),
             ]);
         }
     }

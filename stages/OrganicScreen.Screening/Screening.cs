@@ -83,6 +83,7 @@ public sealed record ScreeningRules(
 /// <param name="MarginVolts">The margin that was applied.</param>
 /// <param name="HeadroomVolts">How far inside the limit the candidate sits after the margin (≥ 0).</param>
 /// <param name="DftPotentialVolts">The same potential from the DFT label, when known.</param>
+/// <param name="Molecule">The predictions the candidate came from (IE and EA with intervals, DFT labels), for tables.</param>
 public sealed record Candidate(
     ElectrodeRole Role,
     string Id,
@@ -90,7 +91,8 @@ public sealed record Candidate(
     PredictionInterval Potential,
     double MarginVolts,
     double HeadroomVolts,
-    double? DftPotentialVolts);
+    double? DftPotentialVolts,
+    MoleculePrediction? Molecule = null);
 
 /// <summary>
 /// Applies <see cref="ScreeningRules"/> one molecule at a time. <see cref="Screen"/> is lazy and keeps no state
@@ -142,7 +144,7 @@ public sealed class CandidateScreen
         var headroom = Rules.CathodeCeilingVolts - (potential.Predicted + margin);
         if (headroom < 0) return null;
         return new Candidate(ElectrodeRole.Cathode, molecule.Id, molecule.CanonicalSmiles, potential, margin, headroom,
-            molecule.DftIonizationEnergy + toLithium);
+            molecule.DftIonizationEnergy + toLithium, molecule);
     }
 
     /// <summary>The molecule as an anode candidate, or null if it fails an anode rule.</summary>
@@ -156,7 +158,7 @@ public sealed class CandidateScreen
         var headroom = potential.Predicted - margin - Rules.AnodeFloorVolts;
         if (headroom < 0) return null;
         return new Candidate(ElectrodeRole.Anode, molecule.Id, molecule.CanonicalSmiles, potential, margin, headroom,
-            molecule.DftElectronAffinity + toLithium);
+            molecule.DftElectronAffinity + toLithium, molecule);
     }
 
     private double MarginFor(double intervalSide) => Rules.Margin switch

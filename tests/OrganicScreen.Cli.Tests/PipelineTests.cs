@@ -114,4 +114,24 @@ public sealed class PipelineTests(PipelineFixture run) : IClassFixture<PipelineF
         exit.ShouldBe(CliHost.UserError);
         error.ToString().ShouldContain("no model found");
     }
+
+    [Fact]
+    public async Task Library_screen_streams_and_agrees_with_the_screen_stage()
+    {
+        var smiles = File.ReadLines(Path.Combine(run.Root, "data/fixtures/ocelot_fixture_300.csv")).Skip(1).Select(l => l[(l.LastIndexOf(',') + 1)..]).ToList();
+        var input = Path.Combine(run.Store, "library.smi");
+        await File.WriteAllLinesAsync(input, smiles.Append("C1CC").Append(""));
+        var folder = Path.Combine(run.Store, "library");
+        var output = new StringWriter();
+        var exit = await CliHost.RunAsync(["screen", "--model", run.Results, "--input", input, "--output", folder, "--margin", "None", "--root", run.Root], output, output);
+        exit.ShouldBe(0, output.ToString());
+        output.ToString().ShouldContain("302 lines, 2 rejected");
+        foreach (var file in new[] { "candidates_cathode.csv", "candidates_anode.csv" })
+        {
+            static HashSet<string> Smiles(string path) => File.ReadLines(path).Skip(1).Select(l => l.Split(',')[2]).ToHashSet();
+            Smiles(Path.Combine(folder, file)).ShouldBe(Smiles(Path.Combine(run.Results, file)), ignoreOrder: true);
+        }
+
+        File.ReadAllLines(Path.Combine(folder, "rejects.csv")).Length.ShouldBe(3);
+    }
 }

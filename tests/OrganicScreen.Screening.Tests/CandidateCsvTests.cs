@@ -8,7 +8,8 @@ public class CandidateCsvTests
     // A property, not a static array: each test gets its own copy.
     private static Candidate[] Rows =>
     [
-        new(ElectrodeRole.Cathode, "mp-1", "O=C1C=CC(=O)C=C1", new PredictionInterval(4.123456, 3.9, 4.35), 0.226544, 0.1, 4.2),
+        new(ElectrodeRole.Cathode, "mp-1", "O=C1C=CC(=O)C=C1", new PredictionInterval(4.123456, 3.9, 4.35), 0.226544, 0.1, 4.2,
+            new MoleculePrediction("mp-1", "O=C1C=CC(=O)C=C1", new PredictionInterval(5.523456, 5.3, 5.75), new PredictionInterval(1.5, 1.25, 1.75), 5.6, null)),
         new(ElectrodeRole.Anode, "id,with\"quote", "C(Cl)C,\"x\"", new PredictionInterval(-0.00001, -0.5, 0.5), 0.0, 2.0, null),
     ];
 
@@ -16,9 +17,9 @@ public class CandidateCsvTests
     public void Writes_the_exact_snapshot()
     {
         const string expected =
-            "role,id,canonical_smiles,potential_v_li,lower_v_li,upper_v_li,margin_v,headroom_v,dft_potential_v_li\n" +
-            "cathode,mp-1,O=C1C=CC(=O)C=C1,4.1235,3.9000,4.3500,0.2265,0.1000,4.2000\n" +
-            "anode,\"id,with\"\"quote\",\"C(Cl)C,\"\"x\"\"\",0.0000,-0.5000,0.5000,0.0000,2.0000,\n";
+            "role,id,canonical_smiles,ie_ev,ie_lo_ev,ie_hi_ev,ea_ev,ea_lo_ev,ea_hi_ev,potential_v_li,lower_v_li,upper_v_li,margin_v,headroom_v,dft_ie_ev,dft_ea_ev,dft_potential_v_li\n" +
+            "cathode,mp-1,O=C1C=CC(=O)C=C1,5.5235,5.3000,5.7500,1.5000,1.2500,1.7500,4.1235,3.9000,4.3500,0.2265,0.1000,5.6000,,4.2000\n" +
+            "anode,\"id,with\"\"quote\",\"C(Cl)C,\"\"x\"\"\",,,,,,,0.0000,-0.5000,0.5000,0.0000,2.0000,,,\n";
         CandidateCsv.ToCsv(Rows).ShouldBe(expected);
     }
 

@@ -20,6 +20,7 @@ public sealed record TargetMetrics(
     RegressionMetrics EnsembleOnDataset,
     double BestFoldValidationMae,
     Calibration Calibration,
+    Calibration GlobalBand,
     CoverageReport CoverageInSample,
     CoverageReport CoverageFoldHeldOut);
 
@@ -36,6 +37,9 @@ public sealed class InferStage(ArtifactStore store, IStageLog log)
     public const double Alpha = 0.05;
 
     public static string CalibrationFile(string target) => $"calibration_{target}.json";
+
+    /// <summary>The study's global z·σ band, kept as an alternative margin.</summary>
+    public static string GlobalCalibrationFile(string target) => $"calibration_{target}_global.json";
 
     public async Task<(Artifact Artifact, IReadOnlyList<TargetMetrics> Metrics)> RunAsync(FeatureSet features, Artifact train, IReadOnlyList<TrainedTarget> trained, TorchRuntimeOptions torch, CancellationToken cancellation)
     {
@@ -73,8 +77,10 @@ public sealed class InferStage(ArtifactStore store, IStageLog log)
                 var calibration = Calibration.FitSplitConformal(calibrationData, Alpha);
                 var inSample = calibration.EmpiricalCoverage(calibrationData);
                 var heldOut = FoldHeldOutCoverage(mine);
-                metrics.Add(new TargetMetrics(t.Target, t.Config, t.Fingerprint, finalModel, best.Fold, outOfFold, bestOnData, ensembleOnData, best.ValidationMae, calibration, inSample, heldOut));
+                var globalBand = Calibration.FitGlobalGaussian(calibrationData, Alpha);
+                metrics.Add(new TargetMetrics(t.Target, t.Config, t.Fingerprint, finalModel, best.Fold, outOfFold, bestOnData, ensembleOnData, best.ValidationMae, calibration, globalBand, inSample, heldOut));
                 await File.WriteAllTextAsync(Path.Combine(context.OutputDirectory, CalibrationFile(t.Target)), calibration.ToJson(), ct);
+                await File.WriteAllTextAsync(Path.Combine(context.OutputDirectory, GlobalCalibrationFile(t.Target)), globalBand.ToJson(), ct);
                 log.Info($"infer {target.Label}: out-of-fold MAE {outOfFold.Mae:F3} eV, R² {outOfFold.R2:F3}, RMSE {outOfFold.Rmse:F3}, σ {outOfFold.Sigma:F3} (n {outOfFold.Count:N0}); final model {finalModel}; 95 % interval ±{calibration.Q:F3} eV, coverage {inSample.Coverage:P1} in sample, {heldOut.Coverage:P1} fold-held-out");
 
                 var oofByIndex = mine.ToDictionary(r => r.Index, r => r.Prediction);

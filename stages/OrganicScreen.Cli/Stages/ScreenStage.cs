@@ -9,7 +9,7 @@ namespace OrganicScreen.Cli.Stages;
 
 /// <summary>Screening settings from the profile's <c>screen</c> section (all optional).</summary>
 public sealed record ScreenSection(string Solvent = "acetonitrile", string? Collector = "aluminium", MarginPolicy Margin = MarginPolicy.IntervalHalfWidth,
-    double CathodeMinimumVolts = 3.0, double? AnodeMinimumVolts = null, double Z = 1.96);
+    double CathodeMinimumVolts = 3.0, double? AnodeMinimumVolts = null);
 
 /// <summary>The self-describing model folder that <c>predict</c> reads.</summary>
 public sealed record ModelCard(string Dataset, string Profile, string Variant, IReadOnlyList<ModelCardTarget> Targets, string Rdkit)
@@ -17,7 +17,7 @@ public sealed record ModelCard(string Dataset, string Profile, string Variant, I
     public const string FileName = "model.json";
 }
 
-public sealed record ModelCardTarget(string Target, string Fingerprint, string FinalModel, IReadOnlyList<string> Folds, string Calibration);
+public sealed record ModelCardTarget(string Target, string Fingerprint, string FinalModel, IReadOnlyList<string> Folds, string Calibration, string GlobalCalibration);
 
 /// <summary>
 /// Screen: potentials vs Li/Li+ from the predictions, the solvent-window rules with each molecule's
@@ -45,7 +45,7 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
             var ie = metrics.Single(m => m.Target == "ie");
             var ea = metrics.Single(m => m.Target == "ea");
             var rules = new ScreeningRules(solvent, collector, section.Margin, section.CathodeMinimumVolts, section.AnodeMinimumVolts,
-                GlobalBandVolts: section.Margin == MarginPolicy.GlobalBand ? section.Z * Math.Max(ie.OutOfFold.Sigma, ea.OutOfFold.Sigma) : 0);
+                GlobalBandVolts: section.Margin == MarginPolicy.GlobalBand ? Math.Max(ie.GlobalBand.Q, ea.GlobalBand.Q) : 0);
             var molecules = predictions.Where(p => p.IePred is not null && p.EaPred is not null).Select(p => new MoleculePrediction(
                 p.Id, p.CanonicalSmiles, p.Interval("ie")!, p.Interval("ea")!, p.IeDft, p.EaDft));
             var candidates = CandidateOrder.Sort(new CandidateScreen(rules).Screen(molecules));
@@ -124,8 +124,9 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
             }
 
             File.Copy(infer.PathOf(InferStage.CalibrationFile(t.Target)), Path.Combine(folder, InferStage.CalibrationFile(t.Target)));
+            File.Copy(infer.PathOf(InferStage.GlobalCalibrationFile(t.Target)), Path.Combine(folder, InferStage.GlobalCalibrationFile(t.Target)));
             var final = m.FinalModel == "ensemble" ? folds : [TrainStage.FoldDirectory(t.Target, m.BestFold).Replace('\\', '/')];
-            targets.Add(new ModelCardTarget(t.Target, t.Fingerprint, m.FinalModel, final, InferStage.CalibrationFile(t.Target)));
+            targets.Add(new ModelCardTarget(t.Target, t.Fingerprint, m.FinalModel, final, InferStage.CalibrationFile(t.Target), InferStage.GlobalCalibrationFile(t.Target)));
         }
 
         File.WriteAllText(Path.Combine(folder, ModelCard.FileName), JsonSerializer.Serialize(new ModelCard(features.Dataset, profile, features.Variant, targets, rdkit), Json.Options));
