@@ -44,8 +44,6 @@ public static class TorchRuntime
     static readonly Lock Gate = new();
     static TorchRuntimeInfo? _initialized;
 
-    static readonly string[] LibTorchComponents = ["c10", "torch_cpu", "c10_cuda", "torch_cuda", "torch"];
-
     public static TorchRuntimeInfo Initialize(TorchRuntimeOptions? options = null)
     {
         options ??= new TorchRuntimeOptions();
@@ -60,19 +58,25 @@ public static class TorchRuntime
                 return done;
             }
 
-            var ompPassive = SetOpenMpPassive();
+            var ompPassive = PrepareProcessEnvironment();
             var patched = OperatingSystem.IsLinux() ? EnsureLibTorchSharpLoadable() : [];
-            if (libtorch is not null) PreloadLibTorch(libtorch);
-
-            // CUDA first: TorchSharp's CPU initialisation loads the package's libtorch_cpu by path, after which a
-            // CUDA libtorch found later through LD_LIBRARY_PATH would be a second, incompatible copy.
+            // An external libtorch must be mapped before TorchSharp's static constructor runs: it initialises the CPU
+            // backend immediately, loading libtorch_cpu by name, which then resolves to the already loaded copy.
+            if (libtorch is not null) LoadFromDirectory(libtorch);
+            try { torch.InitializeDeviceType(DeviceType.CPU); }
+            catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException)
+            {
+                throw new InvalidOperationException(
+                    "libtorch could not be loaded. A TorchBackend=external build needs --libtorch / " +
+                    $"{TorchRuntimeOptions.LibTorchEnvironmentVariable} (or LD_LIBRARY_PATH) pointing at a PyTorch install's torch/lib; " +
+                    "other builds should have the natives next to the application.", e);
+            }
             var cuda = false;
             try { cuda = torch.TryInitializeDeviceType(DeviceType.CUDA); }
             catch (Exception e) when (e is NotSupportedException or InvalidOperationException or DllNotFoundException or EntryPointNotFoundException)
             {
-                // No CUDA natives: fine, CPU below reports any real loading problem.
+                // No usable CUDA libtorch: CPU only.
             }
-            torch.InitializeDeviceType(DeviceType.CPU);
 
             var threads = options.Threads ?? Environment.ProcessorCount;
             if (threads < 1) throw new ArgumentOutOfRangeException(nameof(options), threads, "Threads must be ≥ 1.");
@@ -113,7 +117,7 @@ public static class TorchRuntime
     /// on 2 cores is ~30× slower. Environment.SetEnvironmentVariable only changes .NET's copy on Unix, so this
     /// calls libc setenv, which libgomp reads when it loads. A user's explicit setting wins.
     /// </summary>
-    static bool SetOpenMpPassive()
+    static bool PrepareProcessEnvironment()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return false;
         var existing = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
@@ -166,22 +170,8 @@ public static class TorchRuntime
         return patched;
     }
 
-    static IEnumerable<string> LibTorchSharpCandidates()
-    {
-        var dirs = new List<string>();
-        if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string searchDirs)
-            dirs.AddRange(searchDirs.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
-        var torchSharpDir = Path.GetDirectoryName(typeof(torch).Assembly.Location);
-        if (!string.IsNullOrEmpty(torchSharpDir))
-        {
-            dirs.Add(torchSharpDir);
-            dirs.Add(Path.Combine(torchSharpDir, "runtimes", "linux-x64", "native"));
-        }
-        dirs.Add(AppContext.BaseDirectory);
-        return dirs.Select(d => Path.GetFullPath(Path.Combine(d, LibStdCxxCompat.LibraryFileName)))
-            .Distinct(StringComparer.Ordinal)
-            .Where(File.Exists);
-    }
+    static IEnumerable<string> LibTorchSharpCandidates() =>
+        NativeSearchDirectories().Select(d => Path.Combine(d, LibStdCxxCompat.LibraryFileName)).Where(File.Exists);
 
     static bool IsInNuGetCache(string path)
     {
@@ -194,30 +184,44 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// Loads libtorch from <paramref name="dir"/> by absolute path and routes TorchSharp's own lookups of those
-    /// components to the same handles. ld.so then satisfies libLibTorchSharp.so's DT_NEEDED entries by soname from
-    /// the already loaded copies, so the package's libtorch (if any) is never mapped. Setting LD_LIBRARY_PATH in a
-    /// launcher also works for CUDA, but cannot be changed from inside a running process.
+    /// Maps libtorch from <paramref name="dir"/> by absolute path. TorchSharp then loads "torch_cpu"/"torch_cuda"
+    /// by name and libLibTorchSharp.so's DT_NEEDED entries by soname, and ld.so hands back these copies — but only
+    /// if the application directory has no libtorch of its own: TorchSharp probes the application directory by
+    /// path first, which would map a second libtorch (abort: "Tried to register multiple backend fallbacks").
+    /// Hence the TorchBackend=external build, which ships libLibTorchSharp.so without libtorch.
     /// </summary>
-    static void PreloadLibTorch(string dir)
+    static void LoadFromDirectory(string dir)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"libtorch directory {dir} does not exist.");
         if (!File.Exists(Path.Combine(dir, "libtorch_cpu.so")))
             throw new FileNotFoundException($"{dir} does not look like a libtorch lib directory: libtorch_cpu.so is missing.");
-        var handles = new Dictionary<string, IntPtr>(StringComparer.Ordinal);
-        // torch_cuda first: its RUNPATH pulls c10_cuda and the CUDA runtime from the same install.
-        foreach (var name in new[] { "torch_cuda", "c10_cuda", "c10", "torch_cpu", "torch" })
+        var bundled = NativeSearchDirectories().Select(d => Path.Combine(d, "libtorch_cpu.so")).FirstOrDefault(File.Exists);
+        if (bundled is not null && !string.Equals(Path.GetDirectoryName(Path.GetFullPath(bundled)), dir.TrimEnd('/'), StringComparison.Ordinal))
+            throw new InvalidOperationException(
+                $"This build bundles libtorch ({bundled}), so a libtorch directory ({dir}) cannot be used: TorchSharp would load both. " +
+                "Build with -p:TorchBackend=external (ships TorchSharp without libtorch) to use --libtorch / " +
+                $"{TorchRuntimeOptions.LibTorchEnvironmentVariable}, or drop the option to use the bundled libtorch.");
+        // torch_cuda first: its RUNPATH pulls c10_cuda and the CUDA runtime libraries of the same install.
+        foreach (var name in new[] { "torch_cuda", "c10", "torch_cpu", "torch" })
         {
             var file = Path.Combine(dir, $"lib{name}.so");
-            if (!File.Exists(file)) continue;
-            handles[name] = NativeLibrary.Load(file);
+            if (File.Exists(file)) NativeLibrary.Load(file);
         }
-        NativeLibrary.SetDllImportResolver(typeof(torch).Assembly, (name, _, _) =>
+    }
+
+    static IEnumerable<string> NativeSearchDirectories()
+    {
+        var dirs = new List<string>();
+        if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string searchDirs)
+            dirs.AddRange(searchDirs.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
+        var torchSharpDir = Path.GetDirectoryName(typeof(torch).Assembly.Location);
+        if (!string.IsNullOrEmpty(torchSharpDir))
         {
-            var key = name.StartsWith("lib", StringComparison.Ordinal) ? name[3..] : name;
-            if (key.EndsWith(".so", StringComparison.Ordinal)) key = key[..^3];
-            return LibTorchComponents.Contains(key) && handles.TryGetValue(key, out var h) ? h : IntPtr.Zero;
-        });
+            dirs.Add(torchSharpDir);
+            dirs.Add(Path.Combine(torchSharpDir, "runtimes", "linux-x64", "native"));
+        }
+        dirs.Add(AppContext.BaseDirectory);
+        return dirs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal);
     }
 
     internal static Assembly TorchSharpAssembly => typeof(torch).Assembly;
