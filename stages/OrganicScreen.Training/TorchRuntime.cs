@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
 using OrganicScreen.Training.Native;
 using TorchSharp;
@@ -223,6 +222,4 @@ public static class TorchRuntime
         dirs.Add(AppContext.BaseDirectory);
         return dirs.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal);
     }
-
-    internal static Assembly TorchSharpAssembly => typeof(torch).Assembly;
 }

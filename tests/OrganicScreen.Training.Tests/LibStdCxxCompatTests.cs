@@ -42,6 +42,8 @@ public class LibStdCxxCompatTests
         // Loading torch at all proves the build-time patch (or the runtime safety net) worked on this system.
         var info = TorchRuntime.Initialize();
         info.Threads.ShouldBeGreaterThan(0);
+        // OMP_WAIT_POLICY reached libgomp (set through libc before libtorch loaded), unless the caller chose one.
+        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null or "PASSIVE") info.OmpPassive.ShouldBeTrue();
         using var t = TorchSharp.torch.ones(3);
         t.sum().item<float>().ShouldBe(3f);
     }
