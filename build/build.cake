@@ -79,7 +79,8 @@ Task("Test")
         failures += int.Parse(counters.Attribute("failed").Value);
         skipped += int.Parse(counters.Attribute("notExecuted").Value);
     }
-    Information($"Tests: {passed} passed, {failures} failed, {skipped} skipped");
+    // Plain text on its own line (no log colouring): CI reads this closing line.
+    Console.WriteLine($"Tests: {passed} passed, {failures} failed, {skipped} skipped");
     if (failed || failures > 0 || passed == 0) throw new CakeException("tests failed");
 });
 
