@@ -125,7 +125,8 @@ public sealed class Pipeline(PipelineOptions options, IStageLog log)
             new("current collector", section.Collector ?? "none"),
             new("margin", section.Margin.ToString()),
             new("cathode minimum E_ox", $"{section.CathodeMinimumVolts} V vs Li/Li+"),
-            new("E(vs Li/Li+)", "E(absolute) − 1.40 V: E_ox = IE − 1.40 V, E_red = EA − 1.40 V"),
+            new("E(vs Li/Li+)", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"E(absolute) − {section.LithiumAbsoluteVolts:F2} V: E_ox = IE − {section.LithiumAbsoluteVolts:F2} V, E_red = EA − {section.LithiumAbsoluteVolts:F2} V; E(vs SHE) = E(absolute) − {section.Reference.SheAbsoluteVolts:F2} V")),
         };
         var screen = await new ScreenStage(Store, log).RunAsync(features, train, targets, infer, metrics, section, solvents, profile.Name, rdkit, settings, cancellation);
         var results = layout.Results(features.Dataset, profile.Name);

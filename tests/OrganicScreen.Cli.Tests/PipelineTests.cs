@@ -10,10 +10,27 @@ public sealed class PipelineTests(PipelineFixture run) : IClassFixture<PipelineF
     public void Results_folder_holds_everything_users_act_on()
     {
         run.ExitCode.ShouldBe(0, run.Log);
-        foreach (var file in new[] { "metrics.json", "predictions.parquet", "candidates_cathode.csv", "candidates_anode.csv", "report.html", "model/model.json",
+        foreach (var file in new[] { "metrics.json", "predictions.parquet", "potentials.parquet", "candidates_cathode.csv", "candidates_anode.csv", "report.html", "model/model.json",
                      "figures/parity_ie.png", "figures/parity_ea.png", "figures/learning_ie.png", "figures/residuals_ea.png", "model/calibration_ie.json" })
             File.Exists(Path.Combine(run.Results, file)).ShouldBeTrue(file);
         Directory.GetDirectories(Path.Combine(run.Results, "model", "ie")).Length.ShouldBe(8);
+    }
+
+    [Fact]
+    public async Task Potentials_are_on_three_scales_with_the_study_offsets()
+    {
+        var predictions = (await InferStage.ReadPredictionsAsync(Path.Combine(run.Results, "predictions.parquet"))).ToDictionary(p => p.Index);
+        var potentials = await Data.ParquetTable.ReadAsync<ScreenStage.PotentialRow>(Path.Combine(run.Results, "potentials.parquet"));
+        potentials.Count.ShouldBe(300);
+        foreach (var row in potentials)
+        {
+            var p = predictions[row.Index];
+            row.OxidationAbsolute.ShouldBe(p.IePred!.Value, 1e-12);
+            row.OxidationLithium.ShouldBe(p.IePred!.Value - 1.40, 1e-9);   // E_ox = IE − 1.40 V
+            row.ReductionLithium.ShouldBe(p.EaPred!.Value - 1.40, 1e-9);   // E_red = EA − 1.40 V
+            row.OxidationShe.ShouldBe(p.IePred!.Value - 4.44, 1e-9);       // absolute SHE 4.44 V (Trasatti)
+            row.OxidationLithiumUpper.ShouldBe(p.IeHi!.Value - 1.40, 1e-9);
+        }
     }
 
     [Fact]

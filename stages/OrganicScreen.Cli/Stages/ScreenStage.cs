@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using OrganicScreen.Core;
 using OrganicScreen.Data;
 using OrganicScreen.Reporting;
@@ -8,8 +9,12 @@ using OrganicScreen.Screening;
 namespace OrganicScreen.Cli.Stages;
 
 /// <summary>Screening settings from the profile's <c>screen</c> section (all optional).</summary>
+/// <param name="LithiumAbsoluteVolts">Li/Li+ on the absolute scale: E(vs Li/Li+) = E(absolute) − this (the study's 1.40 V).</param>
 public sealed record ScreenSection(string Solvent = "acetonitrile", string? Collector = "aluminium", MarginPolicy Margin = MarginPolicy.IntervalHalfWidth,
-    double CathodeMinimumVolts = 3.0, double? AnodeMinimumVolts = null);
+    double CathodeMinimumVolts = 3.0, double? AnodeMinimumVolts = null, double LithiumAbsoluteVolts = 1.40)
+{
+    public ReferenceScale Reference => ReferenceScale.WithLithiumAbsolute(LithiumAbsoluteVolts);
+}
 
 /// <summary>The self-describing model folder that <c>predict</c> reads.</summary>
 public sealed record ModelCard(string Dataset, string Profile, string Variant, IReadOnlyList<ModelCardTarget> Targets, string Rdkit)
@@ -28,6 +33,7 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
     public const string Name = "screen";
     public const string Cathodes = "candidates_cathode.csv";
     public const string Anodes = "candidates_anode.csv";
+    public const string Potentials = "potentials.parquet";
 
     public async Task<Artifact> RunAsync(FeatureSet features, Artifact train, IReadOnlyList<TrainedTarget> trained, Artifact infer, IReadOnlyList<TargetMetrics> metrics,
         ScreenSection section, SolventCatalog solvents, string profile, string rdkitVersion, IReadOnlyList<ReportSetting> settings, CancellationToken cancellation)
@@ -45,7 +51,7 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
             var ie = metrics.Single(m => m.Target == "ie");
             var ea = metrics.Single(m => m.Target == "ea");
             var rules = new ScreeningRules(solvent, collector, section.Margin, section.CathodeMinimumVolts, section.AnodeMinimumVolts,
-                GlobalBandVolts: section.Margin == MarginPolicy.GlobalBand ? Math.Max(ie.GlobalBand.Q, ea.GlobalBand.Q) : 0);
+                GlobalBandVolts: section.Margin == MarginPolicy.GlobalBand ? Math.Max(ie.GlobalBand.Q, ea.GlobalBand.Q) : 0, Reference: section.Reference);
             var molecules = predictions.Where(p => p.IePred is not null && p.EaPred is not null).Select(p => new MoleculePrediction(
                 p.Id, p.CanonicalSmiles, p.Interval("ie")!, p.Interval("ea")!, p.IeDft, p.EaDft));
             var candidates = CandidateOrder.Sort(new CandidateScreen(rules).Screen(molecules));
@@ -56,6 +62,8 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
             log.Info($"screen: {cathodes.Count:N0} cathode and {anodes.Count:N0} anode candidates of {predictions.Count:N0} molecules in {solvent.Name} " +
                      $"(cathode: E_ox + margin <= {rules.CathodeCeilingVolts:F2} V, E_ox >= {section.CathodeMinimumVolts:F2} V; anode: E_red - margin >= {rules.AnodeFloorVolts:F2} V vs Li/Li+)");
 
+            await ParquetTable.WriteAsync(Path.Combine(output, Potentials), predictions.Where(p => p.IePred is not null && p.EaPred is not null)
+                .Select(p => PotentialRow.From(p, section.Reference)).ToList());
             var figures = await FiguresAsync(train, trained, infer, metrics, predictions, Path.Combine(output, "figures"));
             File.Copy(infer.PathOf(InferStage.Predictions), Path.Combine(output, InferStage.Predictions));
             File.Copy(infer.PathOf(InferStage.Metrics), Path.Combine(output, InferStage.Metrics));
@@ -161,4 +169,38 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
     }
 
     internal static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+
+    /// <summary>A molecule's predicted potentials on the three scales (V), with the 95 % interval vs Li/Li+.</summary>
+    public sealed class PotentialRow
+    {
+        [JsonPropertyName("index")] public int Index { get; set; }
+        [JsonPropertyName("id")] public string Id { get; set; } = "";
+        [JsonPropertyName("canonical_smiles")] public string CanonicalSmiles { get; set; } = "";
+        [JsonPropertyName("e_ox_abs_v")] public double OxidationAbsolute { get; set; }
+        [JsonPropertyName("e_ox_she_v")] public double OxidationShe { get; set; }
+        [JsonPropertyName("e_ox_li_v")] public double OxidationLithium { get; set; }
+        [JsonPropertyName("e_ox_li_lo_v")] public double OxidationLithiumLower { get; set; }
+        [JsonPropertyName("e_ox_li_hi_v")] public double OxidationLithiumUpper { get; set; }
+        [JsonPropertyName("e_red_abs_v")] public double ReductionAbsolute { get; set; }
+        [JsonPropertyName("e_red_she_v")] public double ReductionShe { get; set; }
+        [JsonPropertyName("e_red_li_v")] public double ReductionLithium { get; set; }
+        [JsonPropertyName("e_red_li_lo_v")] public double ReductionLithiumLower { get; set; }
+        [JsonPropertyName("e_red_li_hi_v")] public double ReductionLithiumUpper { get; set; }
+
+        public static PotentialRow From(InferStage.PredictionRow p, ReferenceScale scale)
+        {
+            var redox = RedoxPotentials.FromEnergies(p.IePred!.Value, p.EaPred!.Value);
+            var she = redox.ConvertTo(PotentialScale.StandardHydrogen, scale);
+            var li = redox.ConvertTo(PotentialScale.Lithium, scale);
+            var toLithium = -scale.LithiumAbsoluteVolts;
+            return new PotentialRow
+            {
+                Index = p.Index, Id = p.Id, CanonicalSmiles = p.CanonicalSmiles,
+                OxidationAbsolute = redox.Oxidation.Volts, OxidationShe = she.Oxidation.Volts, OxidationLithium = li.Oxidation.Volts,
+                OxidationLithiumLower = p.IeLo!.Value + toLithium, OxidationLithiumUpper = p.IeHi!.Value + toLithium,
+                ReductionAbsolute = redox.Reduction.Volts, ReductionShe = she.Reduction.Volts, ReductionLithium = li.Reduction.Volts,
+                ReductionLithiumLower = p.EaLo!.Value + toLithium, ReductionLithiumUpper = p.EaHi!.Value + toLithium,
+            };
+        }
+    }
 }
