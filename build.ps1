@@ -8,6 +8,7 @@ Set-Location $Root
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'; $env:DOTNET_NOLOGO = '1'; $env:DOTNET_SKIP_FIRST_TIME_EXPERIENCE = '1'
 if (-not $env:OMP_WAIT_POLICY) { $env:OMP_WAIT_POLICY = 'PASSIVE' }
 $Configuration = if ($env:CONFIGURATION) { $env:CONFIGURATION } else { 'Release' }
+$TorchBackend = if ($env:TORCH_BACKEND) { $env:TORCH_BACKEND } else { 'cpu' }
 
 function Say($text) { Write-Host "==> $text" -ForegroundColor Cyan }
 
@@ -45,6 +46,6 @@ Run dotnet @('tool', 'restore')
 Say 'building the RDKit shim (cmake)'
 Run cmake @('-S', 'stages/OrganicScreen.Chem/native', '-B', 'artifacts/native/build', '-DCMAKE_BUILD_TYPE=Release')
 Run cmake @('--build', 'artifacts/native/build', "-j$([Environment]::ProcessorCount)")
-Say "building the solution ($Configuration)"
-Run dotnet @('build', 'OrganicScreen.sln', '-c', $Configuration, '-nologo', '-clp:ErrorsOnly', '-v:q')
+Say "building the solution ($Configuration, torch backend $TorchBackend)"
+Run dotnet @('build', 'OrganicScreen.sln', '-c', $Configuration, "-p:TorchBackend=$TorchBackend", '-nologo', '-clp:ErrorsOnly', '-v:q')
 Run dotnet (@('tool', 'run', 'dotnet-cake', 'build/build.cake', '--settings_enablescriptcache=true', "--configuration=$Configuration") + $args)

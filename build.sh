@@ -9,6 +9,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # libtorch and OpenMP busy-wait by default; with two pools on a 2-core machine that is 30x slower.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 CONFIGURATION="${CONFIGURATION:-Release}"
+# cpu (TorchSharp-cpu, default), cuda (TorchSharp-cuda-linux) or external (no bundled libtorch: use a
+# PyTorch install's torch/lib through --libtorch DIR / ORGANICSCREEN_LIBTORCH).
+TORCH_BACKEND="${TORCH_BACKEND:-cpu}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -42,8 +45,8 @@ say "building the RDKit shim (cmake)"
 cmake -S stages/OrganicScreen.Chem/native -B artifacts/native/build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build artifacts/native/build -j"$(nproc)" >/dev/null
 
-say "building the solution ($CONFIGURATION)"
-dotnet build OrganicScreen.sln -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v:q
+say "building the solution ($CONFIGURATION, torch backend $TORCH_BACKEND)"
+dotnet build OrganicScreen.sln -c "$CONFIGURATION" -p:TorchBackend="$TORCH_BACKEND" -nologo -clp:ErrorsOnly -v:q
 
 # --- the DAG -----------------------------------------------------------------------------------
 exec dotnet tool run dotnet-cake build/build.cake --settings_enablescriptcache=true --configuration="$CONFIGURATION" "$@"
