@@ -55,7 +55,7 @@ public static class LibraryScreenCommand
                     if (row.Prediction is null)
                     {
                         rejected++;
-                        await rejectWriter.WriteAsync($"{lines},{Data.Csv.Escape(row.Input)},{Data.Csv.Escape(row.Status)}\n");
+                        await rejectWriter.WriteAsync($"{lines},{Core.Csv.Escape(row.Input)},{Core.Csv.Escape(row.Status)}\n");
                         continue;
                     }
 

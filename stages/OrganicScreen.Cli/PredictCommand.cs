@@ -174,6 +174,6 @@ public static class PredictCommand
 
         private static string N(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
 
-        private static string Csv(string s) => Data.Csv.Escape(s.Replace('\n', ' ').Replace('\r', ' '));
+        private static string Csv(string s) => Core.Csv.Escape(s.Replace('\n', ' ').Replace('\r', ' '));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using OrganicScreen.Core;
 
 namespace OrganicScreen.Data;
 
@@ -84,38 +85,4 @@ public static class RawRecordReader
 
     private static string Rename(DatasetSource source, string name) =>
         source.Rename is not null && source.Rename.TryGetValue(name, out var renamed) ? renamed : name;
-}
-
-/// <summary>Minimal RFC 4180 field splitting (quoted fields, doubled quotes) for one line.</summary>
-public static class Csv
-{
-    public static List<string> Split(string line)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else field.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
-            else field.Append(c);
-        }
-
-        fields.Add(field.ToString());
-        return fields;
-    }
-
-    /// <summary>Quotes a field when it holds a comma, quote or line break.</summary>
-    public static string Escape(string? value)
-    {
-        if (value is null) return "";
-        return value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
-    }
 }

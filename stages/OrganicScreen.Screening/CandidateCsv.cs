@@ -72,12 +72,7 @@ public static class CandidateCsv
     }
 
     /// <summary>RFC 4180: quote a field that holds a comma, quote, CR or LF, or leading/trailing space; double inner quotes.</summary>
-    public static string Escape(string field)
-    {
-        var needsQuotes = field.AsSpan().IndexOfAny(",\"\r\n") >= 0
-                          || (field.Length > 0 && (char.IsWhiteSpace(field[0]) || char.IsWhiteSpace(field[^1])));
-        return needsQuotes ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
-    }
+    public static string Escape(string field) => Core.Csv.Escape(field);
 
     private static void WriteRow(TextWriter writer, IReadOnlyList<string> fields)
     {
