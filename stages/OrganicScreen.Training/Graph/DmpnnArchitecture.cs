@@ -1,0 +1,81 @@
+namespace OrganicScreen.Training.Graph;
+
+/// <summary>
+/// Shape of a directed message-passing network (Chemprop v1 defaults): hidden size of messages and atom states,
+/// message-passing depth (W_i counts as step 1, so depth 3 means two shared W_h updates), molecule readout
+/// ("mean" or "sum" over atoms), hidden sizes of the feed-forward head, and dropout used in encoder and head.
+/// </summary>
+public sealed record DmpnnArchitecture(
+    int Hidden = 300,
+    int Depth = 3,
+    string Aggregation = DmpnnArchitecture.Mean,
+    IReadOnlyList<int>? HeadHidden = null,
+    double Dropout = 0.0)
+{
+    public const string Mean = "mean";
+    public const string Sum = "sum";
+
+    /// <summary>
+    /// Head hidden sizes in use: <see cref="HeadHidden"/>, or when that is null Chemprop's default of one layer as
+    /// wide as <see cref="Hidden"/> (computed, so <c>with { Hidden = … }</c> keeps the default tied to it).
+    /// An empty list is a single linear layer from the molecule vector to the targets.
+    /// </summary>
+    public IReadOnlyList<int> Head => HeadHidden ?? [Hidden];
+
+    public bool MeanReadout => string.Equals(Aggregation, Mean, StringComparison.OrdinalIgnoreCase);
+
+    public void Validate()
+    {
+        if (Hidden <= 0) throw new ArgumentException($"D-MPNN hidden size must be positive: {Hidden}.");
+        if (Depth < 1) throw new ArgumentException($"D-MPNN depth must be ≥ 1 (1 = W_i only, no message step): {Depth}.");
+        if (!string.Equals(Aggregation, Mean, StringComparison.OrdinalIgnoreCase) && !string.Equals(Aggregation, Sum, StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"D-MPNN aggregation must be '{Mean}' or '{Sum}': '{Aggregation}'.");
+        if (Head.Any(h => h <= 0)) throw new ArgumentException($"Head hidden sizes must be positive: [{string.Join(",", Head)}].");
+        if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout)) throw new ArgumentException($"Dropout must be in [0, 1): {Dropout}.");
+    }
+
+    public override string ToString() =>
+        $"D-MPNN hidden {Hidden} depth {Depth} {Aggregation} head [{string.Join(",", Head)}] dropout {Dropout}";
+
+    // Records compare lists by reference; architectures are compared by value (persistence round trips).
+    public bool Equals(DmpnnArchitecture? other) =>
+        other is not null && Hidden == other.Hidden && Depth == other.Depth
+        && string.Equals(Aggregation, other.Aggregation, StringComparison.OrdinalIgnoreCase)
+        && Head.SequenceEqual(other.Head) && Dropout.Equals(other.Dropout);
+
+    public override int GetHashCode() =>
+        HashCode.Combine(Hidden, Depth, Aggregation.ToLowerInvariant(), string.Join(",", Head), Dropout);
+}
+
+/// <summary>How each target's labels are normalised (fitted per target on the fold's training rows only).</summary>
+public enum TargetScaling
+{
+    /// <summary>(y − mean) / std, population std, as Chemprop's StandardScaler (a zero std becomes 1).</summary>
+    Standard,
+    /// <summary>(y − min) / (max − min), as the FCNN (<see cref="MinMaxScaler"/>).</summary>
+    MinMax,
+}
+
+/// <summary>
+/// Settings of the multi-task graph training that <see cref="TrainingSettings"/> does not cover.
+/// </summary>
+/// <param name="Scaling">Per-target label normalisation.</param>
+/// <param name="SelectionTarget">
+/// Target whose validation MAE picks the best epoch; null = the mean of the per-target validation MAEs
+/// (targets without validation labels in a fold are left out of that mean).
+/// </param>
+/// <param name="InferenceBatchSize">Molecules per forward pass for validation and prediction (memory, not results).</param>
+public sealed record GraphTrainingOptions(
+    TargetScaling Scaling = TargetScaling.Standard,
+    string? SelectionTarget = null,
+    int InferenceBatchSize = 1000)
+{
+    public static GraphTrainingOptions Default { get; } = new();
+
+    public void Validate(IReadOnlyList<string> targetNames)
+    {
+        if (InferenceBatchSize <= 0) throw new ArgumentException($"Inference batch size must be positive: {InferenceBatchSize}.");
+        if (SelectionTarget is not null && !targetNames.Contains(SelectionTarget))
+            throw new ArgumentException($"Selection target '{SelectionTarget}' is not one of the targets [{string.Join(", ", targetNames)}].");
+    }
+}

@@ -1,0 +1,130 @@
+using System.Runtime.InteropServices;
+using OrganicScreen.Core;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OrganicScreen.Training.Graph;
+
+/// <summary>
+/// A mini-batch of molecules as the tensors the D-MPNN's forward pass indexes with. Atoms and bonds of all
+/// molecules are numbered batch-globally. Undirected bond j becomes directed bonds 2j (begin→end) and 2j+1
+/// (end→begin), so <see cref="Reverse"/> pairs them and <see cref="BondOfDirected"/> is e/2; both are kept as
+/// explicit indices so the forward pass does not depend on that layout.
+/// Built once per batch with plain loops over the flat arrays, written straight into tensor memory (no managed
+/// intermediate arrays); the forward pass is then index_select/index_add only.
+/// </summary>
+public sealed class GraphBatch : IDisposable
+{
+    public int Molecules { get; }
+    public int Atoms { get; }
+    /// <summary>Undirected bonds.</summary>
+    public int Bonds { get; }
+    public int DirectedBonds => 2 * Bonds;
+
+    /// <summary>[Atoms, AtomFeatureCount].</summary>
+    public Tensor AtomFeatures { get; }
+    /// <summary>[Bonds, BondFeatureCount], one row per undirected bond (both directions share it).</summary>
+    public Tensor BondFeatures { get; }
+    /// <summary>[DirectedBonds] atom a of directed bond a→b.</summary>
+    public Tensor Source { get; }
+    /// <summary>[DirectedBonds] atom b of directed bond a→b.</summary>
+    public Tensor Target { get; }
+    /// <summary>[DirectedBonds] index of b→a.</summary>
+    public Tensor Reverse { get; }
+    /// <summary>[DirectedBonds] undirected bond of each directed bond (row of <see cref="BondFeatures"/>).</summary>
+    public Tensor BondOfDirected { get; }
+    /// <summary>[Atoms] molecule (0..Molecules−1) of each atom, for the readout's index_add.</summary>
+    public Tensor AtomMolecule { get; }
+    /// <summary>[Molecules, 1] float atom counts, for the mean readout.</summary>
+    public Tensor AtomCounts { get; }
+
+    GraphBatch(int molecules, int atoms, int bonds, Tensor atomFeatures, Tensor bondFeatures, Tensor source, Tensor target,
+        Tensor reverse, Tensor bondOfDirected, Tensor atomMolecule, Tensor atomCounts)
+    {
+        Molecules = molecules; Atoms = atoms; Bonds = bonds;
+        AtomFeatures = atomFeatures; BondFeatures = bondFeatures; Source = source; Target = target; Reverse = reverse;
+        BondOfDirected = bondOfDirected; AtomMolecule = atomMolecule; AtomCounts = atomCounts;
+    }
+
+    public static GraphBatch Create(MolecularGraphs graphs, Device device) =>
+        Create(graphs, Enumerable.Range(0, graphs.Molecules).ToArray(), device);
+
+    /// <summary>Molecules <paramref name="molecules"/> of <paramref name="graphs"/>, in that order.</summary>
+    public static GraphBatch Create(MolecularGraphs graphs, ReadOnlySpan<int> molecules, Device device)
+    {
+        var g = graphs;
+        if (molecules.Length == 0) throw new ArgumentException("A graph batch needs at least one molecule.");
+        int atoms = 0, bonds = 0;
+        foreach (var m in molecules)
+        {
+            if ((uint)m >= (uint)g.Molecules) throw new ArgumentOutOfRangeException(nameof(molecules), m, $"The graphs hold {g.Molecules} molecules.");
+            atoms += g.Atoms(m);
+            bonds += g.Bonds(m);
+        }
+        int fa = g.AtomFeatureCount, fb = g.BondFeatureCount, directed = 2 * bonds;
+        var atomFeatures = empty([atoms, fa], ScalarType.Float32);
+        var bondFeatures = empty([bonds, fb], ScalarType.Float32);
+        var source = empty([directed], ScalarType.Int64);
+        var target = empty([directed], ScalarType.Int64);
+        var reverse = empty([directed], ScalarType.Int64);
+        var bondOf = empty([directed], ScalarType.Int64);
+        var atomMolecule = empty([atoms], ScalarType.Int64);
+        var atomCounts = empty([molecules.Length, 1], ScalarType.Float32);
+        {
+            var af = Floats(atomFeatures);
+            var bf = Floats(bondFeatures);
+            var src = Longs(source);
+            var dst = Longs(target);
+            var rev = Longs(reverse);
+            var of = Longs(bondOf);
+            var mol = Longs(atomMolecule);
+            var counts = Floats(atomCounts);
+            int atomAt = 0, bondAt = 0;
+            for (var i = 0; i < molecules.Length; i++)
+            {
+                var m = molecules[i];
+                int n = g.Atoms(m), nb = g.Bonds(m);
+                g.AtomFeatures.AsSpan(g.AtomOffsets[m] * fa, n * fa).CopyTo(af.Slice(atomAt * fa));
+                g.BondFeatures.AsSpan(g.BondOffsets[m] * fb, nb * fb).CopyTo(bf.Slice(bondAt * fb));
+                mol.Slice(atomAt, n).Fill(i);
+                counts[i] = n;
+                for (var b = 0; b < nb; b++)
+                {
+                    var j = bondAt + b;
+                    long a0 = atomAt + g.BondAtoms[2 * (g.BondOffsets[m] + b)];
+                    long a1 = atomAt + g.BondAtoms[2 * (g.BondOffsets[m] + b) + 1];
+                    src[2 * j] = a0; dst[2 * j] = a1; rev[2 * j] = 2 * j + 1; of[2 * j] = j;
+                    src[2 * j + 1] = a1; dst[2 * j + 1] = a0; rev[2 * j + 1] = 2 * j; of[2 * j + 1] = j;
+                }
+                atomAt += n;
+                bondAt += nb;
+            }
+        }
+        return new GraphBatch(molecules.Length, atoms, bonds, To(atomFeatures, device), To(bondFeatures, device), To(source, device),
+            To(target, device), To(reverse, device), To(bondOf, device), To(atomMolecule, device), To(atomCounts, device));
+    }
+
+    static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
+
+    static Span<long> Longs(Tensor t) => MemoryMarshal.Cast<byte, long>(t.bytes);
+
+    static Tensor To(Tensor cpu, Device device)
+    {
+        if (device.type == DeviceType.CPU) return cpu;
+        var moved = cpu.to(device);
+        cpu.Dispose();
+        return moved;
+    }
+
+    public void Dispose()
+    {
+        AtomFeatures.Dispose();
+        BondFeatures.Dispose();
+        Source.Dispose();
+        Target.Dispose();
+        Reverse.Dispose();
+        BondOfDirected.Dispose();
+        AtomMolecule.Dispose();
+        AtomCounts.Dispose();
+    }
+}
