@@ -53,7 +53,14 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
     /// <summary>Every trainable tensor, in the order of <see cref="ParameterShapes"/>.</summary>
     public IReadOnlyList<Tensor> Weights => _weights;
 
-    /// <summary>The matrices (not biases): what an L2 penalty applies to.</summary>
+    /// <summary>
+    /// The weights the forward pass uses: all of <see cref="Weights"/> except W_h at depth 1, where no message step
+    /// runs (W_h is still kept so every depth has the same persisted layout). The optimiser needs this set because
+    /// an unused tensor never receives a gradient.
+    /// </summary>
+    public IReadOnlyList<Tensor> TrainedWeights { get; }
+
+    /// <summary>The matrices among <see cref="TrainedWeights"/> (not biases): what an L2 penalty applies to.</summary>
     public IReadOnlyList<Tensor> Kernels { get; }
 
     DmpnnNetwork(DmpnnArchitecture architecture, int atomFeatures, int bondFeatures, int targets, Device device, IReadOnlyList<NamedWeights> init)
@@ -77,7 +84,8 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
 
         _weights = [W_i.weight!, W_h.weight!, W_o.weight!, W_o.bias!];
         foreach (var layer in head) _weights.AddRange([layer.weight!, layer.bias!]);
-        Kernels = _weights.Where(w => w.dim() == 2).ToList();
+        TrainedWeights = _weights.Where(w => architecture.Depth > 1 || !ReferenceEquals(w, W_h.weight)).ToList();
+        Kernels = TrainedWeights.Where(w => w.dim() == 2).ToList();
         var shapes = ParameterShapes(architecture, atomFeatures, bondFeatures, targets);
         if (init.Count != shapes.Count) throw new ArgumentException($"Expected {shapes.Count} weight tensors, got {init.Count}.");
         using var _ = no_grad();

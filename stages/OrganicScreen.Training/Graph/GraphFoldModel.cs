@@ -1,0 +1,179 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+using OrganicScreen.Core;
+using static TorchSharp.torch;
+
+namespace OrganicScreen.Training.Graph;
+
+/// <summary>
+/// A trained D-MPNN fold model as plain data (no torch handles): architecture, input feature counts, target
+/// names with their fold-fitted scalers, and the best epoch's weights.
+/// </summary>
+public sealed record GraphFoldModel(
+    DmpnnArchitecture Architecture,
+    int AtomFeatureCount,
+    int BondFeatureCount,
+    IReadOnlyList<string> TargetNames,
+    IReadOnlyList<TargetScaler> Scalers,
+    IReadOnlyList<NamedWeights> Weights)
+{
+    const string MetadataFile = "model.json";
+    const string WeightsFile = "weights.bin";
+    const string Kind = "dmpnn";
+    const int FormatVersion = 1;
+
+    sealed record ScalerMetadata(string Kind, double Shift, double Scale);
+
+    sealed record WeightMetadata(string Name, int[] Shape);
+
+    sealed record Metadata(string Model, int FormatVersion, int Hidden, int Depth, string Aggregation, int[] HeadHidden, double Dropout,
+        int AtomFeatureCount, int BondFeatureCount, string[] TargetNames, ScalerMetadata[] Scalers, WeightMetadata[] Weights);
+
+    /// <summary>
+    /// Writes <c>model.json</c> (shape, targets, scalers, weight names and shapes) and <c>weights.bin</c>
+    /// (little-endian float32, the tensors in <c>model.json</c>'s order) into <paramref name="directory"/>; the
+    /// same two-file layout as <see cref="FoldModel"/>, told apart by <c>"Model": "dmpnn"</c>.
+    /// </summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var metadata = new Metadata(Kind, FormatVersion, Architecture.Hidden, Architecture.Depth, Architecture.Aggregation.ToLowerInvariant(),
+            Architecture.Head.ToArray(), Architecture.Dropout, AtomFeatureCount, BondFeatureCount, TargetNames.ToArray(),
+            Scalers.Select(s => new ScalerMetadata(s.Kind.ToString(), s.Shift, s.Scale)).ToArray(),
+            Weights.Select(w => new WeightMetadata(w.Name, w.Shape)).ToArray());
+        // Write-then-rename so a crashed save never leaves a half model that loads.
+        var weightsTemp = Path.Combine(directory, WeightsFile + ".tmp");
+        using (var stream = File.Create(weightsTemp))
+        {
+            var buffer = new byte[4];
+            foreach (var weights in Weights)
+                foreach (var value in weights.Values)
+                {
+                    BinaryPrimitives.WriteSingleLittleEndian(buffer, value);
+                    stream.Write(buffer);
+                }
+        }
+        File.Move(weightsTemp, Path.Combine(directory, WeightsFile), overwrite: true);
+        var metadataTemp = Path.Combine(directory, MetadataFile + ".tmp");
+        File.WriteAllText(metadataTemp, JsonSerializer.Serialize(metadata, new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(metadataTemp, Path.Combine(directory, MetadataFile), overwrite: true);
+    }
+
+    public static GraphFoldModel Load(string directory)
+    {
+        var metadataPath = Path.Combine(directory, MetadataFile);
+        var metadata = JsonSerializer.Deserialize<Metadata>(File.ReadAllText(metadataPath))
+                       ?? throw new InvalidDataException($"{metadataPath} is empty.");
+        if (metadata.Model != Kind)
+            throw new InvalidDataException($"{metadataPath}: model kind '{metadata.Model}', expected '{Kind}' (an FCNN fold is loaded with FoldModel.Load).");
+        if (metadata.FormatVersion != FormatVersion)
+            throw new InvalidDataException($"{metadataPath}: format version {metadata.FormatVersion}, expected {FormatVersion}.");
+        var architecture = new DmpnnArchitecture(metadata.Hidden, metadata.Depth, metadata.Aggregation, metadata.HeadHidden, metadata.Dropout);
+        architecture.Validate();
+        var targets = metadata.TargetNames.Length;
+        if (metadata.Scalers.Length != targets)
+            throw new InvalidDataException($"{metadataPath}: {metadata.Scalers.Length} scalers for {targets} targets.");
+        var expected = DmpnnNetwork.ParameterShapes(architecture, metadata.AtomFeatureCount, metadata.BondFeatureCount, targets);
+        if (metadata.Weights.Length != expected.Count)
+            throw new InvalidDataException($"{metadataPath}: {metadata.Weights.Length} weight tensors, the architecture has {expected.Count}.");
+        var bytes = File.ReadAllBytes(Path.Combine(directory, WeightsFile));
+        var weights = new List<NamedWeights>(expected.Count);
+        var at = 0;
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var (name, shape) = expected[i];
+            if (metadata.Weights[i].Name != name || !metadata.Weights[i].Shape.SequenceEqual(shape))
+                throw new InvalidDataException($"{metadataPath}: weight {i} is {metadata.Weights[i].Name} [{string.Join(",", metadata.Weights[i].Shape)}], the architecture expects {name} [{string.Join(",", shape)}].");
+            var count = shape.Aggregate(1, (a, b) => a * b);
+            if (at + count * 4L > bytes.Length) throw new InvalidDataException($"{directory}/{WeightsFile} is truncated.");
+            var values = new float[count];
+            for (var j = 0; j < count; j++, at += 4) values[j] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(at));
+            weights.Add(new NamedWeights(name, shape, values));
+        }
+        if (at != bytes.Length) throw new InvalidDataException($"{directory}/{WeightsFile} has {bytes.Length - at} trailing bytes.");
+        var scalers = metadata.Scalers.Select(s => new TargetScaler(Enum.Parse<TargetScaling>(s.Kind), s.Shift, s.Scale)).ToArray();
+        return new GraphFoldModel(architecture, metadata.AtomFeatureCount, metadata.BondFeatureCount, metadata.TargetNames, scalers, weights);
+    }
+
+    /// <summary>Predictions in eV, <c>[target][molecule]</c> (inference: no dropout), in batches of <paramref name="batchSize"/> molecules.</summary>
+    public double[][] Predict(MolecularGraphs graphs, ComputeDevice device = ComputeDevice.Cpu, int batchSize = 1000, string dataset = "graphs")
+    {
+        if (graphs.AtomFeatureCount != AtomFeatureCount || graphs.BondFeatureCount != BondFeatureCount)
+            throw new ArgumentException($"{dataset}: the model expects {AtomFeatureCount} atom and {BondFeatureCount} bond features, got {graphs.AtomFeatureCount} and {graphs.BondFeatureCount}.");
+        graphs.Validate(dataset);
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be positive.");
+        var torchDevice = TorchRuntime.Resolve(device);
+        using var network = DmpnnNetwork.FromWeights(Architecture, AtomFeatureCount, BondFeatureCount, TargetNames.Count, torchDevice, Weights);
+        network.eval();
+        var targets = TargetNames.Count;
+        var result = Enumerable.Range(0, targets).Select(_ => new double[graphs.Molecules]).ToArray();
+        var all = Enumerable.Range(0, graphs.Molecules).ToArray();
+        using var _ = no_grad();
+        for (var start = 0; start < all.Length; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var rows = all.AsSpan(start, Math.Min(batchSize, all.Length - start));
+            var batch = GraphBatch.Create(graphs, rows, torchDevice);
+            var predicted = network.call(batch).cpu().data<float>().ToArray();
+            for (var i = 0; i < rows.Length; i++)
+                for (var t = 0; t < targets; t++)
+                    result[t][start + i] = Scalers[t].Inverse(predicted[i * targets + t]);
+        }
+        return result;
+    }
+}
+
+/// <summary>Ensemble predictions in eV for each target: <c>Targets[t]</c> holds that target's per-molecule mean and std.</summary>
+public sealed record GraphEnsemblePrediction(IReadOnlyList<string> TargetNames, IReadOnlyList<EnsemblePrediction> Targets)
+{
+    public EnsemblePrediction this[string target]
+    {
+        get
+        {
+            for (var t = 0; t < TargetNames.Count; t++)
+                if (TargetNames[t] == target) return Targets[t];
+            throw new KeyNotFoundException($"No target '{target}' (targets: {string.Join(", ", TargetNames)}).");
+        }
+    }
+}
+
+/// <summary>Averages the k D-MPNN fold models of a cross-validation (mean and population std per molecule and target).</summary>
+public sealed class GraphEnsemblePredictor
+{
+    public IReadOnlyList<GraphFoldModel> Models { get; }
+
+    public GraphEnsemblePredictor(IReadOnlyList<GraphFoldModel> models)
+    {
+        if (models.Count == 0) throw new ArgumentException("An ensemble needs at least one fold model.");
+        var first = models[0];
+        foreach (var m in models)
+            if (!m.TargetNames.SequenceEqual(first.TargetNames) || m.AtomFeatureCount != first.AtomFeatureCount || m.BondFeatureCount != first.BondFeatureCount)
+                throw new ArgumentException("Ensemble members must share targets (in order) and feature counts.");
+        Models = models;
+    }
+
+    public static GraphEnsemblePredictor Load(IEnumerable<string> directories) => new(directories.Select(GraphFoldModel.Load).ToList());
+
+    public GraphEnsemblePrediction Predict(MolecularGraphs graphs, ComputeDevice device = ComputeDevice.Cpu, string dataset = "graphs")
+    {
+        var all = Models.Select(m => m.Predict(graphs, device, dataset: dataset)).ToList();
+        var targets = new List<EnsemblePrediction>();
+        for (var t = 0; t < Models[0].TargetNames.Count; t++)
+        {
+            var mean = new double[graphs.Molecules];
+            var std = new double[graphs.Molecules];
+            for (var r = 0; r < mean.Length; r++)
+            {
+                var m = 0.0;
+                foreach (var p in all) m += p[t][r];
+                m /= all.Count;
+                var s = 0.0;
+                foreach (var p in all) s += (p[t][r] - m) * (p[t][r] - m);
+                mean[r] = m;
+                std[r] = Math.Sqrt(s / all.Count);
+            }
+            targets.Add(new EnsemblePrediction(mean, std));
+        }
+        return new GraphEnsemblePrediction(Models[0].TargetNames, targets);
+    }
+}
