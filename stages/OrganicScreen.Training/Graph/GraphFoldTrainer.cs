@@ -100,8 +100,9 @@ internal static class MultiTaskLoss
     /// </summary>
     public static Tensor Compute(Tensor prediction, Tensor labels, Tensor mask)
     {
-        var counts = mask.sum(0);
-        var perTarget = (prediction - labels).square().mul(mask).sum(0).div_(counts.clamp_min(1));
+        // sum(0L), not sum(0): a literal int 0 binds to TorchSharp's sum(ScalarType?) overload (0 = Byte).
+        var counts = mask.sum(0L);
+        var perTarget = (prediction - labels).square().mul(mask).sum(0L).div_(counts.clamp_min(1));
         var present = counts.gt(0).to_type(ScalarType.Float32).sum().clamp_min(1);
         return perTarget.sum().div(present);
     }
@@ -214,7 +215,7 @@ internal sealed class GraphTrainingSession : IDisposable
                 using (no_grad())
                 {
                     lossSum.add_(loss.detach().to_type(ScalarType.Float64).mul(rows.Length));
-                    absoluteErrorSum.add_((prediction.detach() - labels).abs_().mul_(mask).sum(0).to_type(ScalarType.Float64));
+                    absoluteErrorSum.add_((prediction.detach() - labels).abs_().mul_(mask).sum(0L).to_type(ScalarType.Float64));
                 }
                 _optimizer.Step(learningRate);
             }
@@ -230,7 +231,7 @@ internal sealed class GraphTrainingSession : IDisposable
                 var labels = cat(_validation.Select(v => v.Labels).ToArray(), 0);
                 var mask = cat(_validation.Select(v => v.Mask).ToArray(), 0);
                 validationLoss = MultiTaskLoss.Compute(validationPrediction, labels, mask).item<float>();
-                var absolute = (validationPrediction - labels).abs_().mul_(mask).to_type(ScalarType.Float64).sum(0).data<double>().ToArray();
+                var absolute = (validationPrediction - labels).abs_().mul_(mask).to_type(ScalarType.Float64).sum(0L).data<double>().ToArray();
                 var trainAbsolute = absoluteErrorSum.cpu().data<double>().ToArray();
                 var trainMae = new double[_targets];
                 for (var t = 0; t < _targets; t++)
