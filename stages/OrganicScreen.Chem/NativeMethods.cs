@@ -10,7 +10,7 @@ namespace OrganicScreen.Chem;
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "osrdkit";
-    internal const int ExpectedAbiVersion = 1;
+    internal const int ExpectedAbiVersion = 2;
 
     internal const int ValidMolecule = 1;
     internal const int InvalidMolecule = 0;
@@ -23,6 +23,8 @@ internal static unsafe partial class NativeMethods
     internal const int FlagNone = 0;
     internal const int FlagSkipCanonical = 1;
     internal const int FlagSeparateSpecs = 2;
+    internal const int FlagFullSanitize = 4;
+    internal const int FlagRdkitMorgan = 8;
 
     // An explicit static constructor (no beforefieldinit) runs before the first P/Invoke stub below,
     // so the resolver is registered exactly once per process without mutable static state.

@@ -21,6 +21,23 @@ public sealed record FeaturizedBatch(
     IReadOnlyDictionary<FingerprintSpec, SparseBitMatrix> Fingerprints);
 
 /// <summary>
+/// Which native pieces the fingerprint-only mode (<c>canonicalSmiles: false</c>) uses. All give identical
+/// bits, validity and error texts (tests compare them); the non-default ones exist for tests and the benchmark.
+/// </summary>
+[Flags]
+internal enum FingerprintOnlyPath
+{
+    /// <summary>Partial sanitisation (skips conjugation, hybridisation, stereo perception) and the ported Morgan loop.</summary>
+    Fast = 0,
+    /// <summary>Full <c>Chem.MolFromSmiles</c> parsing instead of the partial sanitisation.</summary>
+    FullSanitize = 1,
+    /// <summary>RDKit's own Morgan code instead of the port.</summary>
+    RdkitMorgan = 2,
+    /// <summary>The path before the fast one existed.</summary>
+    Legacy = FullSanitize | RdkitMorgan,
+}
+
+/// <summary>
 /// RDKit 2022.09 through the libosrdkit shim: SMILES validation/canonicalisation and Morgan bit
 /// fingerprints identical to Python's <c>AllChem.GetMorganFingerprintAsBitVect(mol, radius, nBits)</c>.
 /// Instances hold no state besides the version string, so they are cheap and thread-safe; RDKit's
@@ -125,7 +142,9 @@ public sealed class Rdkit
     /// Parses and fingerprints many molecules in one native call on <paramref name="threads"/> threads
     /// (0 = all cores). Invalid molecules get their error and an empty row in every matrix. Duplicate
     /// specs are computed once. <paramref name="canonicalSmiles"/> = false skips RDKit's canonical
-    /// SMILES writer (about a third of the cost) and leaves <see cref="ParsedSmiles.Canonical"/> null.
+    /// SMILES writer and leaves <see cref="ParsedSmiles.Canonical"/> null; it also takes the
+    /// fingerprint-only fast path (partial sanitisation, ported Morgan loop) whose bits, validity
+    /// and error texts equal the full path's.
     /// </summary>
     public FeaturizedBatch Featurize(IReadOnlyList<string> smiles, IReadOnlyList<FingerprintSpec> specs,
         int threads = 0, bool canonicalSmiles = true) =>
@@ -135,8 +154,9 @@ public sealed class Rdkit
     /// Test hook: one RDKit getFingerprintAsBitVect call per spec instead of the shared Morgan pass
     /// (identical bits by construction; tests prove it).
     /// </param>
+    /// <param name="path">Test/benchmark hook for the fingerprint-only mode; ignored when <paramref name="canonicalSmiles"/> is true.</param>
     internal unsafe FeaturizedBatch Featurize(IReadOnlyList<string> smiles, IReadOnlyList<FingerprintSpec> specs,
-        int threads, bool canonicalSmiles, bool separateSpecs)
+        int threads, bool canonicalSmiles, bool separateSpecs, FingerprintOnlyPath path = FingerprintOnlyPath.Fast)
     {
         ArgumentNullException.ThrowIfNull(smiles);
         ArgumentNullException.ThrowIfNull(specs);
@@ -186,7 +206,9 @@ public sealed class Rdkit
             fixed (int* pOffsets = inputOffsets)
                 status = NativeMethods.Featurize(pUtf8, pOffsets, n, radii, bits, distinct.Count, threads,
                     (canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical)
-                    | (separateSpecs ? NativeMethods.FlagSeparateSpecs : NativeMethods.FlagNone), out batch);
+                    | (separateSpecs ? NativeMethods.FlagSeparateSpecs : NativeMethods.FlagNone)
+                    | (path.HasFlag(FingerprintOnlyPath.FullSanitize) ? NativeMethods.FlagFullSanitize : NativeMethods.FlagNone)
+                    | (path.HasFlag(FingerprintOnlyPath.RdkitMorgan) ? NativeMethods.FlagRdkitMorgan : NativeMethods.FlagNone), out batch);
             if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
 
             var textBytes = NativeMethods.BatchTextBytes(batch);

@@ -46,13 +46,20 @@ public sealed class SharedMorganPassTests
 /// <summary>SMILES of ../shared/data/ocelot_chromophore_v1/ocelot_chromophore_v1.dev.csv relative to the repository root.</summary>
 public static class OcelotDev
 {
-    public static IReadOnlyList<string>? TryLoad()
+    /// <summary>The CSV's path when it exists, else null (no reading, so attributes can call it cheaply).</summary>
+    public static string? Find()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "OrganicScreen.sln"))) root = root.Parent;
         if (root is null) return null;
         var csv = Path.Combine(root.FullName, "..", "shared", "data", "ocelot_chromophore_v1", "ocelot_chromophore_v1.dev.csv");
-        if (!File.Exists(csv)) return null;
+        return File.Exists(csv) ? csv : null;
+    }
+
+    public static IReadOnlyList<string>? TryLoad()
+    {
+        var csv = Find();
+        if (csv is null) return null;
         var lines = File.ReadAllLines(csv);
         lines[0].Split(',')[^1].ShouldBe("smiles");
         // SMILES contain no commas, so the last comma-separated field is the SMILES.

@@ -2,15 +2,19 @@
 #include "osrdkit.h"
 
 #include <DataStructs/ExplicitBitVect.h>
+#include <GraphMol/Fingerprints/FingerprintUtil.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
+#include <GraphMol/MolOps.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 #include <RDGeneral/RDLog.h>
+#include <RDGeneral/hash/hash.hpp>
 #include <RDGeneral/versions.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -149,6 +153,194 @@ std::unique_ptr<RDKit::RWMol> parse(std::string_view smiles, std::string &error)
   return mol;
 }
 
+// ---- fingerprint-only fast path ------------------------------------------------------------
+//
+// Chem.MolFromSmiles = parse, removeHs(sanitize=true) (which ends in a full sanitizeMol whenever
+// the molecule has atoms), assignStereochemistry(cleanIt, force, flagPossible), then cleanup of
+// parser bookkeeping props (RDKit 2022.09.3, SmilesParse.cpp / AddHs.cpp). Morgan bit fingerprints
+// with default arguments read only: atomic number, total degree, total H count, formal charge,
+// isotope mass delta, ring membership (getConnectivityInvariants) and bond type. So for molecules
+// without stereo marks the fast path runs exactly the same RDKit calls in the same order minus:
+//  - setConjugation / setHybridization / cleanupChirality (sanitizeMol runs them after
+//    aromaticity and adjustHs reads neither; nothing before them depends on them; they only
+//    set flags that the invariants never read and contain no checks that could reject a molecule);
+//  - assignStereochemistry: for a molecule with no chiral tags and no bond directions it only
+//    computes CIP ranks and sets _CIPRank/_ChiralityPossible/stereo props. With chiral tags its
+//    cleanup can drop an explicit H and change the H count (RDKit issue 194), so those molecules
+//    keep the full path.
+// Whitespace starts a CXSMILES extension or a name (coordinates, wedging, query features that
+// SmilesToMol handles differently when it does not sanitise), so such inputs keep the full path
+// too. Errors are the same exceptions from the same calls, hence the same texts; tests compare
+// both paths on every oracle row, the OCELOT dev set and a list of tricky invalid inputs.
+constexpr unsigned kFingerprintSanitizeOps =
+    RDKit::MolOps::SANITIZE_ALL ^
+    (RDKit::MolOps::SANITIZE_SETCONJUGATION | RDKit::MolOps::SANITIZE_SETHYBRIDIZATION |
+     RDKit::MolOps::SANITIZE_CLEANUPCHIRALITY);
+constexpr std::string_view kFullPathChars = "@/\\ \t\n\r\f\v";
+
+std::unique_ptr<RDKit::RWMol> parse_for_fingerprint(std::string_view smiles, std::string &error) {
+  if (smiles.empty() || smiles.find('\0') != std::string_view::npos ||
+      smiles.find_first_of(kFullPathChars) != std::string_view::npos) {
+    return parse(smiles, error);  // also owns the empty/NUL errors
+  }
+  error.clear();
+  thread_local std::string input;
+  input.assign(smiles.data(), smiles.size());
+  tl_log.clear();
+  std::unique_ptr<RDKit::RWMol> mol;
+  try {
+    RDKit::SmilesParserParams params;
+    params.sanitize = false;
+    params.removeHs = false;
+    mol.reset(RDKit::SmilesToMol(input, params));
+    // removeHs skips its sanitizeMol for a molecule without atoms; so do we.
+    if (mol && mol->getNumAtoms() > 0) {
+      RDKit::MolOps::removeHs(*mol, /*implicitOnly=*/false, /*updateExplicitCount=*/true,
+                              /*sanitize=*/false);
+      unsigned failed = 0;
+      RDKit::MolOps::sanitizeMol(*mol, failed, kFingerprintSanitizeOps);
+    }
+  } catch (const std::bad_alloc &) {
+    throw;
+  } catch (const std::exception &e) {
+    mol.reset();
+    error = e.what();
+  } catch (...) {
+    mol.reset();
+    error = "unknown RDKit error";
+  }
+  std::string logged = take_log();
+  if (!mol && error.empty()) error = logged.empty() ? "SMILES parse failed" : logged;
+  if (mol) error.clear();
+  return mol;
+}
+
+// A port of RDKit 2022.09.3 MorganFingerprints::calcFingerprint for the default arguments
+// (no chirality, bond types, no fromAtoms/invariants, redundant environments dropped). RDKit's loop
+// copies a vector of dynamic_bitsets per layer and finds repeated environments by linear search
+// over all earlier ones (quadratic, ~30 us per OCELOT molecule); here bitsets live in flat
+// per-thread buffers and earlier environments in a hash set. The atom invariants, neighbour
+// ordering and hash_combine calls are RDKit's own, so the hashes are the same numbers; the only
+// liberty taken is the sort order of a layer's environments, and RDKit uses that order only to
+// pick, among equal neighbourhoods of one layer, the one with the smallest (invariant, atom),
+// which the order below also ranks first.
+struct MorganScratch {
+  std::vector<std::uint32_t> invariants, round_invariants;
+  std::vector<std::uint64_t> nbhd, round_nbhd;  // `words` per atom: bonds within the radius
+  std::vector<std::uint8_t> dead;
+  std::vector<std::pair<std::int32_t, std::uint32_t>> nbrs;
+  std::vector<std::uint32_t> order;
+  std::vector<std::uint64_t> seen_words;  // neighbourhoods already in the fingerprint
+  std::vector<std::int32_t> seen_slots;   // open addressing into seen_words, -1 = empty
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> envs;  // (hash, layer) that set a bit
+};
+
+// Fills s.envs with every (unfolded hash, layer) that getFingerprintAsBitVect(mol, radius, n)
+// would set as bit hash % n, for any n.
+void morgan_environments(const RDKit::ROMol &mol, std::uint32_t radius, MorganScratch &s) {
+  const size_t n = mol.getNumAtoms();
+  const size_t words = std::max<size_t>(1, (mol.getNumBonds() + 63) / 64);
+  s.envs.clear();
+  s.invariants.assign(n, 0);
+  if (n > 0) RDKit::MorganFingerprints::getConnectivityInvariants(mol, s.invariants, true);
+  for (size_t i = 0; i < n; ++i) s.envs.emplace_back(s.invariants[i], 0);
+  if (radius == 0 || n == 0) return;
+  s.nbhd.assign(n * words, 0);
+  s.dead.assign(n, 0);
+  size_t capacity = 16;
+  while (capacity < 2 * n * radius + 2) capacity *= 2;
+  s.seen_slots.assign(capacity, -1);
+  s.seen_words.clear();
+  const size_t mask = capacity - 1;
+  // Inserts a neighbourhood; true when it was already there.
+  auto seen_before = [&](const std::uint64_t *w) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t k = 0; k < words; ++k) h = (h ^ w[k]) * 0x100000001b3ULL ^ (h >> 29);
+    for (size_t slot = h & mask;; slot = (slot + 1) & mask) {
+      const std::int32_t at = s.seen_slots[slot];
+      if (at < 0) {
+        s.seen_slots[slot] = static_cast<std::int32_t>(s.seen_words.size() / words);
+        s.seen_words.insert(s.seen_words.end(), w, w + words);
+        return false;
+      }
+      if (std::equal(w, w + words, s.seen_words.data() + static_cast<size_t>(at) * words)) return true;
+    }
+  };
+
+  for (std::uint32_t layer = 0; layer < radius; ++layer) {
+    // Atoms dead at the start of a layer keep invariant 0 and their old neighbourhood, as in RDKit.
+    s.round_invariants.assign(n, 0);
+    s.round_nbhd = s.nbhd;
+    s.order.clear();
+    for (size_t i = 0; i < n; ++i) {
+      if (s.dead[i]) continue;
+      const RDKit::Atom *atom = mol.getAtomWithIdx(static_cast<unsigned>(i));
+      if (atom->getDegree() == 0) {
+        s.dead[i] = 1;
+        continue;
+      }
+      std::uint64_t *mine = s.round_nbhd.data() + i * words;
+      s.nbrs.clear();
+      for (const RDKit::Bond *bond : mol.atomBonds(atom)) {
+        const unsigned b = bond->getIdx();
+        mine[b >> 6] |= std::uint64_t{1} << (b & 63);
+        const size_t other = bond->getOtherAtomIdx(static_cast<unsigned>(i));
+        const std::uint64_t *theirs = s.nbhd.data() + other * words;
+        for (size_t k = 0; k < words; ++k) mine[k] |= theirs[k];
+        s.nbrs.emplace_back(static_cast<std::int32_t>(bond->getBondType()), s.invariants[other]);
+      }
+      std::sort(s.nbrs.begin(), s.nbrs.end());
+      std::uint32_t invar = layer;
+      gboost::hash_combine(invar, s.invariants[i]);
+      for (const auto &nbr : s.nbrs) gboost::hash_combine(invar, nbr);
+      s.round_invariants[i] = invar;
+      s.order.push_back(static_cast<std::uint32_t>(i));
+    }
+    std::sort(s.order.begin(), s.order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      const std::uint64_t *wa = s.round_nbhd.data() + a * words;
+      const std::uint64_t *wb = s.round_nbhd.data() + b * words;
+      for (size_t k = 0; k < words; ++k) {
+        if (wa[k] != wb[k]) return wa[k] < wb[k];
+      }
+      return s.round_invariants[a] != s.round_invariants[b]
+                 ? s.round_invariants[a] < s.round_invariants[b]
+                 : a < b;
+    });
+    for (const std::uint32_t i : s.order) {
+      if (seen_before(s.round_nbhd.data() + static_cast<size_t>(i) * words)) {
+        s.dead[i] = 1;
+      } else {
+        s.envs.emplace_back(s.round_invariants[i], layer + 1);
+      }
+    }
+    std::swap(s.invariants, s.round_invariants);
+    std::swap(s.nbhd, s.round_nbhd);
+  }
+}
+
+// On-bits of every spec from one port pass at the largest radius (layers are a prefix property:
+// layer L never depends on the radius asked for).
+void append_on_bits_port(const RDKit::ROMol &mol, const int32_t *radii, const int32_t *nbits,
+                         int32_t nspecs, std::vector<std::vector<int32_t>> &out, int32_t *counts,
+                         int32_t stride) {
+  thread_local MorganScratch scratch;
+  int32_t max_radius = 0;
+  for (int32_t k = 0; k < nspecs; ++k) max_radius = std::max(max_radius, radii[k]);
+  morgan_environments(mol, static_cast<std::uint32_t>(max_radius), scratch);
+  for (int32_t k = 0; k < nspecs; ++k) {
+    auto &bits = out[static_cast<size_t>(k)];
+    const size_t had = bits.size();
+    const auto radius = static_cast<std::uint32_t>(radii[k]);
+    const auto n = static_cast<std::uint32_t>(nbits[k]);
+    for (const auto &[hash, layer] : scratch.envs) {
+      if (layer <= radius) bits.push_back(static_cast<int32_t>(hash % n));
+    }
+    std::sort(bits.begin() + static_cast<std::ptrdiff_t>(had), bits.end());
+    bits.erase(std::unique(bits.begin() + static_cast<std::ptrdiff_t>(had), bits.end()), bits.end());
+    counts[static_cast<size_t>(k) * static_cast<size_t>(stride)] = static_cast<int32_t>(bits.size() - had);
+  }
+}
+
 void append_on_bits(const RDKit::ROMol &mol, int32_t radius, int32_t nbits,
                     std::vector<int32_t> &out) {
   std::unique_ptr<ExplicitBitVect> fp(RDKit::MorganFingerprints::getFingerprintAsBitVect(
@@ -227,9 +419,15 @@ struct osr_batch {
 
 namespace {
 
+struct FeaturizeOptions {
+  bool canonical;     // write canonical SMILES (full parse and RDKit's Morgan, as before)
+  bool shared;        // one Morgan pass for all specs
+  bool fast_parse;    // fingerprint-only: partial sanitisation (parse_for_fingerprint)
+  bool port_morgan;   // fingerprint-only: morgan_environments instead of RDKit's loop
+};
+
 void featurize_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *offsets,
-                     const int32_t *radii, const int32_t *nbits, bool canonical,
-                     bool shared) {
+                     const int32_t *radii, const int32_t *nbits, const FeaturizeOptions &opt) {
   auto &c = b.chunks[static_cast<size_t>(chunk)];
   c.bits.resize(static_cast<size_t>(b.nspecs));
   const int32_t begin = chunk * kChunk;
@@ -238,11 +436,13 @@ void featurize_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_
   for (int32_t i = begin; i < end; ++i) {
     std::string_view smi(utf8 + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
     const size_t before = c.text.size();
-    auto mol = parse(smi, error);
+    auto mol = opt.fast_parse ? parse_for_fingerprint(smi, error) : parse(smi, error);
     if (mol) {
       try {
-        if (canonical) c.text += RDKit::MolToSmiles(*mol);
-        if (b.nspecs > 1 && shared) {
+        if (opt.canonical) c.text += RDKit::MolToSmiles(*mol);
+        if (opt.port_morgan && b.nspecs > 0) {
+          append_on_bits_port(*mol, radii, nbits, b.nspecs, c.bits, &b.counts[static_cast<size_t>(i)], b.n);
+        } else if (b.nspecs > 1 && opt.shared) {
           append_on_bits_shared(*mol, radii, nbits, b.nspecs, c.bits, &b.counts[static_cast<size_t>(i)], b.n);
         } else {
           for (int32_t k = 0; k < b.nspecs; ++k) {
@@ -394,8 +594,13 @@ int32_t osr_featurize(const char *utf8, const int32_t *offsets, int32_t n, const
     unsigned workers = threads > 0 ? static_cast<unsigned>(threads)
                                    : std::max(1u, std::thread::hardware_concurrency());
     workers = std::min(workers, static_cast<unsigned>(std::max(1, nchunks)));
-    const bool canonical = (flags & OSR_FLAG_SKIP_CANONICAL) == 0;
-    const bool shared = (flags & OSR_FLAG_SEPARATE_SPECS) == 0;
+    FeaturizeOptions opt{};
+    opt.canonical = (flags & OSR_FLAG_SKIP_CANONICAL) == 0;
+    opt.shared = (flags & OSR_FLAG_SEPARATE_SPECS) == 0;
+    // The canonical-SMILES mode keeps exactly the old path; the fast pieces are fingerprint-only.
+    opt.fast_parse = !opt.canonical && (flags & OSR_FLAG_FULL_SANITIZE) == 0;
+    // SEPARATE_SPECS promises one getFingerprintAsBitVect call per spec, so it also selects RDKit's loop.
+    opt.port_morgan = !opt.canonical && opt.shared && (flags & OSR_FLAG_RDKIT_MORGAN) == 0;
 
     // Dynamic scheduling: molecule cost varies ~100x (ions vs. large chromophores), so threads
     // pull chunks from a shared counter instead of getting fixed ranges.
@@ -405,7 +610,7 @@ int32_t osr_featurize(const char *utf8, const int32_t *offsets, int32_t n, const
       try {
         for (int32_t c; failure.load(std::memory_order_relaxed) == OSR_OK &&
                         (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;) {
-          featurize_chunk(*b, c, utf8, offsets, radii, nbits, canonical, shared);
+          featurize_chunk(*b, c, utf8, offsets, radii, nbits, opt);
         }
       } catch (const std::bad_alloc &) {
         failure.store(OSR_E_MEMORY);

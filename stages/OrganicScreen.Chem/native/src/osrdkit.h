@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the managed side checks it at load. */
-#define OSR_ABI_VERSION 1
+#define OSR_ABI_VERSION 2
 
 #define OSR_OK 0
 #define OSR_INVALID_MOLECULE 0
@@ -43,6 +43,12 @@ extern "C" {
 /* Compute each spec with its own getFingerprintAsBitVect call instead of one shared Morgan pass
  * (same bits, slower; exists so tests can compare the two). */
 #define OSR_FLAG_SEPARATE_SPECS 2
+/* With OSR_FLAG_SKIP_CANONICAL the batch normally takes the fingerprint-only fast path (partial
+ * sanitisation that skips what Morgan invariants never read, and a port of RDKit's Morgan loop
+ * without its quadratic bookkeeping); bits, validity and error texts are identical to the full
+ * path. These two flags force the old pieces back, so tests and the benchmark can compare. */
+#define OSR_FLAG_FULL_SANITIZE 4
+#define OSR_FLAG_RDKIT_MORGAN 8
 
 OSR_API int32_t osr_abi_version(void);
 
