@@ -2,7 +2,6 @@
 #include "osrdkit.h"
 
 #include <DataStructs/ExplicitBitVect.h>
-#include <GraphMol/Fingerprints/FingerprintUtil.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/MolOps.h>
@@ -170,7 +169,14 @@ std::unique_ptr<RDKit::RWMol> parse(std::string_view smiles, std::string &error)
 //    keep the full path.
 // Whitespace starts a CXSMILES extension or a name (coordinates, wedging, query features that
 // SmilesToMol handles differently when it does not sanitise), so such inputs keep the full path
-// too. Errors are the same exceptions from the same calls, hence the same texts; tests compare
+// too. Two more calls are skipped because, for the inputs that reach this path, they cannot change
+// anything the fingerprint reads:
+//  - SmilesParseOps::CleanupAfterParsing (skipCleanup): it only erases parser bookkeeping props
+//    (_RingClosures, _SmilesStart, _unspecifiedOrder, _cxsmilesBondIdx) that neither sanitisation
+//    nor the fingerprint reads, and non-tetrahedral chiral tags, which need '@';
+//  - removeHs when no atom is hydrogen: then it removes nothing and only runs each atom's
+//    non-strict updatePropertyCache, which sanitizeMol's strict one recomputes from scratch.
+// Errors are the same exceptions from the same calls, hence the same texts; tests compare
 // both paths on every oracle row, the OCELOT dev set and a list of tricky invalid inputs.
 constexpr unsigned kFingerprintSanitizeOps =
     RDKit::MolOps::SANITIZE_ALL ^
@@ -192,11 +198,16 @@ std::unique_ptr<RDKit::RWMol> parse_for_fingerprint(std::string_view smiles, std
     RDKit::SmilesParserParams params;
     params.sanitize = false;
     params.removeHs = false;
+    params.skipCleanup = true;
     mol.reset(RDKit::SmilesToMol(input, params));
     // removeHs skips its sanitizeMol for a molecule without atoms; so do we.
     if (mol && mol->getNumAtoms() > 0) {
-      RDKit::MolOps::removeHs(*mol, /*implicitOnly=*/false, /*updateExplicitCount=*/true,
-                              /*sanitize=*/false);
+      bool has_hydrogen = false;
+      for (const RDKit::Atom *atom : mol->atoms()) has_hydrogen |= atom->getAtomicNum() == 1;
+      if (has_hydrogen) {
+        RDKit::MolOps::removeHs(*mol, /*implicitOnly=*/false, /*updateExplicitCount=*/true,
+                                /*sanitize=*/false);
+      }
       unsigned failed = 0;
       RDKit::MolOps::sanitizeMol(*mol, failed, kFingerprintSanitizeOps);
     }
@@ -220,7 +231,7 @@ std::unique_ptr<RDKit::RWMol> parse_for_fingerprint(std::string_view smiles, std
 // copies a vector of dynamic_bitsets per layer and finds repeated environments by linear search
 // over all earlier ones (quadratic, ~30 us per OCELOT molecule); here bitsets live in flat
 // per-thread buffers and earlier environments in a hash set. The atom invariants, neighbour
-// ordering and hash_combine calls are RDKit's own, so the hashes are the same numbers; the only
+// ordering and hash_combine calls are RDKit's, so the hashes are the same numbers; the only
 // liberty taken is the sort order of a layer's environments, and RDKit uses that order only to
 // pick, among equal neighbourhoods of one layer, the one with the smallest (invariant, atom),
 // which the order below also ranks first.
@@ -235,6 +246,26 @@ struct MorganScratch {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> envs;  // (hash, layer) that set a bit
 };
 
+// RDKit's getConnectivityInvariants(mol, invars, true) without its per-atom std::vector: the same
+// components hashed by the same gboost::hash_range (what gboost::hash<std::vector<uint32_t>> calls).
+void connectivity_invariants(const RDKit::ROMol &mol, std::vector<std::uint32_t> &out) {
+  const RDKit::PeriodicTable *table = RDKit::PeriodicTable::getTable();
+  const RDKit::RingInfo *rings = mol.getRingInfo();
+  for (const RDKit::Atom *atom : mol.atoms()) {
+    std::uint32_t c[6];
+    size_t k = 0;
+    c[k++] = static_cast<std::uint32_t>(atom->getAtomicNum());
+    c[k++] = static_cast<std::uint32_t>(atom->getTotalDegree());
+    c[k++] = static_cast<std::uint32_t>(atom->getTotalNumHs(true));
+    c[k++] = static_cast<std::uint32_t>(atom->getFormalCharge());
+    const int delta_mass =
+        static_cast<int>(atom->getMass() - table->getAtomicWeight(atom->getAtomicNum()));
+    c[k++] = static_cast<std::uint32_t>(delta_mass);
+    if (rings->numAtomRings(atom->getIdx())) c[k++] = 1;
+    out[atom->getIdx()] = static_cast<std::uint32_t>(gboost::hash_range(c, c + k));
+  }
+}
+
 // Fills s.envs with every (unfolded hash, layer) that getFingerprintAsBitVect(mol, radius, n)
 // would set as bit hash % n, for any n.
 void morgan_environments(const RDKit::ROMol &mol, std::uint32_t radius, MorganScratch &s) {
@@ -242,7 +273,7 @@ void morgan_environments(const RDKit::ROMol &mol, std::uint32_t radius, MorganSc
   const size_t words = std::max<size_t>(1, (mol.getNumBonds() + 63) / 64);
   s.envs.clear();
   s.invariants.assign(n, 0);
-  if (n > 0) RDKit::MorganFingerprints::getConnectivityInvariants(mol, s.invariants, true);
+  connectivity_invariants(mol, s.invariants);
   for (size_t i = 0; i < n; ++i) s.envs.emplace_back(s.invariants[i], 0);
   if (radius == 0 || n == 0) return;
   s.nbhd.assign(n * words, 0);
