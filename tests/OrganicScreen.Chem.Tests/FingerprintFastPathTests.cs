@@ -32,7 +32,7 @@ public sealed class FingerprintFastPathTests
         "[2H]C([2H])([2H])O", "[13CH4]", "[H+]", "[OH-]", "[Na+].[Cl-]", "[CH2]C", "[C]", "[CH]", "[Fe+2]",
         "[O-][N+](=O)c1ccccc1", "CN(=O)=O", "O=[N+]([O-])[O-]", "C=C=C=C", "C%10CC%10", "[se]1cccc1",
         "c1ccc(cc1)B(O)O", "*C", "[*]c1ccccc1", "o1cccc1C", "C12C3C4C1C5C2C3C45", "[Cu]1[Cu]1",
-        "c1cc2ccc3cccc4ccc(c1)c2c34", "C1=CC=CC=C1", "[H]c1ccccc1[2H]", "[H]N([H])C", "[H][C@@H](F)Cl",
+        "c1cc2ccc3cccc4ccc(c1)c2c34", "C1=CC=CC=C1", "O=C1NC=CC2=C1C=CC=C2", "O=C1C=CNC=C1", "[H]c1ccccc1[2H]", "[H]N([H])C", "[H][C@@H](F)Cl",
         // stereo marks (assignStereochemistry can change an atom's H count: issue 194)
         "F[C@H]Cl", "C[C@H](N)O", "C[C@@H](F)Cl", "C/C=C/C", "C/C=C\\C", "F/C=C/F", "[C@H]", "C[C@]",
         "C[Si@SP1](F)(Cl)Br", "N[C@H](C)C(=O)O",
