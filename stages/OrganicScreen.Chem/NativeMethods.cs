@@ -10,7 +10,7 @@ namespace OrganicScreen.Chem;
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "osrdkit";
-    internal const int ExpectedAbiVersion = 2;
+    internal const int ExpectedAbiVersion = 3;
 
     internal const int ValidMolecule = 1;
     internal const int InvalidMolecule = 0;
@@ -61,6 +61,25 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "osr_batch_copy_fingerprint")]
     internal static partial int BatchCopyFingerprint(nint batch, int spec, int* offsets, int* indices);
+
+    internal const int GraphAtom = 0;
+    internal const int GraphBond = 1;
+
+    [LibraryImport(Library, EntryPoint = "osr_graph_feature_count")]
+    internal static partial int GraphFeatureCount(int kind);
+
+    [LibraryImport(Library, EntryPoint = "osr_graph_feature_names")]
+    internal static partial nint GraphFeatureNames(int kind);
+
+    [LibraryImport(Library, EntryPoint = "osr_graphs")]
+    internal static partial int Graphs(byte* utf8, int* offsets, int count, int threads, int flags, out nint batch);
+
+    [LibraryImport(Library, EntryPoint = "osr_batch_graph_size")]
+    internal static partial int BatchGraphSize(nint batch, out int atoms, out int bonds);
+
+    [LibraryImport(Library, EntryPoint = "osr_batch_copy_graphs")]
+    internal static partial int BatchCopyGraphs(nint batch, int* atomOffsets, float* atomFeatures, int* bondOffsets,
+        int* bondAtoms, float* bondFeatures);
 
     [LibraryImport(Library, EntryPoint = "osr_batch_free")]
     internal static partial void BatchFree(nint batch);

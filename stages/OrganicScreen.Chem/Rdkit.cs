@@ -21,6 +21,45 @@ public sealed record FeaturizedBatch(
     IReadOnlyDictionary<FingerprintSpec, SparseBitMatrix> Fingerprints);
 
 /// <summary>
+/// Result of <see cref="Rdkit.Graphs(IReadOnlyList{string}, int)"/>: one <see cref="ParsedSmiles"/> per input, in input order,
+/// and the graphs of all of them in that order (an invalid molecule has zero atoms and bonds).
+/// </summary>
+public sealed record MolecularGraphBatch(IReadOnlyList<ParsedSmiles> Molecules, MolecularGraphs Graphs);
+
+/// <summary>
+/// Column names of <see cref="MolecularGraphs.AtomFeatures"/> / <see cref="MolecularGraphs.BondFeatures"/> as
+/// <see cref="Rdkit.Graphs(IReadOnlyList{string}, int)"/> writes them: Chemprop v1 features, each one-hot block
+/// ending in an "other" slot for values outside its choices. Atoms (47): element (H B C N O F Si P S Cl Se Br Te I,
+/// other), total degree 0-5, formal charge -2..+2, chiral tag, total H count 0-4, hybridisation (SP..SP3D2), then
+/// aromatic (0/1) and mass*0.01. Bonds (13): type single/double/triple/aromatic (no other slot, so a dative or
+/// zero-order bond has an all-zero block), conjugated, in ring, stereo (7). Chemprop v1's "bond is None" slot is
+/// left out. Mirrors osrdkit.h; a test compares these names with the native library's.
+/// </summary>
+public static class GraphFeatureLayout
+{
+    // Immutable after type initialisation (ReadOnlyCollection over arrays nobody else sees).
+    public static IReadOnlyList<string> AtomFeatureNames { get; } = Array.AsReadOnly(
+    [
+        .. new[] { "H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Se", "Br", "Te", "I", "other" }.Select(e => "element=" + e),
+        .. new[] { "0", "1", "2", "3", "4", "5", "other" }.Select(d => "degree=" + d),
+        .. new[] { "-2", "-1", "0", "+1", "+2", "other" }.Select(c => "formal_charge=" + c),
+        .. new[] { "CHI_UNSPECIFIED", "CHI_TETRAHEDRAL_CW", "CHI_TETRAHEDRAL_CCW", "CHI_OTHER", "other" }.Select(t => "chiral_tag=" + t),
+        .. new[] { "0", "1", "2", "3", "4", "other" }.Select(h => "num_hs=" + h),
+        .. new[] { "SP", "SP2", "SP3", "SP3D", "SP3D2", "other" }.Select(h => "hybridization=" + h),
+        "aromatic",
+        "mass*0.01",
+    ]);
+
+    public static IReadOnlyList<string> BondFeatureNames { get; } = Array.AsReadOnly(
+    [
+        "bond_type=SINGLE", "bond_type=DOUBLE", "bond_type=TRIPLE", "bond_type=AROMATIC",
+        "conjugated",
+        "in_ring",
+        .. new[] { "STEREONONE", "STEREOANY", "STEREOZ", "STEREOE", "STEREOCIS", "STEREOTRANS", "other" }.Select(s => "stereo=" + s),
+    ]);
+}
+
+/// <summary>
 /// Which native pieces the fingerprint-only mode (<c>canonicalSmiles: false</c>) uses. All give identical
 /// bits, validity and error texts (tests compare them); the non-default ones exist for tests and the benchmark.
 /// </summary>
@@ -70,6 +109,11 @@ public sealed class Rdkit
         if (abi != NativeMethods.ExpectedAbiVersion)
             throw new InvalidOperationException(
                 $"{NativeLibraryLocator.FileName} has ABI version {abi}, this assembly expects {NativeMethods.ExpectedAbiVersion}; run ./build.sh --target Build.");
+        // Same ABI but a different feature table would silently misalign every graph column.
+        if (NativeMethods.GraphFeatureCount(NativeMethods.GraphAtom) != GraphFeatureLayout.AtomFeatureNames.Count
+            || NativeMethods.GraphFeatureCount(NativeMethods.GraphBond) != GraphFeatureLayout.BondFeatureNames.Count)
+            throw new InvalidOperationException(
+                $"{NativeLibraryLocator.FileName} writes a graph feature layout this assembly does not know; run ./build.sh --target Build.");
         Version = Marshal.PtrToStringUTF8(NativeMethods.RdkitVersion()) ?? "unknown";
     }
 
@@ -170,29 +214,10 @@ public sealed class Rdkit
         }
 
         var n = smiles.Count;
-        long total = 0;
-        for (var i = 0; i < n; i++)
-            total += Encoding.UTF8.GetByteCount(smiles[i] ?? throw new ArgumentException($"smiles[{i}] is null.", nameof(smiles)));
-        if (total > Array.MaxLength) throw new ArgumentException("Batch exceeds 2 GB of SMILES; split it.", nameof(smiles));
-
-        // One contiguous UTF-8 buffer + offsets: a single P/Invoke for the whole batch, and the pooled
-        // buffers make repeated batches allocation-free apart from the results themselves.
-        var utf8 = ArrayPool<byte>.Shared.Rent((int)Math.Max(total, 1));
-        var inputOffsets = ArrayPool<int>.Shared.Rent(n + 1);
-        byte[]? text = null;
-        byte[]? valid = null;
-        int[]? textOffsets = null;
+        var (utf8, inputOffsets) = EncodeBatch(smiles);
         nint batch = 0;
         try
         {
-            var at = 0;
-            inputOffsets[0] = 0;
-            for (var i = 0; i < n; i++)
-            {
-                at += Encoding.UTF8.GetBytes(smiles[i], utf8.AsSpan(at));
-                inputOffsets[i + 1] = at;
-            }
-
             var radii = stackalloc int[Math.Max(distinct.Count, 1)];
             var bits = stackalloc int[Math.Max(distinct.Count, 1)];
             for (var k = 0; k < distinct.Count; k++)
@@ -211,33 +236,7 @@ public sealed class Rdkit
                     | (path.HasFlag(FingerprintOnlyPath.RdkitMorgan) ? NativeMethods.FlagRdkitMorgan : NativeMethods.FlagNone), out batch);
             if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
 
-            var textBytes = NativeMethods.BatchTextBytes(batch);
-            if (textBytes < 0) throw NativeMethods.Failure(textBytes, nameof(Featurize));
-            text = ArrayPool<byte>.Shared.Rent(Math.Max(textBytes, 1));
-            valid = ArrayPool<byte>.Shared.Rent(Math.Max(n, 1));
-            textOffsets = ArrayPool<int>.Shared.Rent(n + 1);
-            fixed (byte* pValid = valid)
-            fixed (int* pTextOffsets = textOffsets)
-            fixed (byte* pText = text)
-                status = NativeMethods.BatchCopyText(batch, pValid, pTextOffsets, pText);
-            if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
-
-            var molecules = new ParsedSmiles[n];
-            for (var i = 0; i < n; i++)
-            {
-                var bytes = text.AsSpan(textOffsets[i], textOffsets[i + 1] - textOffsets[i]);
-                if (valid[i] == 0)
-                    molecules[i] = new ParsedSmiles(smiles[i], null, Encoding.UTF8.GetString(bytes));
-                else if (!canonicalSmiles)
-                    molecules[i] = new ParsedSmiles(smiles[i], null, null);
-                else
-                {
-                    // Inputs that are already canonical (common in curated sets) reuse the input string.
-                    var input = utf8.AsSpan(inputOffsets[i], inputOffsets[i + 1] - inputOffsets[i]);
-                    var canonical = bytes.SequenceEqual(input) ? smiles[i] : Encoding.UTF8.GetString(bytes);
-                    molecules[i] = new ParsedSmiles(smiles[i], canonical, null);
-                }
-            }
+            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, canonicalSmiles, nameof(Featurize));
 
             var fingerprints = new Dictionary<FingerprintSpec, SparseBitMatrix>(distinct.Count);
             for (var k = 0; k < distinct.Count; k++)
@@ -259,9 +258,131 @@ public sealed class Rdkit
             if (batch != 0) NativeMethods.BatchFree(batch);
             ArrayPool<byte>.Shared.Return(utf8);
             ArrayPool<int>.Shared.Return(inputOffsets);
-            if (text is not null) ArrayPool<byte>.Shared.Return(text);
-            if (valid is not null) ArrayPool<byte>.Shared.Return(valid);
-            if (textOffsets is not null) ArrayPool<int>.Shared.Return(textOffsets);
+        }
+    }
+
+    /// <summary>
+    /// Molecular graphs for a D-MPNN (Chemprop v1 atom/bond features, layout in <see cref="GraphFeatureLayout"/>)
+    /// of many molecules in one native call on <paramref name="threads"/> threads (0 = all cores). Each SMILES is
+    /// parsed like <c>Chem.MolFromSmiles</c>; graph atoms are the molecule's atoms (<c>GetNumAtoms()</c>: hydrogens
+    /// are implicit and counted in the features), bonds are RDKit's, both in RDKit's index order. Invalid molecules
+    /// have zero atoms and bonds and RDKit's message as <see cref="ParsedSmiles.Error"/>. For speed no canonical
+    /// SMILES is written: <see cref="ParsedSmiles.Canonical"/> is null for every molecule.
+    /// </summary>
+    public MolecularGraphBatch Graphs(IReadOnlyList<string> smiles, int threads = 0) =>
+        Graphs(smiles, threads, canonicalSmiles: false);
+
+    /// <param name="canonicalSmiles">Also write canonical SMILES (tests compare the verdicts with <see cref="Parse"/>).</param>
+    internal unsafe MolecularGraphBatch Graphs(IReadOnlyList<string> smiles, int threads, bool canonicalSmiles)
+    {
+        ArgumentNullException.ThrowIfNull(smiles);
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        var n = smiles.Count;
+        var (utf8, inputOffsets) = EncodeBatch(smiles);
+        nint batch = 0;
+        try
+        {
+            int status;
+            fixed (byte* pUtf8 = utf8)
+            fixed (int* pOffsets = inputOffsets)
+                status = NativeMethods.Graphs(pUtf8, pOffsets, n, threads,
+                    canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical, out batch);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
+
+            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, canonicalSmiles, nameof(Graphs));
+
+            status = NativeMethods.BatchGraphSize(batch, out var atoms, out var bonds);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
+            var atomFeatureCount = GraphFeatureLayout.AtomFeatureNames.Count;
+            var bondFeatureCount = GraphFeatureLayout.BondFeatureNames.Count;
+            var atomOffsets = new int[n + 1];
+            var atomFeatures = new float[(long)atoms * atomFeatureCount];
+            var bondOffsets = new int[n + 1];
+            var bondAtoms = new int[(long)bonds * 2];
+            var bondFeatures = new float[(long)bonds * bondFeatureCount];
+            fixed (int* pAtomOffsets = atomOffsets)
+            fixed (float* pAtomFeatures = atomFeatures)
+            fixed (int* pBondOffsets = bondOffsets)
+            fixed (int* pBondAtoms = bondAtoms)
+            fixed (float* pBondFeatures = bondFeatures)
+                status = NativeMethods.BatchCopyGraphs(batch, pAtomOffsets, pAtomFeatures, pBondOffsets, pBondAtoms, pBondFeatures);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
+            return new MolecularGraphBatch(Array.AsReadOnly(molecules),
+                new MolecularGraphs(atomFeatureCount, bondFeatureCount, atomOffsets, atomFeatures, bondOffsets, bondAtoms, bondFeatures));
+        }
+        finally
+        {
+            if (batch != 0) NativeMethods.BatchFree(batch);
+            ArrayPool<byte>.Shared.Return(utf8);
+            ArrayPool<int>.Shared.Return(inputOffsets);
+        }
+    }
+
+    /// <summary>
+    /// All inputs as one contiguous UTF-8 buffer + offsets (n+1), both rented from the pool (the caller returns
+    /// them): a single P/Invoke for the whole batch, and repeated batches allocate only their results.
+    /// </summary>
+    private static (byte[] Utf8, int[] Offsets) EncodeBatch(IReadOnlyList<string> smiles)
+    {
+        var n = smiles.Count;
+        long total = 0;
+        for (var i = 0; i < n; i++)
+            total += Encoding.UTF8.GetByteCount(smiles[i] ?? throw new ArgumentException($"smiles[{i}] is null.", nameof(smiles)));
+        if (total > Array.MaxLength) throw new ArgumentException("Batch exceeds 2 GB of SMILES; split it.", nameof(smiles));
+        var utf8 = ArrayPool<byte>.Shared.Rent((int)Math.Max(total, 1));
+        var offsets = ArrayPool<int>.Shared.Rent(n + 1);
+        var at = 0;
+        offsets[0] = 0;
+        for (var i = 0; i < n; i++)
+        {
+            at += Encoding.UTF8.GetBytes(smiles[i], utf8.AsSpan(at));
+            offsets[i + 1] = at;
+        }
+        return (utf8, offsets);
+    }
+
+    /// <summary>One <see cref="ParsedSmiles"/> per input from a native batch's validity flags and texts.</summary>
+    private static unsafe ParsedSmiles[] ReadMolecules(nint batch, IReadOnlyList<string> smiles, byte[] utf8, int[] inputOffsets,
+        bool canonicalSmiles, string operation)
+    {
+        var n = smiles.Count;
+        var textBytes = NativeMethods.BatchTextBytes(batch);
+        if (textBytes < 0) throw NativeMethods.Failure(textBytes, operation);
+        var text = ArrayPool<byte>.Shared.Rent(Math.Max(textBytes, 1));
+        var valid = ArrayPool<byte>.Shared.Rent(Math.Max(n, 1));
+        var textOffsets = ArrayPool<int>.Shared.Rent(n + 1);
+        try
+        {
+            int status;
+            fixed (byte* pValid = valid)
+            fixed (int* pTextOffsets = textOffsets)
+            fixed (byte* pText = text)
+                status = NativeMethods.BatchCopyText(batch, pValid, pTextOffsets, pText);
+            if (status < 0) throw NativeMethods.Failure(status, operation);
+
+            var molecules = new ParsedSmiles[n];
+            for (var i = 0; i < n; i++)
+            {
+                var bytes = text.AsSpan(textOffsets[i], textOffsets[i + 1] - textOffsets[i]);
+                if (valid[i] == 0)
+                    molecules[i] = new ParsedSmiles(smiles[i], null, Encoding.UTF8.GetString(bytes));
+                else if (!canonicalSmiles)
+                    molecules[i] = new ParsedSmiles(smiles[i], null, null);
+                else
+                {
+                    // Inputs that are already canonical (common in curated sets) reuse the input string.
+                    var input = utf8.AsSpan(inputOffsets[i], inputOffsets[i + 1] - inputOffsets[i]);
+                    var canonical = bytes.SequenceEqual(input) ? smiles[i] : Encoding.UTF8.GetString(bytes);
+                    molecules[i] = new ParsedSmiles(smiles[i], canonical, null);
+                }
+            }
+            return molecules;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(text);
+            ArrayPool<byte>.Shared.Return(valid);
+            ArrayPool<int>.Shared.Return(textOffsets);
         }
     }
 

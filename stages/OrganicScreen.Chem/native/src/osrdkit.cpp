@@ -437,15 +437,24 @@ struct osr_batch {
   struct Chunk {
     std::string text;                        // concatenated canonical SMILES / errors
     std::vector<std::vector<int32_t>> bits;  // per spec, concatenated on-bits
+    // osr_graphs only: the chunk's molecules back to back, copied out in order.
+    std::vector<float> atom_features;        // [chunk atoms * OSR_GRAPH_ATOM_FEATURES]
+    std::vector<int32_t> bond_atoms;         // [chunk bonds * 2], molecule-local
+    std::vector<float> bond_features;        // [chunk bonds * OSR_GRAPH_BOND_FEATURES]
   };
   int32_t n = 0;
   int32_t nspecs = 0;
+  bool graphs = false;                // made by osr_graphs (else by osr_featurize)
   std::vector<uint8_t> valid;         // [n]
   std::vector<int32_t> text_len;      // [n]
   std::vector<int32_t> counts;        // [nspecs * n], on-bits per (spec, molecule)
+  std::vector<int32_t> atom_count;    // [n] when graphs
+  std::vector<int32_t> bond_count;    // [n] when graphs
   std::vector<Chunk> chunks;          // molecule i lives in chunks[i / kChunk]
   int64_t text_bytes = 0;
   std::vector<int64_t> nnz;           // [nspecs]
+  int64_t atoms = 0;
+  int64_t bonds = 0;
 };
 
 namespace {
@@ -509,6 +518,212 @@ void featurize_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_
   }
 }
 
+
+// Runs fn(chunk) for chunks 0..nchunks-1 on `threads` workers (0 = all cores), the caller's thread
+// included. Dynamic scheduling: molecule cost varies ~100x (ions vs. large chromophores), so threads
+// pull chunks from a shared counter instead of getting fixed ranges. Returns OSR_OK, or the failure
+// (OSR_E_MEMORY / OSR_E_INTERNAL) that stopped the workers; fn reports per-molecule problems itself.
+template <typename Fn>
+int32_t run_chunks(int32_t nchunks, int32_t threads, Fn &&fn) {
+  unsigned workers = threads > 0 ? static_cast<unsigned>(threads)
+                                 : std::max(1u, std::thread::hardware_concurrency());
+  workers = std::min(workers, static_cast<unsigned>(std::max(1, nchunks)));
+  std::atomic<int32_t> next{0};
+  std::atomic<int32_t> failure{OSR_OK};
+  auto work = [&]() {
+    try {
+      for (int32_t c; failure.load(std::memory_order_relaxed) == OSR_OK &&
+                      (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;) {
+        fn(c);
+      }
+    } catch (const std::bad_alloc &) {
+      failure.store(OSR_E_MEMORY);
+    } catch (...) {
+      failure.store(OSR_E_INTERNAL);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < workers; ++t) {
+    try {
+      pool.emplace_back(work);
+    } catch (const std::system_error &) {
+      break;  // fewer threads than asked is still correct; the caller's thread always works
+    }
+  }
+  work();
+  for (auto &t : pool) t.join();
+  return failure.load();
+}
+
+// ---- molecular graphs (Chemprop v1 featurisation) ------------------------------------------
+//
+// Layout documented in osrdkit.h. Each one-hot block is (choices..., other) like Chemprop v1's
+// onek_encoding_unk: a value outside the choices sets the block's last column. Choices are matched
+// by RDKit enum names, not integers, because RDKit 2022.09 inserted SP2D into HybridizationType, so
+// Chemprop's integer lists would shift.
+constexpr int kElements[] = {1, 5, 6, 7, 8, 9, 14, 15, 16, 17, 34, 35, 52, 53};
+constexpr int kMaxDegree = 5, kMinCharge = -2, kMaxCharge = 2, kMaxHs = 4;
+constexpr RDKit::Atom::ChiralType kChiralTags[] = {
+    RDKit::Atom::CHI_UNSPECIFIED, RDKit::Atom::CHI_TETRAHEDRAL_CW,
+    RDKit::Atom::CHI_TETRAHEDRAL_CCW, RDKit::Atom::CHI_OTHER};
+constexpr RDKit::Atom::HybridizationType kHybridizations[] = {
+    RDKit::Atom::SP, RDKit::Atom::SP2, RDKit::Atom::SP3, RDKit::Atom::SP3D, RDKit::Atom::SP3D2};
+constexpr RDKit::Bond::BondType kBondTypes[] = {RDKit::Bond::SINGLE, RDKit::Bond::DOUBLE,
+                                                RDKit::Bond::TRIPLE, RDKit::Bond::AROMATIC};
+constexpr RDKit::Bond::BondStereo kStereo[] = {
+    RDKit::Bond::STEREONONE, RDKit::Bond::STEREOANY, RDKit::Bond::STEREOZ,
+    RDKit::Bond::STEREOE,    RDKit::Bond::STEREOCIS, RDKit::Bond::STEREOTRANS};
+
+template <typename T, size_t N>
+constexpr int size_of(const T (&)[N]) { return static_cast<int>(N); }
+
+// Column where each block starts; "+ 1" is the block's other slot.
+constexpr int kAtomElement = 0;
+constexpr int kAtomDegree = kAtomElement + size_of(kElements) + 1;
+constexpr int kAtomCharge = kAtomDegree + kMaxDegree + 1 + 1;
+constexpr int kAtomChiral = kAtomCharge + (kMaxCharge - kMinCharge + 1) + 1;
+constexpr int kAtomHs = kAtomChiral + size_of(kChiralTags) + 1;
+constexpr int kAtomHybridization = kAtomHs + kMaxHs + 1 + 1;
+constexpr int kAtomAromatic = kAtomHybridization + size_of(kHybridizations) + 1;
+constexpr int kAtomMass = kAtomAromatic + 1;
+static_assert(kAtomMass + 1 == OSR_GRAPH_ATOM_FEATURES, "atom layout and header disagree");
+constexpr int kBondType = 0;
+constexpr int kBondConjugated = kBondType + size_of(kBondTypes);
+constexpr int kBondInRing = kBondConjugated + 1;
+constexpr int kBondStereo = kBondInRing + 1;
+static_assert(kBondStereo + size_of(kStereo) + 1 == OSR_GRAPH_BOND_FEATURES,
+              "bond layout and header disagree");
+
+// Names, one per column in column order; the managed GraphFeatureLayout must list the same ones
+// (a test compares them), and the static_asserts below tie the counts to the header.
+constexpr std::string_view kAtomFeatureNames =
+    "element=H\nelement=B\nelement=C\nelement=N\nelement=O\nelement=F\nelement=Si\nelement=P\n"
+    "element=S\nelement=Cl\nelement=Se\nelement=Br\nelement=Te\nelement=I\nelement=other\n"
+    "degree=0\ndegree=1\ndegree=2\ndegree=3\ndegree=4\ndegree=5\ndegree=other\n"
+    "formal_charge=-2\nformal_charge=-1\nformal_charge=0\nformal_charge=+1\nformal_charge=+2\n"
+    "formal_charge=other\n"
+    "chiral_tag=CHI_UNSPECIFIED\nchiral_tag=CHI_TETRAHEDRAL_CW\nchiral_tag=CHI_TETRAHEDRAL_CCW\n"
+    "chiral_tag=CHI_OTHER\nchiral_tag=other\n"
+    "num_hs=0\nnum_hs=1\nnum_hs=2\nnum_hs=3\nnum_hs=4\nnum_hs=other\n"
+    "hybridization=SP\nhybridization=SP2\nhybridization=SP3\nhybridization=SP3D\n"
+    "hybridization=SP3D2\nhybridization=other\n"
+    "aromatic\nmass*0.01";
+constexpr std::string_view kBondFeatureNames =
+    "bond_type=SINGLE\nbond_type=DOUBLE\nbond_type=TRIPLE\nbond_type=AROMATIC\n"
+    "conjugated\nin_ring\n"
+    "stereo=STEREONONE\nstereo=STEREOANY\nstereo=STEREOZ\nstereo=STEREOE\nstereo=STEREOCIS\n"
+    "stereo=STEREOTRANS\nstereo=other";
+
+constexpr int count_lines(std::string_view s) {
+  int lines = 1;
+  for (char c : s) lines += c == '\n';
+  return lines;
+}
+static_assert(count_lines(kAtomFeatureNames) == OSR_GRAPH_ATOM_FEATURES, "atom names");
+static_assert(count_lines(kBondFeatureNames) == OSR_GRAPH_BOND_FEATURES, "bond names");
+
+// Index of value in choices, or the other slot (= number of choices).
+template <typename T, size_t N>
+int one_hot_index(const T (&choices)[N], T value) {
+  for (size_t k = 0; k < N; ++k) {
+    if (choices[k] == value) return static_cast<int>(k);
+  }
+  return static_cast<int>(N);
+}
+
+int range_index(int value, int lo, int hi) {
+  return value >= lo && value <= hi ? value - lo : hi - lo + 1;
+}
+
+// Appends the molecule's atom rows, bond endpoints and bond rows (RDKit index order).
+void append_graph(const RDKit::ROMol &mol, osr_batch::Chunk &c) {
+  const size_t atom_base = c.atom_features.size();
+  c.atom_features.resize(atom_base + size_t{mol.getNumAtoms()} * OSR_GRAPH_ATOM_FEATURES, 0.0f);
+  for (const RDKit::Atom *atom : mol.atoms()) {
+    float *row = c.atom_features.data() + atom_base + size_t{atom->getIdx()} * OSR_GRAPH_ATOM_FEATURES;
+    row[kAtomElement + one_hot_index(kElements, atom->getAtomicNum())] = 1.0f;
+    row[kAtomDegree + range_index(static_cast<int>(atom->getTotalDegree()), 0, kMaxDegree)] = 1.0f;
+    row[kAtomCharge + range_index(atom->getFormalCharge(), kMinCharge, kMaxCharge)] = 1.0f;
+    row[kAtomChiral + one_hot_index(kChiralTags, atom->getChiralTag())] = 1.0f;
+    // Chemprop calls GetTotalNumHs() with includeNeighbors=False: H atoms that survive removeHs
+    // (isotopes, H2, bridging) are graph atoms of their own and not counted again here.
+    row[kAtomHs + range_index(static_cast<int>(atom->getTotalNumHs(false)), 0, kMaxHs)] = 1.0f;
+    row[kAtomHybridization + one_hot_index(kHybridizations, atom->getHybridization())] = 1.0f;
+    row[kAtomAromatic] = atom->getIsAromatic() ? 1.0f : 0.0f;
+    // Scaled in double, rounded once to float32, as numpy does with Chemprop's float list.
+    row[kAtomMass] = static_cast<float>(atom->getMass() * 0.01);
+  }
+  const size_t bond_base = c.bond_features.size();
+  c.bond_features.resize(bond_base + size_t{mol.getNumBonds()} * OSR_GRAPH_BOND_FEATURES, 0.0f);
+  c.bond_atoms.resize(c.bond_atoms.size() + size_t{mol.getNumBonds()} * 2);
+  int32_t *ends = c.bond_atoms.data() + c.bond_atoms.size() - size_t{mol.getNumBonds()} * 2;
+  for (const RDKit::Bond *bond : mol.bonds()) {
+    const size_t b = bond->getIdx();
+    ends[2 * b] = static_cast<int32_t>(bond->getBeginAtomIdx());
+    ends[2 * b + 1] = static_cast<int32_t>(bond->getEndAtomIdx());
+    float *row = c.bond_features.data() + bond_base + b * OSR_GRAPH_BOND_FEATURES;
+    const int type = one_hot_index(kBondTypes, bond->getBondType());
+    // Chemprop v1 has no other slot for bond types (DATIVE, ZERO, ...): the block stays zero.
+    if (type < size_of(kBondTypes)) row[kBondType + type] = 1.0f;
+    row[kBondConjugated] = bond->getIsConjugated() ? 1.0f : 0.0f;
+    // numBondRings: any ring, as Chemprop's IsInRing (the SSSR is there after sanitisation).
+    row[kBondInRing] = mol.getRingInfo()->numBondRings(bond->getIdx()) > 0 ? 1.0f : 0.0f;
+    row[kBondStereo + one_hot_index(kStereo, bond->getStereo())] = 1.0f;
+  }
+}
+
+void graph_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *offsets,
+                 bool canonical) {
+  auto &c = b.chunks[static_cast<size_t>(chunk)];
+  const int32_t begin = chunk * kChunk;
+  const int32_t end = std::min(b.n, begin + kChunk);
+  std::string error;
+  for (int32_t i = begin; i < end; ++i) {
+    std::string_view smi(utf8 + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
+    const size_t text_before = c.text.size();
+    const size_t atoms_before = c.atom_features.size();
+    const size_t bonds_before = c.bond_features.size();
+    const size_t ends_before = c.bond_atoms.size();
+    auto mol = parse(smi, error);
+    if (mol) {
+      try {
+        if (canonical) c.text += RDKit::MolToSmiles(*mol);
+        append_graph(*mol, c);
+        b.atom_count[static_cast<size_t>(i)] = static_cast<int32_t>(mol->getNumAtoms());
+        b.bond_count[static_cast<size_t>(i)] = static_cast<int32_t>(mol->getNumBonds());
+        b.valid[static_cast<size_t>(i)] = 1;
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        // As in featurize_chunk: a molecule RDKit parses but cannot describe is rejected whole.
+        error = e.what();
+        if (error.empty()) error = "RDKit error";
+      } catch (...) {
+        error = "unknown RDKit error";
+      }
+      tl_log.clear();
+      if (!b.valid[static_cast<size_t>(i)]) {
+        c.text.resize(text_before);
+        c.atom_features.resize(atoms_before);
+        c.bond_features.resize(bonds_before);
+        c.bond_atoms.resize(ends_before);
+      }
+    }
+    if (!b.valid[static_cast<size_t>(i)]) c.text += error;
+    b.text_len[static_cast<size_t>(i)] = static_cast<int32_t>(c.text.size() - text_before);
+  }
+}
+
+// Shared by osr_featurize and osr_graphs: offsets must be non-decreasing and inside a buffer.
+bool valid_inputs(const char *utf8, const int32_t *offsets, int32_t n) {
+  if (n < 0 || (n > 0 && !offsets)) return false;
+  if (n == 0) return true;
+  if (offsets[0] < 0 || (!utf8 && offsets[n] != offsets[0])) return false;
+  for (int32_t i = 0; i < n; ++i) {
+    if (offsets[i + 1] < offsets[i]) return false;
+  }
+  return true;
+}
 }  // namespace
 
 extern "C" {
@@ -597,16 +812,11 @@ int32_t osr_fingerprint(const char *smiles, int32_t smiles_len, int32_t radius, 
 int32_t osr_featurize(const char *utf8, const int32_t *offsets, int32_t n, const int32_t *radii,
                       const int32_t *nbits, int32_t nspecs, int32_t threads, int32_t flags,
                       osr_batch **out) {
-  if (!out || n < 0 || nspecs < 0 || threads < 0 || (n > 0 && !offsets) ||
+  if (!out) return OSR_E_ARGUMENT;
+  *out = nullptr;
+  if (nspecs < 0 || threads < 0 || !valid_inputs(utf8, offsets, n) ||
       (nspecs > 0 && (!radii || !nbits))) {
     return OSR_E_ARGUMENT;
-  }
-  *out = nullptr;
-  if (n > 0) {
-    if (offsets[0] < 0 || (!utf8 && offsets[n] != offsets[0])) return OSR_E_ARGUMENT;
-    for (int32_t i = 0; i < n; ++i) {
-      if (offsets[i + 1] < offsets[i]) return OSR_E_ARGUMENT;
-    }
   }
   for (int32_t k = 0; k < nspecs; ++k) {
     if (!valid_spec(radii[k], nbits[k])) return OSR_E_ARGUMENT;
@@ -622,9 +832,6 @@ int32_t osr_featurize(const char *utf8, const int32_t *offsets, int32_t n, const
     const int32_t nchunks = (n + kChunk - 1) / kChunk;
     b->chunks.resize(static_cast<size_t>(nchunks));
 
-    unsigned workers = threads > 0 ? static_cast<unsigned>(threads)
-                                   : std::max(1u, std::thread::hardware_concurrency());
-    workers = std::min(workers, static_cast<unsigned>(std::max(1, nchunks)));
     FeaturizeOptions opt{};
     opt.canonical = (flags & OSR_FLAG_SKIP_CANONICAL) == 0;
     opt.shared = (flags & OSR_FLAG_SEPARATE_SPECS) == 0;
@@ -633,33 +840,10 @@ int32_t osr_featurize(const char *utf8, const int32_t *offsets, int32_t n, const
     // SEPARATE_SPECS promises one getFingerprintAsBitVect call per spec, so it also selects RDKit's loop.
     opt.port_morgan = !opt.canonical && opt.shared && (flags & OSR_FLAG_RDKIT_MORGAN) == 0;
 
-    // Dynamic scheduling: molecule cost varies ~100x (ions vs. large chromophores), so threads
-    // pull chunks from a shared counter instead of getting fixed ranges.
-    std::atomic<int32_t> next{0};
-    std::atomic<int32_t> failure{OSR_OK};
-    auto work = [&]() {
-      try {
-        for (int32_t c; failure.load(std::memory_order_relaxed) == OSR_OK &&
-                        (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;) {
-          featurize_chunk(*b, c, utf8, offsets, radii, nbits, opt);
-        }
-      } catch (const std::bad_alloc &) {
-        failure.store(OSR_E_MEMORY);
-      } catch (...) {
-        failure.store(OSR_E_INTERNAL);
-      }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < workers; ++t) {
-      try {
-        pool.emplace_back(work);
-      } catch (const std::system_error &) {
-        break;  // fewer threads than asked is still correct; the caller's thread always works
-      }
-    }
-    work();
-    for (auto &t : pool) t.join();
-    if (failure.load() != OSR_OK) return failure.load();
+    const int32_t status = run_chunks(nchunks, threads, [&](int32_t c) {
+      featurize_chunk(*b, c, utf8, offsets, radii, nbits, opt);
+    });
+    if (status != OSR_OK) return status;
 
     b->nnz.assign(static_cast<size_t>(nspecs), 0);
     for (const auto &c : b->chunks) {
@@ -726,5 +910,100 @@ int32_t osr_batch_copy_fingerprint(const osr_batch *batch, int32_t spec, int32_t
 }
 
 void osr_batch_free(osr_batch *batch) { delete batch; }
+
+int32_t osr_graph_feature_count(int32_t kind) {
+  switch (kind) {
+    case OSR_GRAPH_ATOM: return OSR_GRAPH_ATOM_FEATURES;
+    case OSR_GRAPH_BOND: return OSR_GRAPH_BOND_FEATURES;
+    default: return OSR_E_ARGUMENT;
+  }
+}
+
+const char *osr_graph_feature_names(int32_t kind) {
+  // The string_views view NUL-terminated literals, so data() is a C string.
+  switch (kind) {
+    case OSR_GRAPH_ATOM: return kAtomFeatureNames.data();
+    case OSR_GRAPH_BOND: return kBondFeatureNames.data();
+    default: return nullptr;
+  }
+}
+
+int32_t osr_graphs(const char *utf8, const int32_t *offsets, int32_t n, int32_t threads,
+                   int32_t flags, osr_batch **out) {
+  if (!out) return OSR_E_ARGUMENT;
+  *out = nullptr;
+  if (threads < 0 || !valid_inputs(utf8, offsets, n)) return OSR_E_ARGUMENT;
+  try {
+    ensure_init();
+    auto b = std::make_unique<osr_batch>();
+    b->n = n;
+    b->graphs = true;
+    b->valid.assign(static_cast<size_t>(n), 0);
+    b->text_len.assign(static_cast<size_t>(n), 0);
+    b->atom_count.assign(static_cast<size_t>(n), 0);
+    b->bond_count.assign(static_cast<size_t>(n), 0);
+    const int32_t nchunks = (n + kChunk - 1) / kChunk;
+    b->chunks.resize(static_cast<size_t>(nchunks));
+    const bool canonical = (flags & OSR_FLAG_SKIP_CANONICAL) == 0;
+    const int32_t status = run_chunks(nchunks, threads, [&](int32_t c) {
+      graph_chunk(*b, c, utf8, offsets, canonical);
+    });
+    if (status != OSR_OK) return status;
+
+    for (const auto &c : b->chunks) {
+      b->text_bytes += static_cast<int64_t>(c.text.size());
+      b->atoms += static_cast<int64_t>(c.atom_features.size() / OSR_GRAPH_ATOM_FEATURES);
+      b->bonds += static_cast<int64_t>(c.bond_features.size() / OSR_GRAPH_BOND_FEATURES);
+    }
+    // Every array is read back into a .NET array indexed by int32.
+    constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+    if (b->text_bytes > kMax || b->atoms * OSR_GRAPH_ATOM_FEATURES > kMax ||
+        b->bonds * OSR_GRAPH_BOND_FEATURES > kMax) {
+      return OSR_E_TOO_LARGE;
+    }
+    *out = b.release();
+    return OSR_OK;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_batch_graph_size(const osr_batch *batch, int32_t *atoms, int32_t *bonds) {
+  if (!batch || !batch->graphs || !atoms || !bonds) return OSR_E_ARGUMENT;
+  *atoms = static_cast<int32_t>(batch->atoms);
+  *bonds = static_cast<int32_t>(batch->bonds);
+  return OSR_OK;
+}
+
+int32_t osr_batch_copy_graphs(const osr_batch *batch, int32_t *atom_offsets, float *atom_features,
+                              int32_t *bond_offsets, int32_t *bond_atoms, float *bond_features) {
+  if (!batch || !batch->graphs || !atom_offsets || !bond_offsets ||
+      (batch->atoms > 0 && !atom_features) ||
+      (batch->bonds > 0 && (!bond_atoms || !bond_features))) {
+    return OSR_E_ARGUMENT;
+  }
+  atom_offsets[0] = 0;
+  bond_offsets[0] = 0;
+  for (int32_t i = 0; i < batch->n; ++i) {
+    atom_offsets[i + 1] = atom_offsets[i] + batch->atom_count[static_cast<size_t>(i)];
+    bond_offsets[i + 1] = bond_offsets[i] + batch->bond_count[static_cast<size_t>(i)];
+  }
+  size_t atoms_at = 0, bonds_at = 0, ends_at = 0;
+  for (const auto &c : batch->chunks) {
+    if (!c.atom_features.empty()) {
+      std::memcpy(atom_features + atoms_at, c.atom_features.data(), c.atom_features.size() * sizeof(float));
+    }
+    if (!c.bond_features.empty()) {
+      std::memcpy(bond_features + bonds_at, c.bond_features.data(), c.bond_features.size() * sizeof(float));
+      std::memcpy(bond_atoms + ends_at, c.bond_atoms.data(), c.bond_atoms.size() * sizeof(int32_t));
+    }
+    atoms_at += c.atom_features.size();
+    bonds_at += c.bond_features.size();
+    ends_at += c.bond_atoms.size();
+  }
+  return OSR_OK;
+}
 
 }  // extern "C"

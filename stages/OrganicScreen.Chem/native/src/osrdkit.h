@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the managed side checks it at load. */
-#define OSR_ABI_VERSION 2
+#define OSR_ABI_VERSION 3
 
 #define OSR_OK 0
 #define OSR_INVALID_MOLECULE 0
@@ -106,6 +106,68 @@ OSR_API int32_t osr_batch_copy_fingerprint(const osr_batch *batch, int32_t spec,
                                            int32_t *indices);
 
 OSR_API void osr_batch_free(osr_batch *batch);
+
+/* ---- molecular graphs for a D-MPNN (Chemprop v1 featurisation), ABI 3 ---------------------- */
+
+/* Which feature table osr_graph_feature_count / osr_graph_feature_names describe. */
+#define OSR_GRAPH_ATOM 0
+#define OSR_GRAPH_BOND 1
+
+/* Features per atom / per bond (the layouts below). */
+#define OSR_GRAPH_ATOM_FEATURES 47
+#define OSR_GRAPH_BOND_FEATURES 13
+
+/*
+ * Column layout, float32, one-hot blocks each ending in an "other" slot (Chemprop v1 style):
+ * atom (47):
+ *   0..14  element: H B C N O F Si P S Cl Se Br Te I, other       (Atom::getAtomicNum)
+ *  15..21  total degree 0 1 2 3 4 5, other                      (getTotalDegree: includes Hs)
+ *  22..27  formal charge -2 -1 0 +1 +2, other                   (getFormalCharge)
+ *  28..32  chiral tag CHI_UNSPECIFIED CHI_TETRAHEDRAL_CW CHI_TETRAHEDRAL_CCW CHI_OTHER, other
+ *  33..38  total H count 0 1 2 3 4, other                       (getTotalNumHs(): implicit + explicit H count;
+ *                                                                H atoms RDKit keeps are atoms, not counted)
+ *  39..44  hybridisation SP SP2 SP3 SP3D SP3D2, other            (UNSPECIFIED/S/SP2D/OTHER -> other)
+ *      45  aromatic (0/1)
+ *      46  mass * 0.01                                           (getMass: isotope-aware)
+ * bond (13):
+ *   0..3   bond type SINGLE DOUBLE TRIPLE AROMATIC (no other slot: other types are all zero)
+ *   4      conjugated, 5 in ring (any ring)
+ *   6..12  stereo STEREONONE STEREOANY STEREOZ STEREOE STEREOCIS STEREOTRANS, other
+ * Chemprop v1's leading "bond is None" slot is omitted. Exact names per column:
+ * osr_graph_feature_names.
+ */
+
+/* Number of columns of OSR_GRAPH_ATOM / OSR_GRAPH_BOND features; OSR_E_ARGUMENT for another kind. */
+OSR_API int32_t osr_graph_feature_count(int32_t kind);
+
+/* Column names of that table joined by '\n' (no trailing newline). Static storage: do not free.
+ * NULL for an unknown kind. */
+OSR_API const char *osr_graph_feature_names(int32_t kind);
+
+/*
+ * Molecular graphs of n molecules (input layout, threads and error capture as osr_featurize).
+ * Each SMILES is parsed with default sanitisation (Chem.MolFromSmiles); the graph holds the
+ * molecule's atoms (what GetNumAtoms counts: Hs are implicit unless RDKit keeps them) and bonds in
+ * RDKit's index order. Invalid molecules have zero atoms and bonds and their error as text.
+ * flags: OSR_FLAG_SKIP_CANONICAL leaves the text of valid molecules empty; others are ignored.
+ * The result is an osr_batch with no fingerprint specs: read the text with osr_batch_text_bytes /
+ * osr_batch_copy_text, the graphs with osr_batch_graph_size / osr_batch_copy_graphs, and release
+ * it with osr_batch_free. OSR_E_TOO_LARGE when a feature array would exceed 2^31-1 elements.
+ */
+OSR_API int32_t osr_graphs(const char *utf8, const int32_t *offsets, int32_t n, int32_t threads,
+                           int32_t flags, osr_batch **out);
+
+/* Total atoms / bonds in a batch from osr_graphs (OSR_E_ARGUMENT for a fingerprint batch). */
+OSR_API int32_t osr_batch_graph_size(const osr_batch *batch, int32_t *atoms, int32_t *bonds);
+
+/*
+ * Copies the graphs: atom_offsets and bond_offsets (n+1 entries each), atom_features
+ * (atoms * OSR_GRAPH_ATOM_FEATURES), bond_atoms (bonds * 2: begin, end, molecule-local 0-based),
+ * bond_features (bonds * OSR_GRAPH_BOND_FEATURES). Arrays of zero length may be NULL.
+ */
+OSR_API int32_t osr_batch_copy_graphs(const osr_batch *batch, int32_t *atom_offsets,
+                                      float *atom_features, int32_t *bond_offsets,
+                                      int32_t *bond_atoms, float *bond_features);
 
 #ifdef __cplusplus
 }
