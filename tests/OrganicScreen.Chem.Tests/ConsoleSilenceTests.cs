@@ -122,6 +122,7 @@ public sealed partial class ConsoleSilenceTests
             }
             var many = Enumerable.Repeat(noisy, 50).SelectMany(s => s).ToList();
             rdkit.Featurize(many, EcfpOracle.Specs, threads: 2);
+            rdkit.Graphs(many, threads: 2);
             rdkit.Featurize(EcfpOracle.Load().Select(r => r.Smiles).ToList(), EcfpOracle.Specs, threads: 2);
         });
         output.ShouldBeEmpty();
