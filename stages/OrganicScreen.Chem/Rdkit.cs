@@ -77,8 +77,9 @@ internal enum FingerprintOnlyPath
 }
 
 /// <summary>
-/// RDKit 2022.09 through the libosrdkit shim: SMILES validation/canonicalisation and Morgan bit
-/// fingerprints identical to Python's <c>AllChem.GetMorganFingerprintAsBitVect(mol, radius, nBits)</c>.
+/// RDKit 2022.09 through the libosrdkit shim: SMILES validation/canonicalisation, Morgan bit
+/// fingerprints identical to Python's <c>AllChem.GetMorganFingerprintAsBitVect(mol, radius, nBits)</c>,
+/// and Chemprop v1 molecular graphs (<see cref="Graphs(IReadOnlyList{string}, int)"/>).
 /// Instances hold no state besides the version string, so they are cheap and thread-safe; RDKit's
 /// own log output is captured natively and surfaces only as <see cref="ParsedSmiles.Error"/>.
 /// </summary>
