@@ -53,12 +53,12 @@ public static class PredictCommand
     /// <summary>A model folder loaded for prediction: per target its fingerprint, members and calibration.</summary>
     public sealed class LoadedModel
     {
-        private readonly IReadOnlyList<(ModelCardTarget Card, FingerprintSpec Spec, EnsemblePredictor Models, Calibration Calibration)> targets;
+        private readonly IReadOnlyList<(ModelCardTarget Card, FoldModelSet Models, Calibration Calibration)> targets;
         private readonly Rdkit rdkit = new();
 
         private readonly double globalBand;
 
-        private LoadedModel(IReadOnlyList<(ModelCardTarget, FingerprintSpec, EnsemblePredictor, Calibration)> targets, double globalBand)
+        private LoadedModel(IReadOnlyList<(ModelCardTarget, FoldModelSet, Calibration)> targets, double globalBand)
         {
             this.targets = targets;
             this.globalBand = globalBand;
@@ -91,7 +91,7 @@ public static class PredictCommand
                 var members = t.Folds.Select(f => Path.Combine(folder, f)).ToList();
                 var absent = members.FirstOrDefault(m => !Directory.Exists(m));
                 if (absent is not null) throw new FileNotFoundException($"model folder {folder} is incomplete: {absent} is missing");
-                return (t, Profile.ParseSpec(t.Fingerprint), EnsemblePredictor.Load(members), Calibration.Load(Path.Combine(folder, t.Calibration)));
+                return (t, FoldModelSet.Load(t.Target, t.Model, t.Fingerprint, members), Calibration.Load(Path.Combine(folder, t.Calibration)));
             }).ToList();
             // The study's band: z·σ of the out-of-fold residuals, the wider of the two targets.
             var band = card.Targets.Where(t => required.Contains(t.Target)).Max(t => Calibration.Load(Path.Combine(folder, t.GlobalCalibration)).Q);
@@ -107,7 +107,6 @@ public static class PredictCommand
         /// </summary>
         public async IAsyncEnumerable<LinePrediction> PredictAsync(string inputPath, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellation = default)
         {
-            var specs = targets.Select(t => t.Spec).Distinct().ToList();
             using var reader = new StreamReader(inputPath, Encoding.UTF8);
             var batch = new List<string>(BatchSize);
             var line = 0;
@@ -117,21 +116,25 @@ public static class PredictCommand
                 if (text is not null) batch.Add(text.Trim());
                 if (batch.Count < BatchSize && text is not null) continue;
                 if (batch.Count == 0) yield break;
-                var featurized = rdkit.Featurize(batch, specs);
-                var means = targets.Select(t => t.Models.Predict(featurized.Fingerprints[t.Spec]).Mean).ToList();
+                // Validity and canonical SMILES first; models then see only the valid molecules.
+                var parsed = rdkit.Featurize(batch, []).Molecules;
+                var valid = Enumerable.Range(0, batch.Count).Where(i => parsed[i].IsValid).ToList();
+                var validSmiles = valid.Select(i => batch[i]).ToList();
+                var means = targets.Select(t => valid.Count == 0 ? [] : FoldModelSet.Ensemble(t.Models.Predict(rdkit, validSmiles)).Mean).ToList();
+                var next = 0;
                 for (var i = 0; i < batch.Count; i++)
                 {
                     line++;
-                    var parsed = featurized.Molecules[i];
-                    if (!parsed.IsValid)
+                    if (!parsed[i].IsValid)
                     {
-                        yield return new LinePrediction(batch[i], null, null, batch[i].Length == 0 ? "empty line" : $"invalid SMILES: {parsed.Error}");
+                        yield return new LinePrediction(batch[i], null, null, batch[i].Length == 0 ? "empty line" : $"invalid SMILES: {parsed[i].Error}");
                         continue;
                     }
 
-                    var ie = targets[0].Calibration.Apply(means[0][i]);
-                    var ea = targets[1].Calibration.Apply(means[1][i]);
-                    yield return new LinePrediction(batch[i], parsed.Canonical, new MoleculePrediction($"line{line}", parsed.Canonical!, ie, ea), "OK");
+                    var ie = targets[0].Calibration.Apply(means[0][next]);
+                    var ea = targets[1].Calibration.Apply(means[1][next]);
+                    next++;
+                    yield return new LinePrediction(batch[i], parsed[i].Canonical, new MoleculePrediction($"line{line}", parsed[i].Canonical!, ie, ea), "OK");
                 }
 
                 batch.Clear();

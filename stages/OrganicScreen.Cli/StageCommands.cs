@@ -66,6 +66,10 @@ public sealed class Pipeline(PipelineOptions options, IStageLog log)
             case "featurize":
                 await FeaturizeAsync(cancellation);
                 break;
+            case "sweep" when Profile.Model == ModelFamily.Dmpnn:
+                await FeaturizeAsync(cancellation);
+                LogSweepNotUsed();
+                break;
             case "sweep":
                 await SweepAsync(await FeaturizeAsync(cancellation), cancellation);
                 break;
@@ -85,6 +89,9 @@ public sealed class Pipeline(PipelineOptions options, IStageLog log)
 
     private TorchRuntimeOptions Torch => new(options.Libtorch);
 
+    private void LogSweepNotUsed() =>
+        log.Info($"sweep: not used by profile '{options.ProfileName}' (model dmpnn trains the architecture its train section names)");
+
     private TrainingSection Section(string name, JsonObject json) => TrainingSection.From(json, options.ProfileName, name, options.Device);
 
     public async Task<(Artifact Artifact, IReadOnlyList<SweepChoice> Choices)> SweepAsync(FeatureSet features, CancellationToken cancellation)
@@ -96,6 +103,15 @@ public sealed class Pipeline(PipelineOptions options, IStageLog log)
     public async Task<(FeatureSet Features, Artifact Train, IReadOnlyList<TrainedTarget> Targets)> TrainAsync(CancellationToken cancellation)
     {
         var features = await FeaturizeAsync(cancellation);
+        var profile = Profile;
+        if (profile.Model == ModelFamily.Dmpnn)
+        {
+            LogSweepNotUsed();
+            var (graphTrain, graphTargets) = await new GraphTrainStage(Store, new Rdkit(), log).RunAsync(features, Section("train", profile.Train), Torch, cancellation);
+            return (features, graphTrain, graphTargets);
+        }
+
+        if (profile.Model != ModelFamily.Fcnn) throw new FormatException($"profile '{profile.Name}': unknown model '{profile.Model}' (fcnn, dmpnn)");
         var (sweep, choices) = await SweepAsync(features, cancellation);
         var (train, targets) = await new TrainStage(Store, log).RunAsync(features, sweep, choices, Section("train", Profile.Train), Torch, cancellation);
         return (features, train, targets);
@@ -104,7 +120,7 @@ public sealed class Pipeline(PipelineOptions options, IStageLog log)
     public async Task<(FeatureSet Features, Artifact Train, IReadOnlyList<TrainedTarget> Targets, Artifact Infer, IReadOnlyList<TargetMetrics> Metrics)> InferAsync(CancellationToken cancellation)
     {
         var (features, train, targets) = await TrainAsync(cancellation);
-        var (infer, metrics) = await new InferStage(Store, log).RunAsync(features, train, targets, Torch, cancellation);
+        var (infer, metrics) = await new InferStage(Store, new Rdkit(), log).RunAsync(features, train, targets, Torch, cancellation);
         return (features, train, targets, infer, metrics);
     }
 

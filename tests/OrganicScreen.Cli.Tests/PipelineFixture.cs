@@ -7,13 +7,15 @@ namespace OrganicScreen.Cli.Tests;
 /// Runs the whole pipeline once (Fetch → Screen) on the committed 300-molecule OCELOT fixture with
 /// the smoke profile on CPU, in a private artifact store; the tests then read its results folder.
 /// </summary>
-public sealed class PipelineFixture : IAsyncLifetime
+public class PipelineFixture : IAsyncLifetime
 {
+    protected virtual string ProfileName => "smoke";
+
     public string Store { get; } = Path.Combine(Path.GetTempPath(), "os-cli-" + Guid.NewGuid().ToString("N"));
 
     public string Root { get; } = RepositoryLayout.Locate().Root;
 
-    public string Results => Path.Combine(Store, "results", "ocelot-fixture", "smoke");
+    public string Results => Path.Combine(Store, "results", "ocelot-fixture", ProfileName);
 
     public string Log { get; private set; } = "";
 
@@ -22,7 +24,7 @@ public sealed class PipelineFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var output = new StringWriter();
-        ExitCode = await CliHost.RunAsync(["stage", "screen", "--dataset", "ocelot-fixture", "--profile", "smoke", "--device", "cpu", "--root", Root, "--artifacts", Store], output, output);
+        ExitCode = await CliHost.RunAsync(["stage", "screen", "--dataset", "ocelot-fixture", "--profile", ProfileName, "--device", "cpu", "--root", Root, "--artifacts", Store], output, output);
         Log = output.ToString();
     }
 
@@ -33,4 +35,10 @@ public sealed class PipelineFixture : IAsyncLifetime
     }
 
     public JsonElement Metrics() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Results, "metrics.json"))).RootElement;
+}
+
+/// <summary>The same run with the D-MPNN (smoke-dmpnn profile): one multi-task graph model per fold.</summary>
+public sealed class GraphPipelineFixture : PipelineFixture
+{
+    protected override string ProfileName => "smoke-dmpnn";
 }

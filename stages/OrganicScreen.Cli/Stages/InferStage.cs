@@ -29,7 +29,7 @@ public sealed record TargetMetrics(
 /// (best fold, and the 8-fold ensemble), a split-conformal 95 % interval from out-of-fold residuals,
 /// and predictions with intervals for every molecule.
 /// </summary>
-public sealed class InferStage(ArtifactStore store, IStageLog log)
+public sealed class InferStage(ArtifactStore store, Chem.Rdkit rdkit, IStageLog log)
 {
     public const string Name = "infer";
     public const string Metrics = "metrics.json";
@@ -45,22 +45,23 @@ public sealed class InferStage(ArtifactStore store, IStageLog log)
     {
         var request = new StageRequest(Name, CodeVersion.Of(typeof(InferStage), 1), new System.Text.Json.Nodes.JsonObject { ["alpha"] = Alpha, ["interval"] = "split-conformal" },
             new Dictionary<string, string> { [FeaturizeStage.Name] = features.Artifact.Key, [TrainStage.Name] = train.Key },
-            new Dictionary<string, string> { ["torchsharp"] = ModelTools.TorchSharpVersion, ["dotnet"] = CodeVersion.Runtime });
+            new Dictionary<string, string> { ["torchsharp"] = ModelTools.TorchSharpVersion, ["rdkit"] = rdkit.Version, ["dotnet"] = CodeVersion.Runtime });
         var artifact = await store.GetOrBuildAsync(request, async (context, ct) =>
         {
             TorchRuntime.Initialize(torch);
             var molecules = await features.MoleculesAsync();
             var oof = await TrainStage.ReadOutOfFoldAsync(train);
+            // The first input SMILES of each molecule: the same string its fingerprints and graphs came from.
+            var smiles = molecules.Select(m => m.InputSmiles).ToList();
             var rows = molecules.Select(m => new PredictionRow { Index = m.Index, Id = m.Id, CanonicalSmiles = m.CanonicalSmiles }).ToList();
             var metrics = new List<TargetMetrics>();
             foreach (var t in trained)
             {
                 var target = Target.All.Single(x => x.Name == t.Target);
-                var fingerprints = await features.FingerprintsAsync(Profile.ParseSpec(t.Fingerprint));
-                var models = t.Folds.Select(f => FoldModel.Load(Path.Combine(train.Directory, TrainStage.FoldDirectory(t.Target, f.Fold)))).ToList();
-                var ensemble = new EnsemblePredictor(models).Predict(fingerprints);
+                var perFold = t.LoadFolds(train.Directory, t.Folds.Select(f => f.Fold)).Predict(rdkit, smiles);
+                var ensemble = FoldModelSet.Ensemble(perFold);
                 var best = t.Folds.OrderBy(f => f.ValidationMae).ThenBy(f => f.Fold).First();
-                var bestPrediction = models[best.Fold].Predict(fingerprints);
+                var bestPrediction = perFold[t.Folds.ToList().IndexOf(best)];
 
                 var mine = oof.Where(r => r.Target == t.Target).ToList();
                 var outOfFold = RegressionMetricsCalculator.Compute(mine.Select(r => r.Label).ToList(), mine.Select(r => r.Prediction).ToList());

@@ -22,7 +22,10 @@ public sealed record Target(string Name, string Label, Func<Molecule, double?> O
 /// The <c>sweep</c> or <c>train</c> section of a profile: CV folds, network details and optimiser
 /// settings, read straight into the training library's records.
 /// </summary>
-public sealed record TrainingSection(int Folds, double Dropout, double InitStd, int FoldSeed, TrainingSettings Settings, JsonNode? Configs)
+/// <param name="Dmpnn">The D-MPNN architecture when the profile's model is <c>dmpnn</c>.</param>
+/// <param name="Scaling">Label scaling of the D-MPNN's multi-task heads (the FCNN always uses the study's min-max).</param>
+public sealed record TrainingSection(int Folds, double Dropout, double InitStd, int FoldSeed, TrainingSettings Settings, JsonNode? Configs,
+    Training.Graph.DmpnnArchitecture? Dmpnn = null, Training.Graph.TargetScaling Scaling = Training.Graph.TargetScaling.Standard)
 {
     public static TrainingSection From(JsonObject section, string profile, string name, string? device)
     {

@@ -9,7 +9,19 @@ using OrganicScreen.Training;
 namespace OrganicScreen.Cli.Stages;
 
 /// <summary>What Train produced for one target: fold summaries, for reports and for Infer.</summary>
-public sealed record TrainedTarget(string Target, int Config, string Fingerprint, IReadOnlyList<int> Hidden, IReadOnlyList<TrainedFold> Folds, double OutOfFoldMae, double OutOfFoldR2, int Rows);
+/// <param name="Config">Table-1 config (FCNN) or −1 (D-MPNN).</param>
+/// <param name="Fingerprint">ECFP setting (FCNN) or "graph" (D-MPNN).</param>
+/// <param name="Hidden">Hidden layer sizes (FCNN) or [hidden, depth] (D-MPNN).</param>
+public sealed record TrainedTarget(string Target, int Config, string Fingerprint, IReadOnlyList<int> Hidden, IReadOnlyList<TrainedFold> Folds, double OutOfFoldMae, double OutOfFoldR2, int Rows,
+    string Model = ModelFamily.Fcnn)
+{
+    /// <summary>Where fold <paramref name="fold"/>'s model lives inside a Train artifact (and a model folder).</summary>
+    public string FoldDirectory(int fold) => (Model == ModelFamily.Dmpnn ? GraphTrainStage.FoldDirectory(fold) : TrainStage.FoldDirectory(Target, fold)).Replace('\\', '/');
+
+    /// <summary>Loads this target's fold models from a folder laid out like the Train artifact.</summary>
+    public FoldModelSet LoadFolds(string root, IEnumerable<int> folds) =>
+        FoldModelSet.Load(Target, Model, Fingerprint, folds.Select(f => Path.Combine(root, FoldDirectory(f))).ToList());
+}
 
 public sealed record TrainedFold(int Fold, int BestEpoch, int EpochsRun, double ValidationMae, int ValidationRows, double Seconds);
 

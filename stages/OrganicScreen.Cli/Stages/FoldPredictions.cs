@@ -1,0 +1,80 @@
+using OrganicScreen.Chem;
+using OrganicScreen.Core;
+using OrganicScreen.Training;
+using OrganicScreen.Training.Graph;
+
+namespace OrganicScreen.Cli.Stages;
+
+/// <summary>Which model family a trained target (and a model folder) holds.</summary>
+public static class ModelFamily
+{
+    public const string Fcnn = "fcnn";
+    public const string Dmpnn = "dmpnn";
+}
+
+/// <summary>
+/// Every fold model's predictions (eV) for a set of molecules, whatever the model family: the one
+/// place that knows fingerprint models read ECFP bits and graph models read RDKit graphs.
+/// </summary>
+public sealed class FoldModelSet
+{
+    private readonly string target;
+    private readonly FingerprintSpec? spec;
+    private readonly IReadOnlyList<FoldModel> fingerprintModels;
+    private readonly IReadOnlyList<GraphFoldModel> graphModels;
+
+    private FoldModelSet(string target, FingerprintSpec? spec, IReadOnlyList<FoldModel> fingerprintModels, IReadOnlyList<GraphFoldModel> graphModels)
+    {
+        this.target = target;
+        this.spec = spec;
+        this.fingerprintModels = fingerprintModels;
+        this.graphModels = graphModels;
+    }
+
+    public int Count => fingerprintModels.Count + graphModels.Count;
+
+    public FingerprintSpec? Fingerprint => spec;
+
+    /// <summary>Loads the fold models in <paramref name="directories"/> for one target.</summary>
+    public static FoldModelSet Load(string target, string model, string fingerprint, IReadOnlyList<string> directories) => model switch
+    {
+        ModelFamily.Fcnn => new(target, Profile.ParseSpec(fingerprint), directories.Select(FoldModel.Load).ToList(), []),
+        ModelFamily.Dmpnn => new(target, null, [], directories.Select(GraphFoldModel.Load).ToList()),
+        _ => throw new FormatException($"unknown model family '{model}' (fcnn, dmpnn)"),
+    };
+
+    /// <summary>Predictions <c>[fold][molecule]</c> for valid molecules given by SMILES (callers drop invalid ones first).</summary>
+    public double[][] Predict(Rdkit rdkit, IReadOnlyList<string> smiles)
+    {
+        if (spec is { } s)
+        {
+            var fingerprints = rdkit.Featurize(smiles, [s], canonicalSmiles: false).Fingerprints[s];
+            return fingerprintModels.Select(m => m.Predict(fingerprints)).ToArray();
+        }
+
+        var graphs = rdkit.Graphs(smiles).Graphs;
+        return graphModels.Select(m => m.Predict(graphs)[IndexOfTarget(m)]).ToArray();
+    }
+
+    private int IndexOfTarget(GraphFoldModel model)
+    {
+        var index = model.TargetNames.ToList().IndexOf(target);
+        return index >= 0 ? index : throw new FormatException($"graph model has no target '{target}' (has {string.Join(", ", model.TargetNames)})");
+    }
+
+    /// <summary>Mean and population standard deviation over folds (the ensemble), per molecule.</summary>
+    public static EnsemblePrediction Ensemble(double[][] perFold)
+    {
+        var n = perFold[0].Length;
+        var mean = new double[n];
+        var sd = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var m = perFold.Average(f => f[i]);
+            mean[i] = m;
+            sd[i] = Math.Sqrt(perFold.Average(f => (f[i] - m) * (f[i] - m)));
+        }
+
+        return new EnsemblePrediction(mean, sd);
+    }
+}
