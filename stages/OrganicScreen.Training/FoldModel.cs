@@ -14,8 +14,8 @@ public sealed record DenseLayerWeights(int Inputs, int Outputs, float[] Kernel, 
 /// </summary>
 public sealed record FoldModel(FcnnArchitecture Architecture, int InputBits, MinMaxScaler Scaler, IReadOnlyList<DenseLayerWeights> Layers)
 {
-    const string MetadataFile = "model.json";
-    const string WeightsFile = "weights.bin";
+    const string MetadataFile = ModelFiles.Metadata;
+    const string WeightsFile = ModelFiles.Weights;
     const int FormatVersion = 1;
 
     sealed record Metadata(int FormatVersion, int[] Hidden, double Dropout, double InitStd, int InputBits,
@@ -24,25 +24,9 @@ public sealed record FoldModel(FcnnArchitecture Architecture, int InputBits, Min
     /// <summary>Writes <c>model.json</c> (shape, scaler) and <c>weights.bin</c> (little-endian float32, kernel then bias per layer) into <paramref name="directory"/>.</summary>
     public void Save(string directory)
     {
-        Directory.CreateDirectory(directory);
         var metadata = new Metadata(FormatVersion, Architecture.Hidden.ToArray(), Architecture.Dropout, Architecture.InitStd, InputBits,
             Scaler.Min, Scaler.Max, Layers.Select(l => new[] { l.Inputs, l.Outputs }).ToArray());
-        // Write-then-rename so a crashed save never leaves a half model that loads.
-        var weightsTemp = Path.Combine(directory, WeightsFile + ".tmp");
-        using (var stream = File.Create(weightsTemp))
-        {
-            var buffer = new byte[4];
-            foreach (var layer in Layers)
-                foreach (var value in layer.Kernel.Concat(layer.Bias))
-                {
-                    BinaryPrimitives.WriteSingleLittleEndian(buffer, value);
-                    stream.Write(buffer);
-                }
-        }
-        File.Move(weightsTemp, Path.Combine(directory, WeightsFile), overwrite: true);
-        var metadataTemp = Path.Combine(directory, MetadataFile + ".tmp");
-        File.WriteAllText(metadataTemp, JsonSerializer.Serialize(metadata, new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(metadataTemp, Path.Combine(directory, MetadataFile), overwrite: true);
+        ModelFiles.Save(directory, Layers.SelectMany(l => l.Kernel.Concat(l.Bias)), metadata);
     }
 
     public static FoldModel Load(string directory)

@@ -17,8 +17,8 @@ public sealed record GraphFoldModel(
     IReadOnlyList<TargetScaler> Scalers,
     IReadOnlyList<NamedWeights> Weights)
 {
-    const string MetadataFile = "model.json";
-    const string WeightsFile = "weights.bin";
+    const string MetadataFile = ModelFiles.Metadata;
+    const string WeightsFile = ModelFiles.Weights;
     const string Kind = "dmpnn";
     const int FormatVersion = 1;
 
@@ -36,27 +36,11 @@ public sealed record GraphFoldModel(
     /// </summary>
     public void Save(string directory)
     {
-        Directory.CreateDirectory(directory);
         var metadata = new Metadata(Kind, FormatVersion, Architecture.Hidden, Architecture.Depth, Architecture.Aggregation.ToLowerInvariant(),
             Architecture.Head.ToArray(), Architecture.Dropout, AtomFeatureCount, BondFeatureCount, TargetNames.ToArray(),
             Scalers.Select(s => new ScalerMetadata(s.Kind.ToString(), s.Shift, s.Scale)).ToArray(),
             Weights.Select(w => new WeightMetadata(w.Name, w.Shape)).ToArray());
-        // Write-then-rename so a crashed save never leaves a half model that loads.
-        var weightsTemp = Path.Combine(directory, WeightsFile + ".tmp");
-        using (var stream = File.Create(weightsTemp))
-        {
-            var buffer = new byte[4];
-            foreach (var weights in Weights)
-                foreach (var value in weights.Values)
-                {
-                    BinaryPrimitives.WriteSingleLittleEndian(buffer, value);
-                    stream.Write(buffer);
-                }
-        }
-        File.Move(weightsTemp, Path.Combine(directory, WeightsFile), overwrite: true);
-        var metadataTemp = Path.Combine(directory, MetadataFile + ".tmp");
-        File.WriteAllText(metadataTemp, JsonSerializer.Serialize(metadata, new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(metadataTemp, Path.Combine(directory, MetadataFile), overwrite: true);
+        ModelFiles.Save(directory, Weights.SelectMany(w => w.Values), metadata);
     }
 
     public static GraphFoldModel Load(string directory)
