@@ -14,6 +14,10 @@ public sealed class PipelineTests(PipelineFixture run) : IClassFixture<PipelineF
                      "figures/parity_ie.png", "figures/parity_ea.png", "figures/learning_ie.png", "figures/residuals_ea.png", "model/calibration_ie.json" })
             File.Exists(Path.Combine(run.Results, file)).ShouldBeTrue(file);
         Directory.GetDirectories(Path.Combine(run.Results, "model", "ie")).Length.ShouldBe(8);
+        var comparison = File.ReadAllText(Path.Combine(run.Results, "..", "comparison.md"));
+        var mae = run.Metrics().EnumerateArray().Single(m => m.GetProperty("target").GetString() == "ie").GetProperty("outOfFold").GetProperty("mae").GetDouble();
+        comparison.ShouldContain($"| smoke | FCNN (ECFP) | {mae.ToString("F3", CultureInfo.InvariantCulture)} |");
+        comparison.ShouldContain("Chemprop D-MPNN AIE 0.173");
     }
 
     [Fact]

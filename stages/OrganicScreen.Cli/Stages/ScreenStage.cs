@@ -170,6 +170,33 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
         Directory.Move(staging, results);
         if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
         log.Info($"results: {results}");
+        WriteComparison(parent, log);
+    }
+
+    /// <summary>
+    /// <c>results/&lt;dataset&gt;/comparison.md</c>: every published profile's out-of-fold metrics side by side
+    /// with the published numbers. Rebuilt from the results folders at each publish (it spans profiles, so it
+    /// belongs to no single content-hashed stage).
+    /// </summary>
+    public static void WriteComparison(string datasetResults, IStageLog log)
+    {
+        var text = new System.Text.StringBuilder("| profile | model | IE MAE (eV) | IE R² | EA MAE (eV) | EA R² | 95 % coverage IE / EA |\n|---|---|---:|---:|---:|---:|---|\n");
+        foreach (var folder in Directory.EnumerateDirectories(datasetResults).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal))
+        {
+            var metricsPath = Path.Combine(folder, InferStage.Metrics);
+            if (!File.Exists(metricsPath)) continue;
+            var metrics = JsonSerializer.Deserialize<List<TargetMetrics>>(File.ReadAllText(metricsPath), Json.Options) ?? [];
+            TargetMetrics? Of(string target) => metrics.FirstOrDefault(m => m.Target == target);
+            string Cell(TargetMetrics? m, Func<RegressionMetrics, double> value) => m is null ? "" : value(m.OutOfFold).ToString("F3", CultureInfo.InvariantCulture);
+            var (ie, ea) = (Of("ie"), Of("ea"));
+            var model = (ie ?? ea)?.Config >= 0 ? "FCNN (ECFP)" : "D-MPNN (graph)";
+            text.Append(CultureInfo.InvariantCulture,
+                $"| {Path.GetFileName(folder)} | {model} | {Cell(ie, r => r.Mae)} | {Cell(ie, r => r.R2)} | {Cell(ea, r => r.Mae)} | {Cell(ea, r => r.R2)} | {ie?.CoverageFoldHeldOut.Coverage:P1} / {ea?.CoverageFoldHeldOut.Coverage:P1} |\n");
+        }
+
+        text.Append("\nOut-of-fold metrics (each molecule predicted by the fold model that did not see it).\n\n").Append(PublishedNumbers).Append('\n');
+        File.WriteAllText(Path.Combine(datasetResults, "comparison.md"), text.ToString());
+        log.Info($"comparison: {Path.Combine(datasetResults, "comparison.md")}");
     }
 
     /// <summary>Numbers this pipeline is measured against; all MAE in eV.</summary>
