@@ -10,9 +10,6 @@ public static class CliHost
     /// <summary>Exit code for bad input or a missing file: the message says what to fix.</summary>
     public const int UserError = 1;
 
-    /// <summary>Exit code for a target that exists in the DAG but whose stage is not built yet.</summary>
-    public const int NotImplemented = 3;
-
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         output ??= Console.Out;

@@ -120,7 +120,8 @@ public static class PredictCommand
                 var parsed = rdkit.Featurize(batch, []).Molecules;
                 var valid = Enumerable.Range(0, batch.Count).Where(i => parsed[i].IsValid).ToList();
                 var validSmiles = valid.Select(i => batch[i]).ToList();
-                var means = targets.Select(t => valid.Count == 0 ? [] : FoldModelSet.Ensemble(t.Models.Predict(rdkit, validSmiles)).Mean).ToList();
+                var inputs = new MoleculeInputs(rdkit, validSmiles);
+                var means = targets.Select(t => valid.Count == 0 ? [] : FoldModelSet.Ensemble(t.Models.Predict(inputs)).Mean).ToList();
                 var next = 0;
                 for (var i = 0; i < batch.Count; i++)
                 {

@@ -54,8 +54,6 @@ public sealed class Pipeline(PipelineOptions options, IStageLog log)
 {
     private readonly RepositoryLayout layout = RepositoryLayout.Locate(options.Root) with { ArtifactsOverride = options.Artifacts is null ? null : Path.GetFullPath(options.Artifacts) };
 
-    public RepositoryLayout Layout => layout;
-
     public async Task RunAsync(string stage, CancellationToken cancellation)
     {
         switch (stage)

@@ -31,10 +31,6 @@ public sealed class FoldModelSet
         this.graphModels = graphModels;
     }
 
-    public int Count => fingerprintModels.Count + graphModels.Count;
-
-    public FingerprintSpec? Fingerprint => spec;
-
     /// <summary>Loads the fold models in <paramref name="directories"/> for one target.</summary>
     public static FoldModelSet Load(string target, string model, string fingerprint, IReadOnlyList<string> directories) => model switch
     {
@@ -43,18 +39,10 @@ public sealed class FoldModelSet
         _ => throw new FormatException($"unknown model family '{model}' (fcnn, dmpnn)"),
     };
 
-    /// <summary>Predictions <c>[fold][molecule]</c> for valid molecules given by SMILES (callers drop invalid ones first).</summary>
-    public double[][] Predict(Rdkit rdkit, IReadOnlyList<string> smiles)
-    {
-        if (spec is { } s)
-        {
-            var fingerprints = rdkit.Featurize(smiles, [s], canonicalSmiles: false).Fingerprints[s];
-            return fingerprintModels.Select(m => m.Predict(fingerprints)).ToArray();
-        }
-
-        var graphs = rdkit.Graphs(smiles).Graphs;
-        return graphModels.Select(m => m.Predict(graphs)[IndexOfTarget(m)]).ToArray();
-    }
+    /// <summary>Predictions <c>[fold][molecule]</c> for the molecules of <paramref name="inputs"/> (valid ones only).</summary>
+    public double[][] Predict(MoleculeInputs inputs) => spec is { } s
+        ? fingerprintModels.Select(m => m.Predict(inputs.Fingerprints(s))).ToArray()
+        : graphModels.Select(m => m.Predict(inputs.Graphs())[IndexOfTarget(m)]).ToArray();
 
     private int IndexOfTarget(GraphFoldModel model)
     {
@@ -77,4 +65,23 @@ public sealed class FoldModelSet
 
         return new EnsemblePrediction(mean, sd);
     }
+}
+
+/// <summary>
+/// Model inputs of one set of valid molecules, each computed once and shared by every target
+/// (IE and EA models often read the same fingerprint, and graph models always read the same graphs).
+/// </summary>
+public sealed class MoleculeInputs(Rdkit rdkit, IReadOnlyList<string> smiles)
+{
+    private readonly Dictionary<FingerprintSpec, SparseBitMatrix> fingerprints = [];
+    private MolecularGraphs? graphs;
+
+    public SparseBitMatrix Fingerprints(FingerprintSpec spec)
+    {
+        if (!fingerprints.TryGetValue(spec, out var matrix))
+            fingerprints[spec] = matrix = rdkit.Featurize(smiles, [spec], canonicalSmiles: false).Fingerprints[spec];
+        return matrix;
+    }
+
+    public MolecularGraphs Graphs() => graphs ??= rdkit.Graphs(smiles).Graphs;
 }

@@ -52,13 +52,13 @@ public sealed class InferStage(ArtifactStore store, Chem.Rdkit rdkit, IStageLog 
             var molecules = await features.MoleculesAsync();
             var oof = await TrainStage.ReadOutOfFoldAsync(train);
             // The first input SMILES of each molecule: the same string its fingerprints and graphs came from.
-            var smiles = molecules.Select(m => m.InputSmiles).ToList();
+            var inputs = new MoleculeInputs(rdkit, molecules.Select(m => m.InputSmiles).ToList());
             var rows = molecules.Select(m => new PredictionRow { Index = m.Index, Id = m.Id, CanonicalSmiles = m.CanonicalSmiles }).ToList();
             var metrics = new List<TargetMetrics>();
             foreach (var t in trained)
             {
                 var target = Target.All.Single(x => x.Name == t.Target);
-                var perFold = t.LoadFolds(train.Directory, t.Folds.Select(f => f.Fold)).Predict(rdkit, smiles);
+                var perFold = t.LoadFolds(train.Directory, t.Folds.Select(f => f.Fold)).Predict(inputs);
                 var ensemble = FoldModelSet.Ensemble(perFold);
                 var best = t.Folds.OrderBy(f => f.ValidationMae).ThenBy(f => f.Fold).First();
                 var bestPrediction = perFold[t.Folds.ToList().IndexOf(best)];

@@ -206,8 +206,6 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
         "A tuned ECFP MLP (radius 2, 2048 bits, multi-task, 5-seed ensemble): IE 0.21, EA 0.19. " +
         "Published on OCELOT (random 70/10/20 split, test MAE): Chemprop D-MPNN AIE 0.173, AEA 0.154; MHNN AIE 0.162, AEA 0.124; Mordred descriptors + FNN AIE 0.201, AEA 0.188.";
 
-    internal static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-
     /// <summary>A molecule's predicted potentials on the three scales (V), with the 95 % interval vs Li/Li+.</summary>
     public sealed class PotentialRow
     {
