@@ -1,7 +1,8 @@
-// OrganicScreen DAG. Thin on purpose: each task runs one stage of the project's own CLI
-// (TorchSharp cannot load inside a Cake script, and stage logic belongs to the stage libraries).
-//   Fetch -> Featurize -> Sweep -> Train -> Infer -> Screen
-// Every stage is content-hashed by the CLI itself, so an unchanged stage is skipped in seconds.
+// OrganicScreen build. The pipeline's DAG is defined once, in the pipeline library; this script asks the
+// CLI for it (`organicscreen dag --format tsv`) and makes one Cake task per stage with the same
+// dependencies, so `--tree` shows the real graph (the D-MPNN has no Sweep). Each stage task runs exactly
+// its own stage in the CLI; a run id shared by the task processes makes each upstream artifact verified
+// once per invocation. Every value reaches the CLI as one quoted argument.
 
 var target = Argument("target", "Screen");
 var configuration = Argument("configuration", "Release");
@@ -10,27 +11,37 @@ var profile = Argument("profile", "default");
 var variant = Argument("variant", "");
 var device = Argument("device", "");
 var libtorch = Argument("libtorch", "");
+var overrides = Arguments<string>("set", new string[0]);
+var runId = $"cake-{DateTime.UtcNow:yyyyMMddHHmmss}-{System.Environment.ProcessId}";
 
 var root = MakeAbsolute(Directory(".."));
 var publishDir = root.Combine("artifacts/bin/organicscreen");
 var cli = publishDir.CombineWithFilePath("organicscreen");
+// build.sh has built the solution; the DAG is read from that build (the published copy may not exist yet).
+var builtCli = root.CombineWithFilePath($"stages/OrganicScreen.Cli/bin/{configuration}/net10.0/organicscreen.dll");
 
-void Stage(string name)
+ProcessArgumentBuilder PipelineArguments(string command)
 {
-    var args = new ProcessArgumentBuilder()
-        .Append("stage").Append(name)
-        .Append("--dataset").Append(dataset)
-        .Append("--profile").Append(profile);
-    if (!string.IsNullOrEmpty(variant)) args.Append("--variant").Append(variant);
-    if (!string.IsNullOrEmpty(device)) args.Append("--device").Append(device);
-    if (!string.IsNullOrEmpty(libtorch)) args.Append("--libtorch").AppendQuoted(libtorch);
-    Organicscreen(args);
+    var args = new ProcessArgumentBuilder();
+    foreach (var word in command.Split(' ')) args.Append(word);
+    args.AppendSwitchQuoted("--dataset", " ", dataset).AppendSwitchQuoted("--profile", " ", profile);
+    if (!string.IsNullOrEmpty(variant)) args.AppendSwitchQuoted("--variant", " ", variant);
+    foreach (var o in overrides) args.AppendSwitchQuoted("--set", " ", o);
+    return args;
 }
 
 void Organicscreen(ProcessArgumentBuilder args)
 {
     var exit = StartProcess(cli, new ProcessSettings { Arguments = args, WorkingDirectory = root });
-    if (exit != 0) throw new CakeException(exit, $"organicscreen {args.Render()} failed with exit code {exit}");
+    if (exit != 0) throw new CakeException(exit, $"organicscreen {args.RenderSafe()} failed with exit code {exit}");
+}
+
+void Stage(string name)
+{
+    var args = PipelineArguments($"stage {name}").AppendSwitchQuoted("--run-id", " ", runId);
+    if (!string.IsNullOrEmpty(device)) args.AppendSwitchQuoted("--device", " ", device);
+    if (!string.IsNullOrEmpty(libtorch)) args.AppendSwitchQuoted("--libtorch", " ", libtorch);
+    Organicscreen(args);
 }
 
 Task("Build")
@@ -87,19 +98,31 @@ Task("Test")
 Task("Bench")
     .Description("Featurization throughput and training epoch times on this machine.")
     .IsDependentOn("Build")
-    .Does(() => Organicscreen(new ProcessArgumentBuilder().Append("bench").Append("--dataset").Append(dataset)));
+    .Does(() => Organicscreen(new ProcessArgumentBuilder().Append("bench").AppendSwitchQuoted("--dataset", " ", dataset)));
 
-Task("Fetch").Description("First available dataset source, sha256-verified, into the artifact store.")
-    .IsDependentOn("Build").Does(() => Stage("fetch"));
-Task("Featurize").Description("Canonical SMILES, rejects with reasons, deduplication, ECFP fingerprints (Parquet).")
-    .IsDependentOn("Fetch").Does(() => Stage("featurize"));
-Task("Sweep").Description("Table-1 configurations, 2-fold CV per target; picks the best per target.")
-    .IsDependentOn("Featurize").Does(() => Stage("sweep"));
-Task("Train").Description("k-fold cross-validation (8 folds) of the chosen configuration per target.")
-    .IsDependentOn("Sweep").Does(() => Stage("train"));
-Task("Infer").Description("Out-of-fold and final-model metrics (R², MAE, RMSE, σ), calibrated intervals.")
-    .IsDependentOn("Train").Does(() => Stage("infer"));
-Task("Screen").Description("Redox potentials, solvent-window screening, results folder and report.")
-    .IsDependentOn("Infer").Does(() => Stage("screen"));
+Task("Status")
+    .Description("Each stage cached or to-run, and why (organicscreen status).")
+    .IsDependentOn("Build")
+    .Does(() => Organicscreen(PipelineArguments("status")));
+
+// One task per stage of the profile's DAG, as the pipeline library declares it.
+if (!FileExists(builtCli)) throw new CakeException($"{builtCli} is missing: run ./build.sh (it builds the solution before running this script)");
+IEnumerable<string> dagLines;
+var dagArgs = PipelineArguments("dag --format tsv");
+var dagExit = StartProcess("dotnet", new ProcessSettings
+{
+    Arguments = new ProcessArgumentBuilder().AppendQuoted(builtCli.FullPath).Append(dagArgs.Render()),
+    WorkingDirectory = root,
+    RedirectStandardOutput = true,
+}, out dagLines);
+if (dagExit != 0) throw new CakeException(dagExit, $"organicscreen dag failed (exit {dagExit}): check --dataset, --profile and --set");
+string TaskName(string stage) => char.ToUpperInvariant(stage[0]) + stage.Substring(1);
+foreach (var line in dagLines.Where(l => l.Contains('\t')))
+{
+    var parts = line.Split('\t');
+    var stage = parts[0];
+    var task = Task(TaskName(stage)).Description(parts[2]).IsDependentOn("Build").Does(() => Stage(stage));
+    foreach (var upstream in parts[1].Split(',', StringSplitOptions.RemoveEmptyEntries)) task.IsDependentOn(TaskName(upstream));
+}
 
 RunTarget(target);

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using OrganicScreen.Chem;
 using OrganicScreen.Core;
+using OrganicScreen.Pipeline;
+using OrganicScreen.Stages;
 using OrganicScreen.Data;
 using OrganicScreen.Training;
 
@@ -25,7 +27,7 @@ public static class BenchCommand
         command.SetAction(async (parse, cancellation) =>
         {
             var log = context.Log;
-            var pipeline = new Pipeline(new PipelineOptions(parse.GetValue(dataset)!, "default", null, parse.GetValue(root), null, null, false), log);
+            var pipeline = new PipelineRun(new PipelineOptions(parse.GetValue(dataset)!, "default", Root: parse.GetValue(root)), log);
             var fetched = await pipeline.FetchAsync(cancellation);
             var variant = fetched.Dataset.Variant(null);
             var smiles = RawRecordReader.Read(fetched.RawPath, fetched.Source, fetched.Dataset, variant)
@@ -54,7 +56,7 @@ public static class BenchCommand
             foreach (var size in parse.GetValue(batchSizes)!)
             {
                 var name = size == 0 ? "full batch" : $"batch {size}";
-                var result = TrainingBenchmark.MeasureEpochSeconds(data, TrainingProfile.Paper.Architecture(config.Hidden),
+                var result = TrainingBenchmark.MeasureEpochSeconds(data, CrossValidationPlan.Paper.Architecture(config.Hidden),
                     TrainingSettings.Paper with { BatchSize = size, Device = computeDevice }, epochs: size == 0 ? 3 : 5);
                 var goal = size == 256 && result.Device == "CPU" ? " (goal <= 1.0 s on 2 cores)" : "";
                 await context.Output.WriteLineAsync($"bench train: {config}, {result.Rows:N0} molecules, {name} ({result.StepsPerEpoch} steps), {result.Device}, {result.Threads} threads, first layer {result.FirstLayer}: {result.SecondsPerEpoch:F3} s/epoch{goal}");

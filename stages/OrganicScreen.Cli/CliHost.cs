@@ -17,7 +17,7 @@ public static class CliHost
         var root = new RootCommand("OrganicScreen: learn IE/EA from ECFP fingerprints and screen redox-flow-battery electrode candidates.");
         var context = new CommandContext(output, error);
         root.Subcommands.Add(FingerprintCommand.Create(context));
-        root.Subcommands.Add(StageCommands.Create(context));
+        foreach (var command in StageCommands.Create(context)) root.Subcommands.Add(command);
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(PredictCommand.Create(context));
         root.Subcommands.Add(LibraryScreenCommand.Create(context));
@@ -35,7 +35,7 @@ public static class CliHost
 
     internal static bool IsUserError(Exception e) =>
         e is DatasetException or FileNotFoundException or DirectoryNotFoundException or FormatException or UnauthorizedAccessException
-            or ArgumentException or NotImplementedStageException or Chem.InvalidSmilesException;
+            or ArgumentException or Chem.InvalidSmilesException;
 }
 
 /// <summary>The streams a command writes to (tests pass their own).</summary>
@@ -44,5 +44,3 @@ public sealed record CommandContext(TextWriter Output, TextWriter Error)
     public IStageLog Log => new ConsoleStageLog(Output, interactive: Output == Console.Out ? null : false);
 }
 
-public sealed class NotImplementedStageException(string stage)
-    : Exception($"stage '{stage}' is not implemented yet");

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using OrganicScreen.Cli.Stages;
+using OrganicScreen.Pipeline;
+using OrganicScreen.Stages;
 using OrganicScreen.Core;
 using OrganicScreen.Screening;
 
@@ -28,7 +29,7 @@ public static class LibraryScreenCommand
         {
             var source = parse.GetValue(input)!;
             if (!source.Exists) throw new FileNotFoundException($"input file not found: {source.FullName}");
-            var loaded = PredictCommand.LoadedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
+            var loaded = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
             var catalog = SolventCatalog.Load(Path.Combine(RepositoryLayout.Locate(parse.GetValue(root)).Data, "solvents.json"));
             var collectorName = parse.GetValue(collector) ?? "aluminium";
             var rules = new ScreeningRules(catalog.Solvent(parse.GetValue(solvent)!), collectorName == "none" ? null : catalog.Collector(collectorName),

@@ -1,168 +1,131 @@
 using System.CommandLine;
-using OrganicScreen.Chem;
-using OrganicScreen.Core;
+using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
-using OrganicScreen.Cli.Stages;
-using OrganicScreen.Data;
-using OrganicScreen.Reporting;
-using OrganicScreen.Screening;
-using OrganicScreen.Training;
+using OrganicScreen.Core;
+using OrganicScreen.Pipeline;
+using OrganicScreen.Stages;
 
 namespace OrganicScreen.Cli;
 
-/// <summary>Arguments every stage takes; the CLI recomputes upstream keys from them.</summary>
-public sealed record PipelineOptions(string Dataset, string ProfileName, string? Variant, string? Root, string? Device, string? Libtorch, bool AllowUnpinned, string? Artifacts = null);
-
 /// <summary>
-/// <c>organicscreen stage &lt;name&gt;</c>: runs one stage and, through the store's cache, whatever
-/// it needs upstream. Each stage is one method; data flows one way.
+/// The pipeline's commands: <c>stage &lt;name&gt;</c> runs one stage (upstream artifacts from the store),
+/// <c>status</c> says what is cached and why the rest would run, <c>dag</c> prints the graph (Cake reads it),
+/// <c>gc</c> cleans the store. Argument parsing and printing only: the pipeline library does the work.
 /// </summary>
 public static class StageCommands
 {
-    public static Command Create(CommandContext context)
+    private sealed record PipelineArguments(
+        Option<string> Dataset, Option<string> Profile, Option<string?> Variant, Option<string?> Root, Option<string?> Device, Option<string?> Libtorch,
+        Option<string?> Artifacts, Option<bool> AllowUnpinned, Option<string[]> Set, Option<string?> RunId)
     {
-        var dataset = new Option<string>("--dataset", "-d") { Description = "dataset name (data/datasets/<name>.json)", DefaultValueFactory = _ => "ocelot" };
-        var profile = new Option<string>("--profile", "-p") { Description = "profile name (data/profiles/<name>.json)", DefaultValueFactory = _ => "default" };
-        var variant = new Option<string?>("--variant") { Description = "target variant of the dataset (e.g. adiabatic, vertical)" };
-        var root = new Option<string?>("--root") { Description = "repository root (default: found from the current directory)" };
-        var device = new Option<string?>("--device") { Description = "auto, cpu or cuda" };
-        var libtorch = new Option<string?>("--libtorch") { Description = "directory of an existing libtorch (e.g. a PyTorch install's torch/lib); also ORGANICSCREEN_LIBTORCH" };
-        var artifacts = new Option<string?>("--artifacts") { Description = "artifact store folder (default: <root>/artifacts)" };
-        var allowUnpinned = new Option<bool>("--allow-unpinned") { Description = "download a source that has no pinned sha256 (prints it for pinning)" };
-        var stage = new Command("stage", "run one pipeline stage (and, from cache, the stages before it)");
+        public static PipelineArguments Create() => new(
+            new Option<string>("--dataset", "-d") { Description = "dataset name (data/datasets/<name>.json)", DefaultValueFactory = _ => "ocelot" },
+            new Option<string>("--profile", "-p") { Description = "profile name (data/profiles/<name>.json)", DefaultValueFactory = _ => "default" },
+            new Option<string?>("--variant") { Description = "target variant of the dataset (e.g. adiabatic, vertical)" },
+            new Option<string?>("--root") { Description = "repository root (default: found from the current directory)" },
+            new Option<string?>("--device") { Description = "auto, cpu or cuda" },
+            new Option<string?>("--libtorch") { Description = "directory of an existing libtorch (e.g. a PyTorch install's torch/lib); also ORGANICSCREEN_LIBTORCH" },
+            new Option<string?>("--artifacts") { Description = "artifact store folder (default: <root>/artifacts)" },
+            new Option<bool>("--allow-unpinned") { Description = "download a source that has no pinned sha256 (prints it for pinning)" },
+            new Option<string[]>("--set") { Description = "override a profile value, e.g. --set train.settings.epochs=5 (repeatable; part of the keys)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] },
+            new Option<string?>("--run-id") { Description = "shared by the processes of one invocation (Cake passes one) so each artifact is verified once" });
+
+        public IEnumerable<Option> All => [Dataset, Profile, Variant, Root, Device, Libtorch, Artifacts, AllowUnpinned, Set, RunId];
+
+        public PipelineOptions Read(ParseResult parse) => new(parse.GetValue(Dataset)!, parse.GetValue(Profile)!, parse.GetValue(Variant), parse.GetValue(Root),
+            parse.GetValue(Device), parse.GetValue(Libtorch), parse.GetValue(AllowUnpinned), parse.GetValue(Artifacts), parse.GetValue(Set) ?? [], parse.GetValue(RunId));
+    }
+
+    public static IEnumerable<Command> Create(CommandContext context)
+    {
+        var arguments = PipelineArguments.Create();
+        var stage = new Command("stage", "run one pipeline stage (upstream stages come from the store, built when missing)");
         foreach (var name in new[] { "fetch", "featurize", "sweep", "train", "infer", "screen" })
         {
-            var command = new Command(name, $"the {name} stage") { dataset, profile, variant, root, device, libtorch, allowUnpinned, artifacts };
+            var command = new Command(name, $"the {name} stage");
+            foreach (var option in arguments.All) command.Options.Add(option);
             command.SetAction(async (parse, cancellation) =>
             {
-                var options = new PipelineOptions(parse.GetValue(dataset)!, parse.GetValue(profile)!, parse.GetValue(variant), parse.GetValue(root),
-                    parse.GetValue(device), parse.GetValue(libtorch), parse.GetValue(allowUnpinned), parse.GetValue(artifacts));
-                var pipeline = new Pipeline(options, context.Log);
-                await pipeline.RunAsync(name, cancellation);
+                var run = new PipelineRun(arguments.Read(parse), context.Log);
+                await run.RunAsync(name, cancellation);
                 return 0;
             });
             stage.Subcommands.Add(command);
         }
 
-        return stage;
+        yield return stage;
+        yield return Status(context, arguments);
+        yield return Dag(context, arguments);
+        yield return Gc(context);
     }
-}
 
-/// <summary>The stages wired together for one dataset and profile.</summary>
-public sealed class Pipeline(PipelineOptions options, IStageLog log)
-{
-    private readonly RepositoryLayout layout = RepositoryLayout.Locate(options.Root) with { ArtifactsOverride = options.Artifacts is null ? null : Path.GetFullPath(options.Artifacts) };
-
-    public async Task RunAsync(string stage, CancellationToken cancellation)
+    private static Command Status(CommandContext context, PipelineArguments arguments)
     {
-        switch (stage)
+        var json = new Option<bool>("--json") { Description = "machine-readable output" };
+        var command = new Command("status", "each stage cached or to-run, and why (the part of its key that differs from the closest cached artifact)") { json };
+        foreach (var option in arguments.All) command.Options.Add(option);
+        command.SetAction(async (parse, cancellation) =>
         {
-            case "fetch":
-                await FetchAsync(cancellation);
-                break;
-            case "featurize":
-                await FeaturizeAsync(cancellation);
-                break;
-            case "sweep" when Profile.Model == ModelFamily.Dmpnn:
-                await FeaturizeAsync(cancellation);
-                LogSweepNotUsed();
-                break;
-            case "sweep":
-                await SweepAsync(await FeaturizeAsync(cancellation), cancellation);
-                break;
-            case "train":
-                await TrainAsync(cancellation);
-                break;
-            case "infer":
-                await InferAsync(cancellation);
-                break;
-            case "screen":
-                await ScreenAsync(cancellation);
-                break;
-            default:
-                throw new NotImplementedStageException(stage);
-        }
+            var run = new PipelineRun(arguments.Read(parse), context.Log);
+            var statuses = await PipelineStatus.OfAsync(run, cancellation);
+            if (parse.GetValue(json))
+            {
+                await context.Output.WriteLineAsync(JsonSerializer.Serialize(statuses, Json.Options));
+                return 0;
+            }
+
+            await context.Output.WriteLineAsync($"{run.Dataset.Name} / {run.Variant} / {run.Profile.RunName} ({run.Profile.Model}) -> {Path.GetRelativePath(run.Layout.Root, run.ResultsFolder)}");
+            foreach (var s in statuses)
+            {
+                await context.Output.WriteLineAsync($"  {s.Stage,-10} {(s.Cached ? "cached" : "to-run"),-7} {s.Key[..16]}");
+                foreach (var reason in s.Reasons) await context.Output.WriteLineAsync($"             - {reason}");
+            }
+
+            return 0;
+        });
+        return command;
     }
 
-    private TorchRuntimeOptions Torch => new(options.Libtorch);
-
-    private void LogSweepNotUsed() =>
-        log.Info($"sweep: not used by profile '{options.ProfileName}' (model dmpnn trains the architecture its train section names)");
-
-    private TrainingSection Section(string name, JsonObject json) => TrainingSection.From(json, options.ProfileName, name, options.Device);
-
-    public async Task<(Artifact Artifact, IReadOnlyList<SweepChoice> Choices)> SweepAsync(FeatureSet features, CancellationToken cancellation)
+    private static Command Dag(CommandContext context, PipelineArguments arguments)
     {
-        var profile = Profile;
-        return await new SweepStage(Store, log).RunAsync(features, Section("sweep", profile.Sweep), Torch, cancellation);
-    }
-
-    public async Task<(FeatureSet Features, Artifact Train, IReadOnlyList<TrainedTarget> Targets)> TrainAsync(CancellationToken cancellation)
-    {
-        var features = await FeaturizeAsync(cancellation);
-        var profile = Profile;
-        if (profile.Model == ModelFamily.Dmpnn)
+        var format = new Option<string>("--format") { Description = "text (default) or tsv (name, upstream, description: what the Cake build reads)", DefaultValueFactory = _ => "text" };
+        var command = new Command("dag", "the stage graph of a profile") { format };
+        foreach (var option in arguments.All) command.Options.Add(option);
+        command.SetAction(async (parse, cancellation) =>
         {
-            LogSweepNotUsed();
-            var (graphTrain, graphTargets) = await new GraphTrainStage(Store, new Rdkit(), log).RunAsync(features, Section("train", profile.Train), Torch, cancellation);
-            return (features, graphTrain, graphTargets);
-        }
+            var run = new PipelineRun(arguments.Read(parse), context.Log);
+            foreach (var node in run.Graph)
+            {
+                var line = parse.GetValue(format) == "tsv"
+                    ? $"{node.Name}\t{string.Join(',', node.Upstream)}\t{node.Description}"
+                    : $"{node.Name,-10} <- {(node.Upstream.Count == 0 ? "(dataset manifest)" : string.Join(", ", node.Upstream)),-28} {node.Description}";
+                await context.Output.WriteLineAsync(line);
+            }
 
-        if (profile.Model != ModelFamily.Fcnn) throw new FormatException($"profile '{profile.Name}': unknown model '{profile.Model}' (fcnn, dmpnn)");
-        var (sweep, choices) = await SweepAsync(features, cancellation);
-        var (train, targets) = await new TrainStage(Store, log).RunAsync(features, sweep, choices, Section("train", Profile.Train), Torch, cancellation);
-        return (features, train, targets);
+            return 0;
+        });
+        return command;
     }
 
-    public async Task<(FeatureSet Features, Artifact Train, IReadOnlyList<TrainedTarget> Targets, Artifact Infer, IReadOnlyList<TargetMetrics> Metrics)> InferAsync(CancellationToken cancellation)
+    private static Command Gc(CommandContext context)
     {
-        var (features, train, targets) = await TrainAsync(cancellation);
-        var (infer, metrics) = await new InferStage(Store, new Rdkit(), log).RunAsync(features, train, targets, Torch, cancellation);
-        return (features, train, targets, infer, metrics);
-    }
-
-    public async Task<string> ScreenAsync(CancellationToken cancellation)
-    {
-        var profile = Profile;
-        var (features, train, targets, infer, metrics) = await InferAsync(cancellation);
-        var section = profile.Screen?.Deserialize<ScreenSection>(Json.Options) ?? new ScreenSection();
-        var solvents = SolventCatalog.Load(Path.Combine(layout.Data, "solvents.json"));
-        var rdkit = features.Artifact.Manifest.ToolVersions["rdkit"];
-        var settings = new List<ReportSetting>
+        var root = new Option<string?>("--root") { Description = "repository root (default: found from the current directory)" };
+        var artifacts = new Option<string?>("--artifacts") { Description = "artifact store folder (default: <root>/artifacts)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "list what would be removed; remove nothing" };
+        var keepDays = new Option<double>("--keep-days") { Description = "also keep unreferenced artifacts used within this many days", DefaultValueFactory = _ => 0 };
+        var command = new Command("gc", "list artifacts (size, last use) and remove those no results folder references, stale tmp/ folders and free lock files") { root, artifacts, dryRun, keepDays };
+        command.SetAction(async (parse, cancellation) =>
         {
-            new("dataset", $"{features.Dataset} (variant {features.Variant})"),
-            new("profile", $"{profile.Name}: {profile.Description}"),
-            new("RDKit", rdkit),
-            new("TorchSharp", ModelTools.TorchSharpVersion),
-            new("solvent", section.Solvent),
-            new("current collector", section.Collector ?? "none"),
-            new("margin", section.Margin.ToString()),
-            new("cathode minimum E_ox", $"{section.CathodeMinimumVolts} V vs Li/Li+"),
-            new("E(vs Li/Li+)", string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"E(absolute) − {section.LithiumAbsoluteVolts:F2} V: E_ox = IE − {section.LithiumAbsoluteVolts:F2} V, E_red = EA − {section.LithiumAbsoluteVolts:F2} V; E(vs SHE) = E(absolute) − {section.Reference.SheAbsoluteVolts:F2} V")),
-        };
-        var screen = await new ScreenStage(Store, log).RunAsync(features, train, targets, infer, metrics, section, solvents, profile.Name, rdkit, settings, cancellation);
-        var results = layout.Results(features.Dataset, profile.Name);
-        ScreenStage.Publish(screen, results, log);
-        return results;
-    }
-
-    private ArtifactStore Store => new(layout.Artifacts, log);
-
-    public Profile Profile => Profile.Find(layout.Root, options.ProfileName);
-
-    public async Task<FetchedDataset> FetchAsync(CancellationToken cancellation)
-    {
-        var dataset = DatasetManifest.Find(layout.Root, options.Dataset);
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
-        return await new FetchStage(Store, log, http).RunAsync(dataset, layout.Root, options.AllowUnpinned, cancellation);
-    }
-
-    public async Task<FeatureSet> FeaturizeAsync(CancellationToken cancellation)
-    {
-        var profile = Profile;
-        var fetched = await FetchAsync(cancellation);
-        return await new FeaturizeStage(Store, new Rdkit(), log).RunAsync(fetched, options.Variant, profile.FingerprintSpecs, cancellation);
+            var store = parse.GetValue(artifacts) is { } a ? Path.GetFullPath(a) : RepositoryLayout.Locate(parse.GetValue(root)).Artifacts;
+            var report = await GarbageCollector.RunAsync(store, parse.GetValue(dryRun), parse.GetValue(keepDays), context.Log, cancellation);
+            foreach (var x in report.Artifacts)
+                await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"  {x.Stage,-10} {x.Key[..Math.Min(16, x.Key.Length)],-16} {x.Bytes / 1048576.0,9:F1} MiB  last used {x.LastUsed?.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) ?? "never",-16}  {(x.Referenced ? "referenced" : "unreferenced")}"));
+            var verb = parse.GetValue(dryRun) ? "would remove" : "removed";
+            foreach (var path in report.Removed) await context.Output.WriteLineAsync($"  {verb} {Path.GetRelativePath(store, path)}");
+            await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"gc: {report.Artifacts.Count} artifacts, {verb} {report.Removed.Count} entries ({report.BytesFreed / 1048576.0:F1} MiB)"));
+            return 0;
+        });
+        return command;
     }
 }

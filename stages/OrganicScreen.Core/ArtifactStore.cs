@@ -10,9 +10,12 @@ namespace OrganicScreen.Core;
 /// written last and the folder is renamed into place, so a killed run leaves only a tmp folder
 /// that nothing trusts. A per-key lock file serialises two runs building the same artifact.
 /// </summary>
-public sealed class ArtifactStore(string root, IStageLog log)
+public sealed class ArtifactStore(string root, IStageLog log, RunRecorder? recorder = null)
 {
     public string Root { get; } = Path.GetFullPath(root);
+
+    /// <summary>Appends one line per stage outcome under <c>runs/</c>, and remembers what this run already verified.</summary>
+    public RunRecorder Recorder { get; } = recorder ?? new RunRecorder(Path.Combine(Path.GetFullPath(root), RunRecorder.Folder), null);
 
     public string DirectoryFor(StageRequest request) => Path.Combine(Root, request.Stage, request.ShortKey);
 
@@ -27,6 +30,7 @@ public sealed class ArtifactStore(string root, IStageLog log)
         if (existing is not null)
         {
             log.Info($"{request.Stage}: cached ({request.ShortKey}), skipped");
+            Recorder.Record(existing, 0);
             return existing;
         }
 
@@ -36,6 +40,7 @@ public sealed class ArtifactStore(string root, IStageLog log)
         if (existing is not null)
         {
             log.Info($"{request.Stage}: cached ({request.ShortKey}), built by a concurrent run");
+            Recorder.Record(existing, 0);
             return existing;
         }
 
@@ -53,13 +58,16 @@ public sealed class ArtifactStore(string root, IStageLog log)
             var clock = Stopwatch.StartNew();
             var summary = await build(new StageContext(temp, log), cancellation);
             var files = await HashFilesAsync(temp, cancellation);
-            var manifest = new ArtifactManifest(request.Stage, request.Key, request.CodeVersion, request.Parameters?.DeepClone(),
+            var manifest = new ArtifactManifest(request.Stage, request.Key, Sorted(request.Code), request.Parameters?.DeepClone(),
                 Sorted(request.Inputs), Sorted(request.ToolVersions), files, DateTimeOffset.UtcNow, Math.Round(clock.Elapsed.TotalSeconds, 3), summary);
             await AtomicFile.WriteAllTextAsync(Path.Combine(temp, ArtifactManifest.FileName), JsonSerializer.Serialize(manifest, Json.Options), cancellation);
             Directory.CreateDirectory(Path.GetDirectoryName(final)!);
             Directory.Move(temp, final);
             log.Info($"{request.Stage}: done in {clock.Elapsed.TotalSeconds:F1} s ({request.ShortKey})");
-            return new Artifact(final, manifest, FromCache: false);
+            var built = new Artifact(final, manifest, FromCache: false);
+            Recorder.Verified(built);
+            Recorder.Record(built, clock.Elapsed.TotalSeconds);
+            return built;
         }
         catch
         {
@@ -72,28 +80,48 @@ public sealed class ArtifactStore(string root, IStageLog log)
     public async Task<Artifact?> TryOpenAsync(StageRequest request, CancellationToken cancellation = default)
     {
         var folder = DirectoryFor(request);
-        var manifestPath = Path.Combine(folder, ArtifactManifest.FileName);
-        if (!File.Exists(manifestPath)) return null;
-        ArtifactManifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<ArtifactManifest>(await File.ReadAllTextAsync(manifestPath, cancellation), Json.Options);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-
+        var manifest = await ReadManifestAsync(folder, cancellation);
         if (manifest is null || manifest.Key != request.Key) return null;
+        // Hash every file once per run: a later stage of the same run (another process of one Cake
+        // invocation too) trusts what this run already verified, as long as sizes still match.
+        var hash = !Recorder.WasVerified(manifest.Key);
         foreach (var file in manifest.Files)
         {
             var path = Path.Combine(folder, file.Path);
             var info = new FileInfo(path);
             if (!info.Exists || info.Length != file.Bytes) return null;
-            if (await ContentHash.OfFileAsync(path, cancellation) != file.Sha256) return null;
+            if (hash && await ContentHash.OfFileAsync(path, cancellation) != file.Sha256) return null;
         }
 
-        return new Artifact(folder, manifest, FromCache: true);
+        var artifact = new Artifact(folder, manifest, FromCache: true);
+        Recorder.Verified(artifact);
+        return artifact;
+    }
+
+    /// <summary>The manifest in <paramref name="folder"/>, or null when absent or unreadable (an unfinished or damaged artifact).</summary>
+    public static async Task<ArtifactManifest?> ReadManifestAsync(string folder, CancellationToken cancellation = default)
+    {
+        var path = Path.Combine(folder, ArtifactManifest.FileName);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<ArtifactManifest>(await File.ReadAllTextAsync(path, cancellation), Json.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every artifact folder of <paramref name="stage"/> that has a readable manifest (not verified).</summary>
+    public async Task<IReadOnlyList<(string Directory, ArtifactManifest Manifest)>> ListAsync(string stage, CancellationToken cancellation = default)
+    {
+        var folder = Path.Combine(Root, stage);
+        if (!Directory.Exists(folder)) return [];
+        var found = new List<(string, ArtifactManifest)>();
+        foreach (var directory in Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal))
+            if (await ReadManifestAsync(directory, cancellation) is { } manifest) found.Add((directory, manifest));
+        return found;
     }
 
     private static async Task<IReadOnlyList<ArtifactFile>> HashFilesAsync(string folder, CancellationToken cancellation)
@@ -111,7 +139,7 @@ public sealed class ArtifactStore(string root, IStageLog log)
     private static SortedDictionary<string, string> Sorted(IReadOnlyDictionary<string, string> map) =>
         new(map.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal);
 
-    private void Discard(string folder)
+    public void Discard(string folder)
     {
         // Rename first so a half-deleted folder is never mistaken for an artifact.
         var trash = Path.Combine(Root, "tmp", $"trash-{Guid.NewGuid():N}");

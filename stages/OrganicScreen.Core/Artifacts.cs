@@ -6,9 +6,10 @@ namespace OrganicScreen.Core;
 /// Everything that determines a stage's output. Its <see cref="Key"/> hashes all of it, so a
 /// change in any input, parameter, code or tool version gives a new artifact folder.
 /// </summary>
+/// <param name="Code">Code identity: assembly name → module version id, native library → sha256 (<see cref="CodeLocation"/>).</param>
 public sealed record StageRequest(
     string Stage,
-    string CodeVersion,
+    IReadOnlyDictionary<string, string> Code,
     JsonNode? Parameters,
     IReadOnlyDictionary<string, string> Inputs,
     IReadOnlyDictionary<string, string> ToolVersions)
@@ -16,7 +17,7 @@ public sealed record StageRequest(
     public string Key => ContentHash.Of(ContentHash.CanonicalJson(new JsonObject
     {
         ["stage"] = Stage,
-        ["code"] = CodeVersion,
+        ["code"] = ToObject(Code),
         ["parameters"] = Parameters?.DeepClone(),
         ["inputs"] = ToObject(Inputs),
         ["tools"] = ToObject(ToolVersions),
@@ -35,7 +36,7 @@ public sealed record ArtifactFile(string Path, long Bytes, string Sha256);
 public sealed record ArtifactManifest(
     string Stage,
     string Key,
-    string CodeVersion,
+    IReadOnlyDictionary<string, string> Code,
     JsonNode? Parameters,
     IReadOnlyDictionary<string, string> Inputs,
     IReadOnlyDictionary<string, string> ToolVersions,

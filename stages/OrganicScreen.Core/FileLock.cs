@@ -29,6 +29,19 @@ public sealed class FileLock : IAsyncDisposable
         }
     }
 
+    /// <summary>The lock if nobody holds it now, else null (never waits).</summary>
+    public static FileLock? TryAcquire(string path)
+    {
+        try
+        {
+            return new FileLock(new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     public ValueTask DisposeAsync() => stream.DisposeAsync();
 }
 

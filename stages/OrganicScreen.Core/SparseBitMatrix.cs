@@ -39,5 +39,14 @@ public sealed record FingerprintSpec(int Radius, int Bits)
     /// <summary>File-name stem, e.g. <c>r2_2048</c>, matching the RDKit oracle's column names.</summary>
     public string Name => $"r{Radius}_{Bits}";
 
+    /// <summary>The inverse of <see cref="Name"/>: <c>r2_2048</c> → radius 2, 2048 bits.</summary>
+    public static FingerprintSpec Parse(string name)
+    {
+        var parts = name.StartsWith('r') ? name[1..].Split('_') : [];
+        return parts.Length == 2 && int.TryParse(parts[0], out var radius) && int.TryParse(parts[1], out var bits) && radius >= 0 && bits > 0
+            ? new FingerprintSpec(radius, bits)
+            : throw new FormatException($"fingerprint '{name}' is not of the form r<radius>_<bits> (e.g. r2_2048)");
+    }
+
     public override string ToString() => Name;
 }

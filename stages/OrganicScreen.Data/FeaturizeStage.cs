@@ -25,17 +25,19 @@ public sealed record FeaturizeSummary(int Rows, int Rejected, int Accepted, int 
 /// Featurize: text checks, RDKit canonicalisation, deduplication on (canonical SMILES, charge),
 /// and Morgan fingerprints for every spec the later stages need.
 /// </summary>
-public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
+public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog log, CodeLocation? code = null)
 {
     public const string Name = "featurize";
     private const int BatchSize = 8192;
 
-    public async Task<FeatureSet> RunAsync(FetchedDataset fetched, string? variantName, IReadOnlyList<FingerprintSpec> specs, CancellationToken cancellation = default)
+    public static IReadOnlyList<FingerprintSpec> Ordered(IEnumerable<FingerprintSpec> specs) => specs.Distinct().OrderBy(s => s.Radius).ThenBy(s => s.Bits).ToList();
+
+    /// <summary>Key material: dataset, variant, column mapping, fingerprint settings, the fetched file's key, the code and RDKit.</summary>
+    public static StageRequest Request(DatasetManifest dataset, string? variantName, IReadOnlyList<FingerprintSpec> specs, string fetchKey, CodeLocation code, string rdkitVersion)
     {
-        var dataset = fetched.Dataset;
         var variantKey = variantName ?? dataset.DefaultVariant;
         var variant = dataset.Variant(variantKey);
-        var ordered = specs.Distinct().OrderBy(s => s.Radius).ThenBy(s => s.Bits).ToList();
+        var ordered = Ordered(specs);
         var parameters = new JsonObject
         {
             ["dataset"] = dataset.Name,
@@ -44,9 +46,20 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
             ["columns"] = ContentHash.CanonicalJson(dataset.Columns),
             ["fingerprints"] = new JsonArray(ordered.Select(s => (JsonNode?)s.Name).ToArray()),
         };
-        var request = new StageRequest(Name, CodeVersion.Of(typeof(FeaturizeStage), 1), parameters,
-            new Dictionary<string, string> { [FetchStage.Name] = fetched.Artifact.Key },
-            new Dictionary<string, string> { ["rdkit"] = rdkit.Version, ["dotnet"] = CodeVersion.Runtime });
+        return new StageRequest(Name, code.Identity(typeof(FeaturizeStage).Assembly.GetName().Name!), parameters,
+            new Dictionary<string, string> { [FetchStage.Name] = fetchKey },
+            new Dictionary<string, string> { ["rdkit"] = rdkitVersion, ["dotnet"] = CodeVersion.Runtime });
+    }
+
+    public Task<FeatureSet> RunAsync(FetchedDataset fetched, string? variantName, IReadOnlyList<FingerprintSpec> specs, CancellationToken cancellation = default) =>
+        RunAsync(fetched, variantName, specs, Request(fetched.Dataset, variantName, specs, fetched.Artifact.Key, code ?? RunningCode.Location, rdkit.Version), cancellation);
+
+    public async Task<FeatureSet> RunAsync(FetchedDataset fetched, string? variantName, IReadOnlyList<FingerprintSpec> specs, StageRequest request, CancellationToken cancellation = default)
+    {
+        var dataset = fetched.Dataset;
+        var variantKey = variantName ?? dataset.DefaultVariant;
+        var variant = dataset.Variant(variantKey);
+        var ordered = Ordered(specs);
         var artifact = await store.GetOrBuildAsync(request, async (context, ct) =>
         {
             var summary = await BuildAsync(fetched, variant, ordered, context.OutputDirectory, ct);

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using OrganicScreen.Chem;
 using OrganicScreen.Core;
 
 namespace OrganicScreen.Data;
@@ -14,11 +15,14 @@ public sealed record FetchedDataset(DatasetManifest Dataset, DatasetSource Sourc
 /// verifies its sha256 and stores it. The key is the content hash, not the location, so the same
 /// file found in another place is the same artifact. A mismatch stops and caches nothing.
 /// </summary>
-public sealed class FetchStage(ArtifactStore store, IStageLog log, HttpClient? http = null)
+public sealed class FetchStage(ArtifactStore store, IStageLog log, HttpClient? http = null, CodeLocation? code = null)
 {
     public const string Name = "fetch";
 
-    public async Task<FetchedDataset> RunAsync(DatasetManifest dataset, string repositoryRoot, bool allowUnpinned = false, CancellationToken cancellation = default)
+    /// <summary>Which source a run takes: the first local copy that exists, else the first URL that may be downloaded.</summary>
+    public sealed record Choice(DatasetManifest Dataset, DatasetSource Source, string? LocalPath);
+
+    public static Choice Choose(DatasetManifest dataset, string repositoryRoot, bool allowUnpinned, bool downloads = true)
     {
         var tried = new List<string>();
         foreach (var source in dataset.Sources)
@@ -26,56 +30,48 @@ public sealed class FetchStage(ArtifactStore store, IStageLog log, HttpClient? h
             if (source.Path is not null)
             {
                 var path = Path.GetFullPath(Path.Combine(repositoryRoot, source.Path));
-                if (!File.Exists(path))
-                {
-                    tried.Add($"{source.Path}: not found");
-                    continue;
-                }
-
-                log.Info($"fetch: {dataset.Name} from {source.Path}");
-                return await StoreAsync(dataset, source, (target, ct) => CopyAsync(path, target, ct), cancellation);
+                if (File.Exists(path)) return new Choice(dataset, source, path);
+                tried.Add($"{source.Path}: not found");
             }
-
-            if (source.Sha256 is null && !allowUnpinned)
-            {
+            else if (source.Sha256 is null && !allowUnpinned)
                 tried.Add($"{source.Url}: no pinned sha256 (pass --allow-unpinned to download it once and print its sha256 for pinning)");
-                continue;
-            }
-
-            if (http is null)
-            {
+            else if (!downloads)
                 tried.Add($"{source.Url}: downloads disabled");
-                continue;
-            }
-
-            try
-            {
-                log.Info($"fetch: {dataset.Name} from {source.Url}");
-                return await StoreAsync(dataset, source, (target, ct) => DownloadAsync(http, source.Url!, target, ct), cancellation);
-            }
-            catch (HttpRequestException e)
-            {
-                tried.Add($"{source.Url}: {e.Message}");
-            }
+            else
+                return new Choice(dataset, source, null);
         }
 
         throw new DatasetException($"no source of dataset '{dataset.Name}' is available:\n  " + string.Join("\n  ", tried));
     }
 
-    private async Task<FetchedDataset> StoreAsync(DatasetManifest dataset, DatasetSource source, Func<string, CancellationToken, Task> copy, CancellationToken cancellation)
-    {
-        var parameters = new JsonObject
+    /// <summary>The key material: the content (sha256), format and column renames; never the location.</summary>
+    public static StageRequest Request(Choice choice, CodeLocation code) => new(Name, code.Identity(typeof(FetchStage).Assembly.GetName().Name!),
+        new JsonObject
         {
-            ["dataset"] = dataset.Name,
-            ["format"] = source.Format,
+            ["dataset"] = choice.Dataset.Name,
+            ["format"] = choice.Source.Format,
             // Content, not location: an unpinned URL is the only case where the address stands in.
-            ["sha256"] = source.Sha256 ?? $"unpinned:{source.Url}",
-            ["rename"] = ContentHash.CanonicalJson(source.Rename ?? new Dictionary<string, string>()),
-        };
-        var request = new StageRequest(Name, CodeVersion.Of(typeof(FetchStage), 1), parameters, new Dictionary<string, string>(),
-            new Dictionary<string, string> { ["dotnet"] = CodeVersion.Runtime });
+            ["sha256"] = choice.Source.Sha256 ?? $"unpinned:{choice.Source.Url}",
+            ["rename"] = ContentHash.CanonicalJson(choice.Source.Rename ?? new Dictionary<string, string>()),
+        },
+        new Dictionary<string, string>(),
+        new Dictionary<string, string> { ["dotnet"] = CodeVersion.Runtime });
+
+    public Task<FetchedDataset> RunAsync(DatasetManifest dataset, string repositoryRoot, bool allowUnpinned = false, CancellationToken cancellation = default)
+    {
+        var choice = Choose(dataset, repositoryRoot, allowUnpinned, http is not null);
+        return RunAsync(choice, Request(choice, code ?? RunningCode.Location), cancellation);
+    }
+
+    public async Task<FetchedDataset> RunAsync(Choice choice, StageRequest request, CancellationToken cancellation = default)
+    {
+        var (dataset, source) = (choice.Dataset, choice.Source);
+        Func<string, CancellationToken, Task> copy = choice.LocalPath is { } path
+            ? (target, ct) => CopyAsync(path, target, ct)
+            : (target, ct) => DownloadAsync(http ?? throw new DatasetException($"{source.Url}: downloads disabled"), source.Url!, target, ct);
         var artifact = await store.GetOrBuildAsync(request, async (context, ct) =>
         {
+            log.Info($"fetch: {dataset.Name} from {source.Location}");
             var target = Path.Combine(context.OutputDirectory, source.FileName);
             await copy(target, ct);
             var actual = await ContentHash.OfFileAsync(target, ct);

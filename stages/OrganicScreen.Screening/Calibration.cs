@@ -37,6 +37,12 @@ public enum IntervalMethod
     /// </summary>
     NormalizedConformal,
 
+    /// <summary>
+    /// Split conformal for a k-fold ensemble: the quantile of the members' out-of-fold residuals, narrowed by
+    /// the share of the squared error that averaging k members removes (see <see cref="FitEnsembleConformal"/>).
+    /// </summary>
+    EnsembleConformal,
+
     /// <summary>The 2020 study's global band ŷ ± z·σ, σ = standard deviation of the residuals. Kept for comparison.</summary>
     GlobalGaussian,
 }
@@ -77,6 +83,10 @@ public sealed record Calibration(
     /// </summary>
     public const double DefaultEpsilon = 0.01;
 
+    /// <summary>EnsembleConformal only: the factor the member-level quantile was scaled by (1 for the other methods).</summary>
+    [JsonPropertyName("scale")]
+    public double Scale { get; init; } = 1.0;
+
     /// <summary>
     /// Split conformal with the finite-sample correction: with n exchangeable calibration scores, taking the
     /// k = ⌈(n+1)(1−α)⌉-th smallest guarantees coverage ≥ 1−α on a new molecule. If k &gt; n the guarantee
@@ -87,6 +97,26 @@ public sealed record Calibration(
         ValidateAlpha(alpha);
         var scores = outOfFold.Select(p => Math.Abs(CheckFinite(p).Residual)).ToArray();
         return new Calibration(IntervalMethod.SplitConformal, alpha, ConformalQuantile(scores, alpha), 0.0, scores.Length);
+    }
+
+    /// <summary>
+    /// Split conformal for the ensemble of k fold models. Out-of-fold residuals are each one member's error on a
+    /// molecule it did not see; the ensemble's error on a new molecule is smaller by the members' disagreement:
+    /// E[(y − ȳ_ens)²] = E[(y − f_j)²] − E[(f_j − ȳ_ens)²] (the cross term averages to zero over exchangeable
+    /// members). <paramref name="memberDisagreement"/> estimates the last term, E[(f_j − ȳ_ens)²] in eV²; the
+    /// member-level conformal quantile is scaled by √(1 − disagreement / out-of-fold MSE), never below 1/2.
+    /// Estimating the disagreement on molecules the other members were trained on (all one has without nested
+    /// folds) underestimates it, so the interval errs wide, never narrow.
+    /// </summary>
+    public static Calibration FitEnsembleConformal(IReadOnlyList<OutOfFoldPrediction> outOfFold, double memberDisagreement, double alpha = 0.05)
+    {
+        ValidateAlpha(alpha);
+        if (!(memberDisagreement >= 0) || !double.IsFinite(memberDisagreement))
+            throw new ArgumentOutOfRangeException(nameof(memberDisagreement), memberDisagreement, "member disagreement must be a finite number ≥ 0 (eV²).");
+        var scores = outOfFold.Select(p => Math.Abs(CheckFinite(p).Residual)).ToArray();
+        var mse = scores.Select(r => r * r).DefaultIfEmpty(0).Average();
+        var scale = mse > 0 ? Math.Sqrt(Math.Max(1.0 - memberDisagreement / mse, 0.25)) : 1.0;
+        return new Calibration(IntervalMethod.EnsembleConformal, alpha, ConformalQuantile(scores, alpha) * scale, 0.0, scores.Length) { Scale = scale };
     }
 
     /// <summary>Normalised split conformal on scores |r_i|/(σ_i+ε); every example needs a spread.</summary>

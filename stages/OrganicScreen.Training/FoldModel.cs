@@ -89,32 +89,3 @@ public sealed record FoldModel(FcnnArchitecture Architecture, int InputBits, Min
     }
 }
 
-/// <summary>Per-row mean and standard deviation (population, ddof 0) of the fold models' predictions, in eV.</summary>
-public sealed record EnsemblePrediction(double[] Mean, double[] StandardDeviation);
-
-/// <summary>Averages the k fold models of a cross-validation, the study's way of predicting new molecules.</summary>
-public sealed class EnsemblePredictor(IReadOnlyList<FoldModel> models)
-{
-    public IReadOnlyList<FoldModel> Models { get; } = models.Count > 0 ? models
-        : throw new ArgumentException("An ensemble needs at least one fold model.");
-
-    public static EnsemblePredictor Load(IEnumerable<string> directories) => new(directories.Select(FoldModel.Load).ToList());
-
-    public EnsemblePrediction Predict(SparseBitMatrix fingerprints, ComputeDevice device = ComputeDevice.Cpu)
-    {
-        var all = Models.Select(m => m.Predict(fingerprints, device)).ToList();
-        var mean = new double[fingerprints.Rows];
-        var std = new double[fingerprints.Rows];
-        for (var r = 0; r < mean.Length; r++)
-        {
-            var m = 0.0;
-            foreach (var p in all) m += p[r];
-            m /= all.Count;
-            var s = 0.0;
-            foreach (var p in all) s += (p[r] - m) * (p[r] - m);
-            mean[r] = m;
-            std[r] = Math.Sqrt(s / all.Count);
-        }
-        return new EnsemblePrediction(mean, std);
-    }
-}

@@ -21,7 +21,10 @@ public sealed record FoldResult(
     IReadOnlyList<EpochMetrics> Curve,
     int[] ValidationRows,
     double[] ValidationPredictions,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed) : IFoldOutcome
+{
+    public double[][] ValidationPredictionsByTarget => [ValidationPredictions];
+}
 
 public static class FoldTrainer
 {

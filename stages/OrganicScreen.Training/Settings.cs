@@ -94,28 +94,14 @@ public sealed record TrainingSettings(
     }
 }
 
-/// <summary>A named bundle of everything the study's protocol fixes.</summary>
-public sealed record TrainingProfile(
-    string Name,
-    TrainingSettings Settings,
-    double Dropout,
-    double InitStd,
-    int SweepFolds,
-    int CrossValidationFolds,
-    int FoldSeed)
+/// <summary>
+/// How one k-fold cross-validation of the FCNN runs: folds, fold seed, the network's dropout and
+/// initialisation, and the optimiser settings. Profiles hold these; the study's values are <see cref="Paper"/>.
+/// </summary>
+public sealed record CrossValidationPlan(int Folds, int FoldSeed, double Dropout, double InitStd, TrainingSettings Settings)
 {
-    /// <summary>The study: dropout 0.1, N(0, 0.05) init, 2-fold sweep, 8-fold CV, Keras-style Adam at 0.003 for 5000 full-batch epochs.</summary>
-    public static TrainingProfile Paper { get; } = new("paper", TrainingSettings.Paper, 0.1, 0.05, 2, 8, 42);
-
-    /// <summary>Minutes instead of days: same model, 60 epochs (warm 20) at batch 256, for pipeline smoke runs.</summary>
-    public static TrainingProfile Smoke { get; } =
-        new("smoke", TrainingSettings.Paper with { Epochs = 60, WarmEpochs = 20, BatchSize = 256 }, 0.1, 0.05, 2, 8, 42);
-
-    public static IReadOnlyList<TrainingProfile> All { get; } = [Paper, Smoke];
-
-    public static TrainingProfile Named(string name) =>
-        All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new ArgumentException($"Unknown training profile '{name}' (known: {string.Join(", ", All.Select(p => p.Name))}).");
+    /// <summary>The study's 8-fold CV: dropout 0.1, N(0, 0.05) init, Keras-style Adam at 0.003 for 5000 full-batch epochs (its sweep used 2 folds).</summary>
+    public static CrossValidationPlan Paper { get; } = new(8, 42, 0.1, 0.05, TrainingSettings.Paper);
 
     public FcnnArchitecture Architecture(IReadOnlyList<int> hidden) => new(hidden, Dropout, InitStd);
 }

@@ -33,14 +33,14 @@ public static class Sweep
         IReadOnlyList<FingerprintSet> fingerprints,
         IReadOnlyList<TargetLabels> targets,
         IReadOnlyList<SweepConfig> configs,
-        TrainingProfile profile,
+        CrossValidationPlan plan,
         IProgress<SweepProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         var entries = new List<SweepEntry>();
         foreach (var config in configs)
             foreach (var target in targets)
-                entries.Add(RunEntry(dataset, fingerprints, target, config, profile, progress, cancellationToken));
+                entries.Add(RunEntry(dataset, fingerprints, target, config, plan, progress, cancellationToken));
         return new SweepResult(entries, PickWinners(entries));
     }
 
@@ -53,7 +53,7 @@ public static class Sweep
         IReadOnlyList<FingerprintSet> fingerprints,
         TargetLabels target,
         SweepConfig config,
-        TrainingProfile profile,
+        CrossValidationPlan plan,
         IProgress<SweepProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -64,8 +64,8 @@ public static class Sweep
             throw new ArgumentException($"{name}: {set.Matrix.Offsets.Length - 1} fingerprint rows but {target.Values.Length} {target.Name} labels.");
         var (data, _) = new LabeledFingerprints(name, set.Matrix, target.Values).WithoutMissing();
         var cvProgress = progress is null ? null : new SynchronousProgress<FoldProgress>(f => progress.Report(new SweepProgress(config, target.Name, f)));
-        var cv = CrossValidator.Run(data, profile.SweepFolds, profile.FoldSeed, profile.Architecture(config.Hidden),
-            profile.Settings, cvProgress, cancellationToken);
+        var cv = CrossValidator.Run(data, plan.Folds, plan.FoldSeed, plan.Architecture(config.Hidden),
+            plan.Settings, cvProgress, cancellationToken);
         return new SweepEntry(config, target.Name, cv.Folds.Select(f => f.BestValidationMae).ToList(),
             cv.Folds.Select(f => f.BestEpoch).ToList(), data.Rows);
     }

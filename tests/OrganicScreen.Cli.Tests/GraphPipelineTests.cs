@@ -1,5 +1,6 @@
 using System.Globalization;
-using OrganicScreen.Cli.Stages;
+using OrganicScreen.Pipeline;
+using OrganicScreen.Stages;
 
 namespace OrganicScreen.Cli.Tests;
 
@@ -9,13 +10,14 @@ public sealed class GraphPipelineTests(GraphPipelineFixture run) : IClassFixture
     public void Dmpnn_runs_through_every_stage_with_one_model_per_fold()
     {
         run.ExitCode.ShouldBe(0, run.Log);
-        run.Log.ShouldContain("sweep: not used"); // the FCNN's Table-1 sweep does not apply
+        run.Log.ShouldNotContain("sweep:"); // the D-MPNN's DAG has no Sweep stage
         Directory.GetDirectories(Path.Combine(run.Results, "model", "dmpnn")).Length.ShouldBeGreaterThanOrEqualTo(1);
         var card = File.ReadAllText(Path.Combine(run.Results, "model", "model.json"));
-        card.ShouldContain("\"model\": \"dmpnn\"");
+        card.ShouldContain("\"family\": \"dmpnn\"");
         foreach (var m in run.Metrics().EnumerateArray())
         {
-            m.GetProperty("config").GetInt32().ShouldBe(-1);
+            m.GetProperty("model").GetProperty("family").GetString().ShouldBe("dmpnn");
+            m.GetProperty("model").TryGetProperty("config", out _).ShouldBeFalse(); // no sentinel values
             m.GetProperty("outOfFold").GetProperty("count").GetInt32().ShouldBe(300);
             m.GetProperty("outOfFold").GetProperty("mae").GetDouble().ShouldBeLessThan(2.0);
         }

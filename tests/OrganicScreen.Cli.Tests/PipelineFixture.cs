@@ -15,7 +15,8 @@ public class PipelineFixture : IAsyncLifetime
 
     public string Root { get; } = RepositoryLayout.Locate().Root;
 
-    public string Results => Path.Combine(Store, "results", "ocelot-fixture", ProfileName);
+    /// <summary>results/&lt;dataset&gt;/&lt;variant&gt;/&lt;profile&gt;: the fixture's default variant is adiabatic.</summary>
+    public string Results => Path.Combine(Store, "results", "ocelot-fixture", "adiabatic", ProfileName);
 
     public string Log { get; private set; } = "";
 

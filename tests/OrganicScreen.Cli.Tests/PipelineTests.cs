@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
-using OrganicScreen.Cli.Stages;
+using OrganicScreen.Pipeline;
+using OrganicScreen.Stages;
 
 namespace OrganicScreen.Cli.Tests;
 
@@ -86,7 +87,8 @@ public sealed class PipelineTests(PipelineFixture run) : IClassFixture<PipelineF
         foreach (var m in run.Metrics().EnumerateArray())
         {
             var oof = m.GetProperty("outOfFold");
-            text.Append(CultureInfo.InvariantCulture, $"{m.GetProperty("target").GetString()}: config {m.GetProperty("config").GetInt32()} {m.GetProperty("fingerprint").GetString()}, ");
+            var model = m.GetProperty("model");
+            text.Append(CultureInfo.InvariantCulture, $"{m.GetProperty("target").GetString()}: {model.GetProperty("family").GetString()} config {model.GetProperty("config").GetInt32()} {model.GetProperty("fingerprint").GetString()}, ");
             text.Append(CultureInfo.InvariantCulture, $"n {oof.GetProperty("count").GetInt32()}, MAE {oof.GetProperty("mae").GetDouble():F3}, R2 {oof.GetProperty("r2").GetDouble():F3}, final {m.GetProperty("finalModel").GetString()}\n");
         }
 

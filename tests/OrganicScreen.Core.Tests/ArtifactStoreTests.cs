@@ -15,7 +15,7 @@ public sealed class ArtifactStoreTests : IDisposable
     }
 
     private static StageRequest Request(int alpha = 1, string input = "abc", string tool = "1.0") => new(
-        "demo", "demo/1", new JsonObject { ["alpha"] = alpha }, new Dictionary<string, string> { ["up"] = input },
+        "demo", new Dictionary<string, string> { ["Demo"] = "1" }, new JsonObject { ["alpha"] = alpha }, new Dictionary<string, string> { ["up"] = input },
         new Dictionary<string, string> { ["tool"] = tool });
 
     private Task<Artifact> BuildAsync(ArtifactStore store, StageRequest request, string content = "hello") =>
@@ -58,8 +58,8 @@ public sealed class ArtifactStoreTests : IDisposable
     [Fact]
     public void Key_ignores_property_and_dictionary_order()
     {
-        var a = new StageRequest("s", "1", JsonNode.Parse("""{"x":1,"y":{"b":2,"a":1}}"""), new Dictionary<string, string> { ["p"] = "1", ["q"] = "2" }, new Dictionary<string, string>());
-        var b = new StageRequest("s", "1", JsonNode.Parse("""{"y":{"a":1,"b":2},"x":1}"""), new Dictionary<string, string> { ["q"] = "2", ["p"] = "1" }, new Dictionary<string, string>());
+        var a = new StageRequest("s", new Dictionary<string, string> { ["S"] = "1" }, JsonNode.Parse("""{"x":1,"y":{"b":2,"a":1}}"""), new Dictionary<string, string> { ["p"] = "1", ["q"] = "2" }, new Dictionary<string, string>());
+        var b = new StageRequest("s", new Dictionary<string, string> { ["S"] = "1" }, JsonNode.Parse("""{"y":{"a":1,"b":2},"x":1}"""), new Dictionary<string, string> { ["q"] = "2", ["p"] = "1" }, new Dictionary<string, string>());
         a.Key.ShouldBe(b.Key);
         a.Key.Length.ShouldBe(64);
     }

@@ -133,7 +133,8 @@ public sealed class AdapterTests
     [Fact]
     public void Profile_fingerprint_names_parse()
     {
-        Profile.ParseSpec("r2_2048").ShouldBe(new FingerprintSpec(2, 2048));
-        Should.Throw<FormatException>(() => Profile.ParseSpec("ecfp4"));
+        FingerprintSpec.Parse("r2_2048").ShouldBe(new FingerprintSpec(2, 2048));
+        Should.Throw<FormatException>(() => FingerprintSpec.Parse("ecfp4"));
+        Should.Throw<FormatException>(() => FingerprintSpec.Parse("2_2048"));
     }
 }

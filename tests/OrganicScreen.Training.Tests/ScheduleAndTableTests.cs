@@ -27,9 +27,10 @@ public class ScheduleAndTableTests
             .ShouldBe((5000, 30000, 0.003, 500, 0.003, 0.9, 0.999, 1e-7));
         s.EffectiveBatchSize(21000).ShouldBe(21000);
         s.Patience.ShouldBeNull();
-        TrainingProfile.Paper.Dropout.ShouldBe(0.1);
-        TrainingProfile.Paper.InitStd.ShouldBe(0.05);
-        (TrainingProfile.Paper.SweepFolds, TrainingProfile.Paper.CrossValidationFolds).ShouldBe((2, 8));
+        CrossValidationPlan.Paper.Dropout.ShouldBe(0.1);
+        CrossValidationPlan.Paper.InitStd.ShouldBe(0.05);
+        CrossValidationPlan.Paper.Folds.ShouldBe(8);
+        CrossValidationPlan.Paper.Settings.ShouldBe(TrainingSettings.Paper);
     }
 
     [Fact]

@@ -69,7 +69,8 @@ public class TrainingTests
         try
         {
             var dirs = cv.Folds.Select(f => Path.Combine(directory, $"fold{f.FoldIndex}")).ToList();
-            for (var i = 0; i < dirs.Count; i++) cv.Folds[i].Model.Save(dirs[i]);
+            var spec = new OrganicScreen.Core.FingerprintSpec(1, data.Fingerprints.Columns);
+            for (var i = 0; i < dirs.Count; i++) FoldModels.Save(new FingerprintFoldModel(cv.Folds[i].Model, spec, "ie"), dirs[i]);
             var loaded = FoldModel.Load(dirs[0]);
             loaded.Architecture.ShouldBe(cv.Folds[0].Model.Architecture);
             loaded.Scaler.ShouldBe(cv.Folds[0].Model.Scaler);
@@ -80,7 +81,10 @@ public class TrainingTests
             var predicted = loaded.Predict(data.Fingerprints.Select(fold0.ValidationRows));
             predicted.ShouldBe(fold0.ValidationPredictions, 1e-5);
 
-            var ensemble = EnsemblePredictor.Load(dirs).Predict(data.Fingerprints);
+            // The one ensemble and the family-blind loader: each folder says it holds an FCNN for "ie" on this fingerprint.
+            var features = new GivenFeatures(data.Rows, new Dictionary<OrganicScreen.Core.FingerprintSpec, OrganicScreen.Core.SparseBitMatrix> { [spec] = data.Fingerprints });
+            FoldModels.Load(dirs[0]).ShouldBeOfType<FingerprintFoldModel>().Fingerprint.ShouldBe(spec);
+            var ensemble = Ensemble.Load(dirs).Predict(features).Single();
             var each = cv.Folds.Select(f => f.Model.Predict(data.Fingerprints)).ToList();
             for (var r = 0; r < data.Rows; r++)
             {
@@ -103,7 +107,7 @@ public class TrainingTests
         var ea = other.Labels.Select((v, i) => i % 5 == 0 ? double.NaN : v).ToArray();
         var spec = new OrganicScreen.Core.FingerprintSpec(1, 32);
         var configs = new[] { new SweepConfig(0, spec, [8]), new SweepConfig(1, spec, [16, 8]) };
-        var profile = new TrainingProfile("t", TestData.Quick(epochs: 3), 0.1, 0.05, 2, 3, 5);
+        var profile = new CrossValidationPlan(2, 5, 0.1, 0.05, TestData.Quick(epochs: 3));
         var result = Sweep.Run("tiny", [new FingerprintSet(spec, data.Fingerprints)],
             [new TargetLabels("IE", data.Labels), new TargetLabels("EA", ea)], configs, profile);
         result.Entries.Count.ShouldBe(4);

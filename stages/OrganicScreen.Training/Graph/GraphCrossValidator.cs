@@ -30,10 +30,9 @@ public sealed record GraphCrossValidationResult(
         }
         return count == 0 ? double.NaN : sum / count;
     }
-
-    public GraphEnsemblePredictor Ensemble() => new(Folds.Select(f => f.Model).ToList());
 }
 
+/// <summary>The D-MPNN's entry to <see cref="CrossValidation"/>: every target at once on molecular graphs.</summary>
 public static class GraphCrossValidator
 {
     /// <summary>
@@ -54,19 +53,12 @@ public static class GraphCrossValidator
         if (k < 2) throw new ArgumentOutOfRangeException(nameof(k), k, "Cross-validation needs at least 2 folds.");
         data.Validate(minimumRows: k);
         options ??= GraphTrainingOptions.Default;
-        var assignment = Folds.Assign(data.Rows, k, foldSeed);
-        var results = new List<GraphFoldResult>(k);
-        var outOfFold = Enumerable.Range(0, data.Targets).Select(_ => Enumerable.Repeat(double.NaN, data.Rows).ToArray()).ToArray();
-        foreach (var fold in Folds.Create(assignment, k))
+        var (assignment, results, outOfFold) = CrossValidation.Run(data.Rows, data.Targets, k, foldSeed, fold =>
         {
             var foldProgress = progress is null ? null
                 : new SynchronousProgress<GraphEpochMetrics>(e => progress.Report(new GraphFoldProgress(data.Dataset, fold.Index, k, e)));
-            var result = GraphFoldTrainer.TrainValidated(data, fold, architecture, settings, options, foldProgress, cancellationToken);
-            for (var t = 0; t < data.Targets; t++)
-                for (var i = 0; i < result.ValidationRows.Length; i++)
-                    outOfFold[t][result.ValidationRows[i]] = result.ValidationPredictions[t][i];
-            results.Add(result);
-        }
+            return GraphFoldTrainer.TrainValidated(data, fold, architecture, settings, options, foldProgress, cancellationToken);
+        }, cancellationToken);
         return new GraphCrossValidationResult(data.Dataset, data.TargetNames, assignment, results, outOfFold);
     }
 

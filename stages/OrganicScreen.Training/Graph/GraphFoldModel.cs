@@ -15,8 +15,14 @@ public sealed record GraphFoldModel(
     int BondFeatureCount,
     IReadOnlyList<string> TargetNames,
     IReadOnlyList<TargetScaler> Scalers,
-    IReadOnlyList<NamedWeights> Weights)
+    IReadOnlyList<NamedWeights> Weights) : IFoldModel
 {
+    public ModelFamily Family => ModelFamily.Dmpnn;
+
+    public IReadOnlyList<string> Targets => TargetNames;
+
+    public double[][] Predict(IMoleculeFeatures features, ComputeDevice device = ComputeDevice.Cpu) => Predict(features.Graphs(), device);
+
     const string MetadataFile = ModelFiles.Metadata;
     const string WeightsFile = ModelFiles.Weights;
     const string Kind = "dmpnn";
@@ -107,57 +113,3 @@ public sealed record GraphFoldModel(
     }
 }
 
-/// <summary>Ensemble predictions in eV for each target: <c>Targets[t]</c> holds that target's per-molecule mean and std.</summary>
-public sealed record GraphEnsemblePrediction(IReadOnlyList<string> TargetNames, IReadOnlyList<EnsemblePrediction> Targets)
-{
-    public EnsemblePrediction this[string target]
-    {
-        get
-        {
-            for (var t = 0; t < TargetNames.Count; t++)
-                if (TargetNames[t] == target) return Targets[t];
-            throw new KeyNotFoundException($"No target '{target}' (targets: {string.Join(", ", TargetNames)}).");
-        }
-    }
-}
-
-/// <summary>Averages the k D-MPNN fold models of a cross-validation (mean and population std per molecule and target).</summary>
-public sealed class GraphEnsemblePredictor
-{
-    public IReadOnlyList<GraphFoldModel> Models { get; }
-
-    public GraphEnsemblePredictor(IReadOnlyList<GraphFoldModel> models)
-    {
-        if (models.Count == 0) throw new ArgumentException("An ensemble needs at least one fold model.");
-        var first = models[0];
-        foreach (var m in models)
-            if (!m.TargetNames.SequenceEqual(first.TargetNames) || m.AtomFeatureCount != first.AtomFeatureCount || m.BondFeatureCount != first.BondFeatureCount)
-                throw new ArgumentException("Ensemble members must share targets (in order) and feature counts.");
-        Models = models;
-    }
-
-    public static GraphEnsemblePredictor Load(IEnumerable<string> directories) => new(directories.Select(GraphFoldModel.Load).ToList());
-
-    public GraphEnsemblePrediction Predict(MolecularGraphs graphs, ComputeDevice device = ComputeDevice.Cpu, string dataset = "graphs")
-    {
-        var all = Models.Select(m => m.Predict(graphs, device, dataset: dataset)).ToList();
-        var targets = new List<EnsemblePrediction>();
-        for (var t = 0; t < Models[0].TargetNames.Count; t++)
-        {
-            var mean = new double[graphs.Molecules];
-            var std = new double[graphs.Molecules];
-            for (var r = 0; r < mean.Length; r++)
-            {
-                var m = 0.0;
-                foreach (var p in all) m += p[t][r];
-                m /= all.Count;
-                var s = 0.0;
-                foreach (var p in all) s += (p[t][r] - m) * (p[t][r] - m);
-                mean[r] = m;
-                std[r] = Math.Sqrt(s / all.Count);
-            }
-            targets.Add(new EnsemblePrediction(mean, std));
-        }
-        return new GraphEnsemblePrediction(Models[0].TargetNames, targets);
-    }
-}

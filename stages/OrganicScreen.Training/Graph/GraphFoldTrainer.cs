@@ -38,7 +38,10 @@ public sealed record GraphFoldResult(
     IReadOnlyList<GraphEpochMetrics> Curve,
     int[] ValidationRows,
     double[][] ValidationPredictions,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed) : IFoldOutcome
+{
+    public double[][] ValidationPredictionsByTarget => ValidationPredictions;
+}
 
 public static class GraphFoldTrainer
 {

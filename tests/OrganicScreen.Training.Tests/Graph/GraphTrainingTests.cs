@@ -91,8 +91,9 @@ public class GraphTrainingTests
         try
         {
             var dirs = cv.Folds.Select(f => Path.Combine(directory, $"fold{f.FoldIndex}")).ToList();
-            for (var i = 0; i < dirs.Count; i++) cv.Folds[i].Model.Save(dirs[i]);
+            for (var i = 0; i < dirs.Count; i++) FoldModels.Save(cv.Folds[i].Model, dirs[i]);
             var loaded = GraphFoldModel.Load(dirs[0]);
+            FoldModels.Load(dirs[0]).Family.ShouldBe(ModelFamily.Dmpnn);
             var original = cv.Folds[0].Model;
             loaded.Architecture.ShouldBe(original.Architecture);
             loaded.TargetNames.ShouldBe(original.TargetNames);
@@ -106,15 +107,16 @@ public class GraphTrainingTests
             for (var t = 0; t < 2; t++) predicted[t].ShouldBe(fold0.ValidationPredictions[t], 1e-9);
             loaded.Predict(data.Graphs).ShouldBe(original.Predict(data.Graphs));
 
-            var ensemble = GraphEnsemblePredictor.Load(dirs).Predict(data.Graphs);
+            var loadedEnsemble = Ensemble.Load(dirs);
+            var ensemble = loadedEnsemble.Predict(new GivenFeatures(data.Rows, graphs: data.Graphs));
             var each = cv.Folds.Select(f => f.Model.Predict(data.Graphs)).ToList();
-            ensemble.TargetNames.ShouldBe(data.TargetNames);
+            loadedEnsemble.Targets.ShouldBe(data.TargetNames);
             for (var r = 0; r < data.Rows; r += 7)
             {
                 var values = each.Select(p => p[1][r]).ToArray();
                 var mean = values.Average();
-                ensemble["bonds"].Mean[r].ShouldBe(mean, 1e-9);
-                ensemble.Targets[1].StandardDeviation[r].ShouldBe(Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / values.Length), 1e-9);
+                ensemble[data.TargetNames.ToList().IndexOf("bonds")].Mean[r].ShouldBe(mean, 1e-9);
+                ensemble[1].StandardDeviation[r].ShouldBe(Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / values.Length), 1e-9);
             }
             // An FCNN fold folder is not mistaken for a D-MPNN one.
             cv.Folds.Count.ShouldBe(3);

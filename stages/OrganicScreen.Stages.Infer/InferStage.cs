@@ -1,18 +1,21 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using OrganicScreen.Chem;
 using OrganicScreen.Core;
 using OrganicScreen.Data;
 using OrganicScreen.Reporting;
 using OrganicScreen.Screening;
 using OrganicScreen.Training;
 
-namespace OrganicScreen.Cli.Stages;
+namespace OrganicScreen.Stages;
 
-/// <summary>Per target: how accurate, which final model, and the calibrated interval.</summary>
+/// <summary>Per target: how accurate, which model ships, and its calibrated interval.</summary>
+/// <param name="FinalModel">"ensemble" (the k fold models averaged) or "fold&lt;k&gt;" (the study's best fold).</param>
+/// <param name="CoverageFoldHeldOut">Coverage of member-level intervals fitted on the other folds' out-of-fold residuals, per fold, pooled.</param>
 public sealed record TargetMetrics(
     string Target,
-    int Config,
-    string Fingerprint,
+    TrainedModel Model,
     string FinalModel,
     int BestFold,
     RegressionMetrics OutOfFold,
@@ -25,11 +28,11 @@ public sealed record TargetMetrics(
     CoverageReport CoverageFoldHeldOut);
 
 /// <summary>
-/// Infer: out-of-fold metrics (honest), the study's final-model metrics over the whole dataset
-/// (best fold, and the 8-fold ensemble), a split-conformal 95 % interval from out-of-fold residuals,
-/// and predictions with intervals for every molecule.
+/// Infer: out-of-fold metrics (honest), the study's final-model metrics over the whole dataset (best fold,
+/// and the k-fold ensemble), the shipped model's calibrated 95 % interval, and predictions with intervals
+/// for every molecule. The shipped model is the ensemble unless the profile keeps the study's best fold.
 /// </summary>
-public sealed class InferStage(ArtifactStore store, Chem.Rdkit rdkit, IStageLog log)
+public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
 {
     public const string Name = "infer";
     public const string Metrics = "metrics.json";
@@ -41,11 +44,15 @@ public sealed class InferStage(ArtifactStore store, Chem.Rdkit rdkit, IStageLog 
     /// <summary>The study's global z·σ band, kept as an alternative margin.</summary>
     public static string GlobalCalibrationFile(string target) => $"calibration_{target}_global.json";
 
-    public async Task<(Artifact Artifact, IReadOnlyList<TargetMetrics> Metrics)> RunAsync(FeatureSet features, Artifact train, IReadOnlyList<TrainedTarget> trained, TorchRuntimeOptions torch, CancellationToken cancellation)
+    public static StageRequest Request(FinalModelPolicy policy, string featurizeKey, string trainKey, CodeLocation code, string rdkitVersion) =>
+        new(Name, code.Identity(typeof(InferStage).Assembly.GetName().Name!),
+            new JsonObject { ["alpha"] = Alpha, ["finalModel"] = policy.ToString() },
+            new Dictionary<string, string> { [FeaturizeStage.Name] = featurizeKey, [TrainStage.Name] = trainKey },
+            new Dictionary<string, string> { ["torchsharp"] = ModelTools.TorchSharpVersion, ["rdkit"] = rdkitVersion, ["dotnet"] = CodeVersion.Runtime });
+
+    public async Task<(Artifact Artifact, IReadOnlyList<TargetMetrics> Metrics)> RunAsync(StageRequest request, FinalModelPolicy policy, FeatureSet features, Artifact train,
+        IReadOnlyList<TrainedTarget> trained, TorchRuntimeOptions torch, CancellationToken cancellation)
     {
-        var request = new StageRequest(Name, CodeVersion.Of(typeof(InferStage), 1), new System.Text.Json.Nodes.JsonObject { ["alpha"] = Alpha, ["interval"] = "split-conformal" },
-            new Dictionary<string, string> { [FeaturizeStage.Name] = features.Artifact.Key, [TrainStage.Name] = train.Key },
-            new Dictionary<string, string> { ["torchsharp"] = ModelTools.TorchSharpVersion, ["rdkit"] = rdkit.Version, ["dotnet"] = CodeVersion.Runtime });
         var artifact = await store.GetOrBuildAsync(request, async (context, ct) =>
         {
             TorchRuntime.Initialize(torch);
@@ -55,54 +62,92 @@ public sealed class InferStage(ArtifactStore store, Chem.Rdkit rdkit, IStageLog 
             var inputs = new MoleculeInputs(rdkit, molecules.Select(m => m.InputSmiles).ToList());
             var rows = molecules.Select(m => new PredictionRow { Index = m.Index, Id = m.Id, CanonicalSmiles = m.CanonicalSmiles }).ToList();
             var metrics = new List<TargetMetrics>();
+            // Members' predictions per model folder: the D-MPNN's targets share one set of fold models.
+            var members = new Dictionary<string, (Ensemble Ensemble, double[][][] Predictions)>();
             foreach (var t in trained)
             {
-                var target = Target.All.Single(x => x.Name == t.Target);
-                var perFold = t.LoadFolds(train.Directory, t.Folds.Select(f => f.Fold)).Predict(inputs);
-                var ensemble = FoldModelSet.Ensemble(perFold);
+                ct.ThrowIfCancellationRequested();
+                var target = Target.Named(t.Target);
+                if (!members.TryGetValue(t.ModelFolder, out var group))
+                {
+                    var ensemble = Ensemble.Load(t.Folds.Select(f => Path.Combine(train.Directory, t.FoldDirectory(f.Fold))));
+                    members[t.ModelFolder] = group = (ensemble, ensemble.PredictMembers(inputs));
+                }
+
+                var targetIndex = group.Ensemble.Targets.ToList().IndexOf(t.Target);
+                var perFold = group.Predictions.Select(p => p[targetIndex]).ToArray();
+                var combined = Ensemble.Combine(group.Predictions)[targetIndex];
                 var best = t.Folds.OrderBy(f => f.ValidationMae).ThenBy(f => f.Fold).First();
                 var bestPrediction = perFold[t.Folds.ToList().IndexOf(best)];
 
                 var mine = oof.Where(r => r.Target == t.Target).ToList();
                 var outOfFold = RegressionMetricsCalculator.Compute(mine.Select(r => r.Label).ToList(), mine.Select(r => r.Prediction).ToList());
-                var labelled = mine.Select(r => r.Index).ToList();
                 var labels = mine.Select(r => r.Label).ToList();
-                var bestOnData = RegressionMetricsCalculator.Compute(labels, labelled.Select(i => bestPrediction[i]).ToList());
-                var ensembleOnData = RegressionMetricsCalculator.Compute(labels, labelled.Select(i => ensemble.Mean[i]).ToList());
-                // The study kept its best fold; the ensemble's honest error is the out-of-fold MAE (each molecule
-                // predicted by the member that did not see it). Pick whichever scores better out of fold.
-                var finalModel = outOfFold.Mae <= best.ValidationMae ? "ensemble" : $"fold{best.Fold}";
-                var final = finalModel == "ensemble" ? ensemble.Mean : bestPrediction;
+                var bestOnData = RegressionMetricsCalculator.Compute(labels, mine.Select(r => bestPrediction[r.Index]).ToList());
+                var ensembleOnData = RegressionMetricsCalculator.Compute(labels, mine.Select(r => combined.Mean[r.Index]).ToList());
+                var finalModel = policy == FinalModelPolicy.Ensemble ? "ensemble" : $"fold{best.Fold}";
+                var final = policy == FinalModelPolicy.Ensemble ? combined.Mean : bestPrediction;
 
                 var calibrationData = mine.Select(r => new OutOfFoldPrediction(r.Label, r.Prediction)).ToList();
-                var calibration = Calibration.FitSplitConformal(calibrationData, Alpha);
+                var calibration = policy == FinalModelPolicy.Ensemble
+                    ? Calibration.FitEnsembleConformal(calibrationData, MemberDisagreement(mine, perFold, t.Folds.Select(f => f.Fold).ToList()), Alpha)
+                    : Calibration.FitSplitConformal(calibrationData, Alpha);
                 var inSample = calibration.EmpiricalCoverage(calibrationData);
                 var heldOut = FoldHeldOutCoverage(mine);
                 var globalBand = Calibration.FitGlobalGaussian(calibrationData, Alpha);
-                metrics.Add(new TargetMetrics(t.Target, t.Config, t.Fingerprint, finalModel, best.Fold, outOfFold, bestOnData, ensembleOnData, best.ValidationMae, calibration, globalBand, inSample, heldOut));
+                metrics.Add(new TargetMetrics(t.Target, t.Model, finalModel, best.Fold, outOfFold, bestOnData, ensembleOnData, best.ValidationMae, calibration, globalBand, inSample, heldOut));
                 await File.WriteAllTextAsync(Path.Combine(context.OutputDirectory, CalibrationFile(t.Target)), calibration.ToJson(), ct);
                 await File.WriteAllTextAsync(Path.Combine(context.OutputDirectory, GlobalCalibrationFile(t.Target)), globalBand.ToJson(), ct);
-                log.Info($"infer {target.Label}: out-of-fold MAE {outOfFold.Mae:F3} eV, R² {outOfFold.R2:F3}, RMSE {outOfFold.Rmse:F3}, σ {outOfFold.Sigma:F3} (n {outOfFold.Count:N0}); final model {finalModel}; 95 % interval ±{calibration.Q:F3} eV, coverage {inSample.Coverage:P1} in sample, {heldOut.Coverage:P1} fold-held-out");
+                log.Info($"infer {target.Label}: out-of-fold MAE {outOfFold.Mae:F3} eV, R² {outOfFold.R2:F3}, RMSE {outOfFold.Rmse:F3}, σ {outOfFold.Sigma:F3} (n {outOfFold.Count:N0}); shipped model {finalModel}; 95 % interval ±{calibration.Q:F3} eV ({calibration.Method}, scale {calibration.Scale:F3}); member-level coverage {heldOut.Coverage:P1} fold-held-out");
 
                 var oofByIndex = mine.ToDictionary(r => r.Index, r => r.Prediction);
                 foreach (var row in rows)
                 {
                     var interval = calibration.Apply(final[row.Index]);
-                    var dft = target.Of(molecules[row.Index]);
                     double? oofValue = oofByIndex.TryGetValue(row.Index, out var v) ? v : null;
-                    row.Set(t.Target, dft, oofValue, interval, ensemble.StandardDeviation[row.Index]);
+                    row.Set(t.Target, target.Of(molecules[row.Index]), oofValue, interval, combined.StandardDeviation[row.Index]);
                 }
             }
 
             await ParquetTable.WriteAsync(Path.Combine(context.OutputDirectory, Predictions), rows);
             await File.WriteAllTextAsync(Path.Combine(context.OutputDirectory, Metrics), JsonSerializer.Serialize(metrics, Json.Options), ct);
-            return JsonSerializer.SerializeToNode(metrics.Select(m => new { m.Target, m.FinalModel, OutOfFoldMae = m.OutOfFold.Mae, OutOfFoldR2 = m.OutOfFold.R2, Coverage = m.CoverageFoldHeldOut.Coverage }), Json.Options);
+            return JsonSerializer.SerializeToNode(metrics.Select(m => new { m.Target, m.FinalModel, OutOfFoldMae = m.OutOfFold.Mae, OutOfFoldR2 = m.OutOfFold.R2, m.Calibration.Q, Coverage = m.CoverageFoldHeldOut.Coverage }), Json.Options);
         }, cancellation);
-        var result = JsonSerializer.Deserialize<List<TargetMetrics>>(await File.ReadAllTextAsync(artifact.PathOf(Metrics), cancellation), Json.Options)!;
+        var result = await ReadMetricsAsync(artifact.PathOf(Metrics), cancellation);
         if (artifact.FromCache)
             foreach (var m in result)
-                log.Info($"infer {m.Target.ToUpperInvariant()}: out-of-fold MAE {m.OutOfFold.Mae:F3} eV, R² {m.OutOfFold.R2:F3}; 95 % interval ±{m.Calibration.Q:F3} eV, coverage {m.CoverageFoldHeldOut.Coverage:P1}");
+                log.Info($"infer {m.Target.ToUpperInvariant()}: out-of-fold MAE {m.OutOfFold.Mae:F3} eV, R² {m.OutOfFold.R2:F3}; shipped {m.FinalModel}, 95 % interval ±{m.Calibration.Q:F3} eV");
         return (artifact, result);
+    }
+
+    public static async Task<IReadOnlyList<TargetMetrics>> ReadMetricsAsync(string path, CancellationToken cancellation = default) =>
+        JsonSerializer.Deserialize<List<TargetMetrics>>(await File.ReadAllTextAsync(path, cancellation), Json.Options)!;
+
+    /// <summary>
+    /// E[(f_j − ȳ)²] for a k-member ensemble, estimated per labelled molecule from the k − 1 members that were
+    /// trained on it (its own fold's member is excluded, since its deviation is part of the out-of-fold residual):
+    /// their population variance, made unbiased by (k−1)/(k−2), times (1 − 1/k). Members trained on a molecule agree
+    /// more there than on a new one, so this is a lower bound and the ensemble interval stays conservative.
+    /// </summary>
+    internal static double MemberDisagreement(IReadOnlyList<TrainStage.OutOfFoldRow> rows, double[][] perFold, IReadOnlyList<int> foldIds)
+    {
+        var k = perFold.Length;
+        if (k < 3 || rows.Count == 0) return 0;
+        var sum = 0.0;
+        foreach (var r in rows)
+        {
+            double mean = 0, count = 0;
+            for (var j = 0; j < k; j++)
+                if (foldIds[j] != r.Fold) { mean += perFold[j][r.Index]; count++; }
+            mean /= count;
+            var variance = 0.0;
+            for (var j = 0; j < k; j++)
+                if (foldIds[j] != r.Fold) variance += (perFold[j][r.Index] - mean) * (perFold[j][r.Index] - mean);
+            variance /= count;
+            sum += variance * count / (count - 1) * (1.0 - 1.0 / k);
+        }
+
+        return sum / rows.Count;
     }
 
     /// <summary>

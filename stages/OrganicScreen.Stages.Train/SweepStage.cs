@@ -7,7 +7,7 @@ using OrganicScreen.Core;
 using OrganicScreen.Data;
 using OrganicScreen.Training;
 
-namespace OrganicScreen.Cli.Stages;
+namespace OrganicScreen.Stages;
 
 /// <summary>Winner per target, as read by Train.</summary>
 public sealed record SweepChoice(string Target, int Config, double MeanMae);
@@ -21,14 +21,14 @@ public sealed class SweepStage(ArtifactStore store, IStageLog log)
     public const string Name = "sweep";
     public const string Winners = "winners.json";
 
-    public async Task<(Artifact Artifact, IReadOnlyList<SweepChoice> Choices)> RunAsync(FeatureSet features, TrainingSection section, TorchRuntimeOptions torch, CancellationToken cancellation)
+    public static StageRequest Request(SweepSection section, string featurizeKey, CodeLocation code) =>
+        new(Name, code.Identity(typeof(SweepStage).Assembly.GetName().Name!), section.KeyParameters(),
+            new Dictionary<string, string> { [FeaturizeStage.Name] = featurizeKey },
+            new Dictionary<string, string> { ["torchsharp"] = ModelTools.TorchSharpVersion, ["dotnet"] = CodeVersion.Runtime });
+
+    public async Task<(Artifact Artifact, IReadOnlyList<SweepChoice> Choices)> RunAsync(StageRequest request, FeatureSet features, SweepSection section, TorchRuntimeOptions torch, CancellationToken cancellation)
     {
         var configs = section.SweepConfigs();
-        var missing = configs.Select(c => c.Fingerprint).Distinct().Where(s => !features.Fingerprints.Contains(s)).ToList();
-        if (missing.Count > 0) throw new FormatException($"the profile's fingerprints lack {string.Join(", ", missing)}, needed by its sweep configs");
-        var request = new StageRequest(Name, CodeVersion.Of(typeof(Sweep), 1), section.KeyParameters(),
-            new Dictionary<string, string> { [FeaturizeStage.Name] = features.Artifact.Key },
-            new Dictionary<string, string> { ["torchsharp"] = ModelTools.TorchSharpVersion, ["dotnet"] = CodeVersion.Runtime });
         var artifact = await store.GetOrBuildAsync(request, async (context, ct) =>
         {
             TorchRuntime.Initialize(torch);
@@ -36,7 +36,6 @@ public sealed class SweepStage(ArtifactStore store, IStageLog log)
             var sets = new List<FingerprintSet>();
             foreach (var spec in configs.Select(c => c.Fingerprint).Distinct()) sets.Add(new FingerprintSet(spec, await features.FingerprintsAsync(spec)));
             var targets = Target.All.Select(t => new TargetLabels(t.Name, t.Labels(molecules))).ToList();
-            var profile = section.Profile(Name);
             var entries = new List<SweepEntry>();
             var total = configs.Count * targets.Count;
             foreach (var config in configs)
@@ -44,7 +43,7 @@ public sealed class SweepStage(ArtifactStore store, IStageLog log)
             {
                 ct.ThrowIfCancellationRequested();
                 if (target.Values.All(double.IsNaN)) { log.Warn($"sweep: no {target.Name} labels in {features.Dataset}; skipped"); continue; }
-                var entry = await Task.Run(() => Sweep.RunEntry(features.Dataset, sets, target, config, profile, null, ct), ct);
+                var entry = await Task.Run(() => Sweep.RunEntry(features.Dataset, sets, target, config, section.Plan, null, ct), ct);
                 entries.Add(entry);
                 log.Info($"sweep [{entries.Count}/{total}] {config} {target.Name}: fold MAE {string.Join(" ", entry.FoldMaes.Select(m => m.ToString("F3", CultureInfo.InvariantCulture)))} -> mean {entry.MeanMae:F3} eV");
             }

@@ -5,26 +5,20 @@ using OrganicScreen.Core;
 using OrganicScreen.Data;
 using OrganicScreen.Reporting;
 using OrganicScreen.Screening;
+using OrganicScreen.Training;
 
-namespace OrganicScreen.Cli.Stages;
-
-/// <summary>Screening settings from the profile's <c>screen</c> section (all optional).</summary>
-/// <param name="LithiumAbsoluteVolts">Li/Li+ on the absolute scale: E(vs Li/Li+) = E(absolute) − this (the study's 1.40 V).</param>
-public sealed record ScreenSection(string Solvent = "acetonitrile", string? Collector = "aluminium", MarginPolicy Margin = MarginPolicy.IntervalHalfWidth,
-    double CathodeMinimumVolts = 3.0, double? AnodeMinimumVolts = null, double LithiumAbsoluteVolts = 1.40)
-{
-    public ReferenceScale Reference => ReferenceScale.WithLithiumAbsolute(LithiumAbsoluteVolts);
-}
+namespace OrganicScreen.Stages;
 
 /// <summary>The self-describing model folder that <c>predict</c> reads.</summary>
+/// <remarks>Every path in it is relative to the folder and stays inside it (checked on load).</remarks>
 public sealed record ModelCard(string Dataset, string Profile, string Variant, IReadOnlyList<ModelCardTarget> Targets, string Rdkit)
 {
     public const string FileName = "model.json";
 }
 
-/// <param name="Model">Model family: fcnn (ECFP fingerprints) or dmpnn (RDKit molecular graphs).</param>
-public sealed record ModelCardTarget(string Target, string Fingerprint, string FinalModel, IReadOnlyList<string> Folds, string Calibration, string GlobalCalibration,
-    string Model = ModelFamily.Fcnn);
+/// <param name="Model">The family and its settings (also recorded per fold in fold.json).</param>
+/// <param name="Folds">The fold-model folders whose mean is the shipped prediction (one for the study's best fold).</param>
+public sealed record ModelCardTarget(string Target, TrainedModel Model, string FinalModel, IReadOnlyList<string> Folds, string Calibration, string GlobalCalibration);
 
 /// <summary>
 /// Screen: potentials vs Li/Li+ from the predictions, the solvent-window rules with each molecule's
@@ -37,15 +31,21 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
     public const string Anodes = "candidates_anode.csv";
     public const string Potentials = "potentials.parquet";
 
-    public async Task<Artifact> RunAsync(FeatureSet features, Artifact train, IReadOnlyList<TrainedTarget> trained, Artifact infer, IReadOnlyList<TargetMetrics> metrics,
+    public static StageRequest Request(ScreenSection section, SolventCatalog solvents, IReadOnlyList<ReportSetting> settings, string featurizeKey, string trainKey, string inferKey, CodeLocation code)
+    {
+        var solvent = solvents.Solvent(section.Solvent);
+        var collector = section.Collector is null ? null : solvents.Collector(section.Collector);
+        return new StageRequest(Name, code.Identity(typeof(ScreenStage).Assembly.GetName().Name!),
+            JsonSerializer.SerializeToNode(new { section, solvent, collector, settings }, Json.Options),
+            new Dictionary<string, string> { [InferStage.Name] = inferKey, [TrainStage.Name] = trainKey, [FeaturizeStage.Name] = featurizeKey },
+            new Dictionary<string, string> { ["dotnet"] = CodeVersion.Runtime });
+    }
+
+    public async Task<Artifact> RunAsync(StageRequest request, FeatureSet features, Artifact train, IReadOnlyList<TrainedTarget> trained, Artifact infer, IReadOnlyList<TargetMetrics> metrics,
         ScreenSection section, SolventCatalog solvents, string profile, string rdkitVersion, IReadOnlyList<ReportSetting> settings, CancellationToken cancellation)
     {
         var solvent = solvents.Solvent(section.Solvent);
         var collector = section.Collector is null ? null : solvents.Collector(section.Collector);
-        var request = new StageRequest(Name, CodeVersion.Of(typeof(CandidateScreen), 1),
-            JsonSerializer.SerializeToNode(new { section, solvent, collector, settings }, Json.Options),
-            new Dictionary<string, string> { [InferStage.Name] = infer.Key, [TrainStage.Name] = train.Key, [FeaturizeStage.Name] = features.Artifact.Key },
-            new Dictionary<string, string> { ["dotnet"] = CodeVersion.Runtime });
         return await store.GetOrBuildAsync(request, async (context, ct) =>
         {
             var output = context.OutputDirectory;
@@ -76,13 +76,13 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
                 {
                     new MetricsRow(m.Target.ToUpperInvariant(), "out-of-fold (honest)", m.OutOfFold),
                     new MetricsRow(m.Target.ToUpperInvariant(), $"best fold {m.BestFold} on the whole dataset (study style)", m.BestFoldOnDataset),
-                    new MetricsRow(m.Target.ToUpperInvariant(), "8-fold ensemble on the whole dataset", m.EnsembleOnDataset),
+                    new MetricsRow(m.Target.ToUpperInvariant(), $"{trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble on the whole dataset (in sample)", m.EnsembleOnDataset),
                 }).ToList(),
                 metrics.Select(m => new IntervalRow(m.Target.ToUpperInvariant(), m.Calibration, m.CoverageFoldHeldOut)).ToList(),
                 figures,
                 [new CandidateTable($"Cathode candidates ({cathodes.Count})", cathodes), new CandidateTable($"Anode candidates ({anodes.Count})", anodes)],
                 settings.Concat(metrics.Select(m => new ReportSetting($"{m.Target.ToUpperInvariant()} model",
-                    m.Config >= 0 ? $"FCNN, Table-1 config {m.Config} ({m.Fingerprint}), final model: {m.FinalModel}" : $"D-MPNN on RDKit graphs, final model: {m.FinalModel}"))).ToList(),
+                    $"{m.Model.Summary}; shipped: {(m.FinalModel == "ensemble" ? $"the {trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble" : $"{m.FinalModel} (the study's best fold)")}; 95 % interval {m.Calibration.Method} ±{m.Calibration.Q.ToString("F3", CultureInfo.InvariantCulture)} eV"))).ToList(),
                 [.. MethodNotes.Defaults, new MethodNote("Published reference numbers (for comparison with the out-of-fold metrics above)", PublishedNumbers)]);
             HtmlReport.Write(Path.Combine(output, "report.html"), content);
             return JsonSerializer.SerializeToNode(new { cathodes = cathodes.Count, anodes = anodes.Count }, Json.Options);
@@ -131,14 +131,14 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
             foreach (var f in t.Folds)
             {
                 var relative = t.FoldDirectory(f.Fold);
-                CopyDirectory(Path.Combine(train.Directory, relative), Path.Combine(folder, relative));
+                if (!Directory.Exists(Path.Combine(folder, relative))) CopyDirectory(Path.Combine(train.Directory, relative), Path.Combine(folder, relative));
                 folds.Add(relative);
             }
 
             File.Copy(infer.PathOf(InferStage.CalibrationFile(t.Target)), Path.Combine(folder, InferStage.CalibrationFile(t.Target)));
             File.Copy(infer.PathOf(InferStage.GlobalCalibrationFile(t.Target)), Path.Combine(folder, InferStage.GlobalCalibrationFile(t.Target)));
             var final = m.FinalModel == "ensemble" ? folds : [t.FoldDirectory(m.BestFold)];
-            targets.Add(new ModelCardTarget(t.Target, t.Fingerprint, m.FinalModel, final, InferStage.CalibrationFile(t.Target), InferStage.GlobalCalibrationFile(t.Target), t.Model));
+            targets.Add(new ModelCardTarget(t.Target, t.Model, m.FinalModel, final, InferStage.CalibrationFile(t.Target), InferStage.GlobalCalibrationFile(t.Target)));
         }
 
         File.WriteAllText(Path.Combine(folder, ModelCard.FileName), JsonSerializer.Serialize(new ModelCard(features.Dataset, profile, features.Variant, targets, rdkit), Json.Options));
@@ -185,11 +185,20 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
         {
             var metricsPath = Path.Combine(folder, InferStage.Metrics);
             if (!File.Exists(metricsPath)) continue;
-            var metrics = JsonSerializer.Deserialize<List<TargetMetrics>>(File.ReadAllText(metricsPath), Json.Options) ?? [];
+            List<TargetMetrics> metrics;
+            try
+            {
+                metrics = JsonSerializer.Deserialize<List<TargetMetrics>>(File.ReadAllText(metricsPath), Json.Options) ?? [];
+            }
+            catch (JsonException)
+            {
+                continue; // results of an older layout: not comparable
+            }
+
             TargetMetrics? Of(string target) => metrics.FirstOrDefault(m => m.Target == target);
             string Cell(TargetMetrics? m, Func<RegressionMetrics, double> value) => m is null ? "" : value(m.OutOfFold).ToString("F3", CultureInfo.InvariantCulture);
             var (ie, ea) = (Of("ie"), Of("ea"));
-            var model = (ie ?? ea)?.Config >= 0 ? "FCNN (ECFP)" : "D-MPNN (graph)";
+            var model = (ie ?? ea)?.Model.Family == ModelFamily.Fcnn ? "FCNN (ECFP)" : "D-MPNN (graph)";
             text.Append(CultureInfo.InvariantCulture,
                 $"| {Path.GetFileName(folder)} | {model} | {Cell(ie, r => r.Mae)} | {Cell(ie, r => r.R2)} | {Cell(ea, r => r.Mae)} | {Cell(ea, r => r.R2)} | {ie?.CoverageFoldHeldOut.Coverage:P1} / {ea?.CoverageFoldHeldOut.Coverage:P1} |\n");
         }

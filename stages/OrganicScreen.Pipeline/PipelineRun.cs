@@ -1,0 +1,309 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OrganicScreen.Chem;
+using OrganicScreen.Core;
+using OrganicScreen.Data;
+using OrganicScreen.Reporting;
+using OrganicScreen.Screening;
+using OrganicScreen.Training;
+
+using OrganicScreen.Stages;
+
+namespace OrganicScreen.Pipeline;
+
+/// <summary>What one invocation asks for: dataset, variant, profile (with overrides) and where things are.</summary>
+/// <param name="RunId">Shared by the processes of one invocation (Cake passes one), so each artifact is verified once.</param>
+public sealed record PipelineOptions(
+    string Dataset,
+    string Profile,
+    string? Variant = null,
+    string? Root = null,
+    string? Device = null,
+    string? Libtorch = null,
+    bool AllowUnpinned = false,
+    string? Artifacts = null,
+    IReadOnlyList<string>? Overrides = null,
+    string? RunId = null);
+
+/// <summary>A stage in the DAG: its name, what it does, the stages whose artifacts it reads, and the assembly holding its code.</summary>
+public sealed record StageNode(string Name, string Description, IReadOnlyList<string> Upstream, string CodeAssembly);
+
+/// <summary>
+/// The DAG, defined once. The CLI's <c>stage</c>, <c>status</c> and <c>dag</c> commands and the Cake build
+/// (which makes one task per node from <c>organicscreen dag</c>) all read it. A stage's declared upstream
+/// stages are exactly the inputs of its key (checked when keys are computed).
+/// </summary>
+public static class StageGraph
+{
+    private static readonly string Data = typeof(FeaturizeStage).Assembly.GetName().Name!;
+    private static readonly string Models = typeof(TrainStage).Assembly.GetName().Name!;
+    private static readonly string Inference = typeof(InferStage).Assembly.GetName().Name!;
+    private static readonly string Screening = typeof(ScreenStage).Assembly.GetName().Name!;
+
+    public static IReadOnlyList<StageNode> For(ModelFamily model) =>
+    [
+        new(FetchStage.Name, "First available dataset source, sha256-verified, into the artifact store.", [], Data),
+        new(FeaturizeStage.Name, "Canonical SMILES, rejects with reasons, deduplication, ECFP fingerprints (Parquet).", [FetchStage.Name], Data),
+        .. model == ModelFamily.Fcnn
+            ? new[] { new StageNode(SweepStage.Name, "Table-1 configurations, k-fold CV per target; picks the best per target (FCNN only).", [FeaturizeStage.Name], Models) }
+            : [],
+        new(TrainStage.Name, "k-fold cross-validation of the profile's model; fold models, out-of-fold predictions, learning curves.",
+            model == ModelFamily.Fcnn ? [FeaturizeStage.Name, SweepStage.Name] : [FeaturizeStage.Name], Models),
+        new(InferStage.Name, "Out-of-fold and final-model metrics, the shipped model's calibrated 95 % intervals, predictions.", [FeaturizeStage.Name, TrainStage.Name], Inference),
+        new(ScreenStage.Name, "Potentials, solvent-window screening, figures, report; publishes the results folder.", [FeaturizeStage.Name, TrainStage.Name, InferStage.Name], Screening),
+    ];
+}
+
+/// <summary>
+/// One dataset × variant × profile run over the DAG. Keys are computed from declarations alone (parameters,
+/// upstream keys, code identity, tool versions), so <see cref="StatusAsync"/> can tell what would run without
+/// building anything. Each stage's artifact is opened (and verified) at most once per run.
+/// </summary>
+public sealed class PipelineRun
+{
+    private readonly PipelineOptions options;
+    private readonly IStageLog log;
+    private readonly Dictionary<string, Task<StageRequest>> requests = [];
+    private readonly Dictionary<string, Task<object>> outputs = [];
+    private readonly Lazy<Rdkit> rdkit = new(() => new Rdkit());
+
+    public PipelineRun(PipelineOptions options, IStageLog log, CodeLocation? code = null)
+    {
+        this.options = options;
+        this.log = log;
+        Layout = RepositoryLayout.Locate(options.Root) with { ArtifactsOverride = options.Artifacts is null ? null : Path.GetFullPath(options.Artifacts) };
+        Code = code ?? RunningCode.Location;
+        Profile = ProfileDefinition.Find(Layout.Root, options.Profile, options.Overrides);
+        Dataset = DatasetManifest.Find(Layout.Root, options.Dataset);
+        Variant = options.Variant ?? Dataset.DefaultVariant;
+        _ = Dataset.Variant(Variant);
+        Store = new ArtifactStore(Layout.Artifacts, log, new RunRecorder(Path.Combine(Layout.Artifacts, RunRecorder.Folder), options.RunId));
+        Graph = StageGraph.For(Profile.Model);
+    }
+
+    public RepositoryLayout Layout { get; }
+
+    public CodeLocation Code { get; }
+
+    public ProfileDefinition Profile { get; }
+
+    public DatasetManifest Dataset { get; }
+
+    public string Variant { get; }
+
+    public ArtifactStore Store { get; }
+
+    public IReadOnlyList<StageNode> Graph { get; }
+
+    /// <summary>Where this run publishes: <c>results/&lt;dataset&gt;/&lt;variant&gt;/&lt;profile[+overrides]&gt;/</c>.</summary>
+    public string ResultsFolder => Layout.Results(Dataset.Name, Variant, Profile.RunName);
+
+    private Rdkit Rdkit => rdkit.Value;
+
+    private TorchRuntimeOptions Torch => new(options.Libtorch);
+
+    public StageNode Node(string stage) =>
+        Graph.SingleOrDefault(n => n.Name == stage)
+        ?? throw new ArgumentException(stage == SweepStage.Name
+            ? $"stage 'sweep' is not part of profile '{Profile.Name}': model {Profile.Model} trains the architecture its train section names"
+            : $"unknown stage '{stage}' (stages of profile '{Profile.Name}': {string.Join(", ", Graph.Select(n => n.Name))})");
+
+    /// <summary>The stage's request (and so its key), computed from declarations and upstream keys only.</summary>
+    public Task<StageRequest> RequestAsync(string stage)
+    {
+        if (!requests.TryGetValue(stage, out var task)) requests[stage] = task = ComputeRequestAsync(Node(stage));
+        return task;
+    }
+
+    private async Task<StageRequest> ComputeRequestAsync(StageNode node)
+    {
+        var keys = new Dictionary<string, string>();
+        foreach (var upstream in node.Upstream) keys[upstream] = (await RequestAsync(upstream)).Key;
+        var request = node.Name switch
+        {
+            FetchStage.Name => FetchStage.Request(FetchChoice(), Code),
+            FeaturizeStage.Name => FeaturizeStage.Request(Dataset, Variant, Profile.FingerprintSpecs, keys[FetchStage.Name], Code, Rdkit.Version),
+            SweepStage.Name => SweepStage.Request(Profile.Sweep!, keys[FeaturizeStage.Name], Code),
+            TrainStage.Name => TrainStage.Request(Profile.Model, Profile.Train, keys[FeaturizeStage.Name], keys.GetValueOrDefault(SweepStage.Name), Code, Rdkit.Version),
+            InferStage.Name => InferStage.Request(Profile.FinalModel, keys[FeaturizeStage.Name], keys[TrainStage.Name], Code, Rdkit.Version),
+            ScreenStage.Name => ScreenStage.Request(Profile.ScreenSettings, Solvents(), ReportSettings(), keys[FeaturizeStage.Name], keys[TrainStage.Name], keys[InferStage.Name], Code),
+            _ => throw new ArgumentException($"unknown stage '{node.Name}'"),
+        };
+        // The DAG's declaration and the key's inputs must agree, or status and Cake would show a different graph than the one that runs.
+        if (!request.Inputs.Keys.Order().SequenceEqual(node.Upstream.Order()))
+            throw new InvalidOperationException($"stage {node.Name} declares upstream [{string.Join(", ", node.Upstream)}] but its key reads [{string.Join(", ", request.Inputs.Keys)}]");
+        if (request.Code.Keys.All(k => k != node.CodeAssembly))
+            throw new InvalidOperationException($"stage {node.Name}: its code identity does not include its own assembly {node.CodeAssembly}");
+        return request;
+    }
+
+    private FetchStage.Choice FetchChoice() => FetchStage.Choose(Dataset, Layout.Root, options.AllowUnpinned);
+
+    private SolventCatalog Solvents() => SolventCatalog.Load(Path.Combine(Layout.Data, "solvents.json"));
+
+    /// <summary>Runs <paramref name="stage"/>, taking upstream artifacts from the store (building those that are missing).</summary>
+    public async Task RunAsync(string stage, CancellationToken cancellation)
+    {
+        _ = Node(stage);
+        switch (stage)
+        {
+            case FetchStage.Name: await FetchAsync(cancellation); break;
+            case FeaturizeStage.Name: await FeaturesAsync(cancellation); break;
+            case SweepStage.Name: await SweepAsync(cancellation); break;
+            case TrainStage.Name: await TrainAsync(cancellation); break;
+            case InferStage.Name: await InferAsync(cancellation); break;
+            case ScreenStage.Name: await ScreenAsync(cancellation); break;
+        }
+    }
+
+    private async Task<T> Once<T>(string stage, Func<Task<T>> run) where T : class
+    {
+        if (!outputs.TryGetValue(stage, out var task)) outputs[stage] = task = Box(run());
+        return (T)await task;
+
+        static async Task<object> Box(Task<T> t) => await t;
+    }
+
+    public Task<FetchedDataset> FetchAsync(CancellationToken cancellation) => Once(FetchStage.Name, async () =>
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+        return await new FetchStage(Store, log, http, Code).RunAsync(FetchChoice(), await RequestAsync(FetchStage.Name), cancellation);
+    });
+
+    public Task<FeatureSet> FeaturesAsync(CancellationToken cancellation) => Once(FeaturizeStage.Name, async () =>
+        await new FeaturizeStage(Store, Rdkit, log, Code).RunAsync(await FetchAsync(cancellation), Variant, Profile.FingerprintSpecs, await RequestAsync(FeaturizeStage.Name), cancellation));
+
+    public Task<SweepOutput> SweepAsync(CancellationToken cancellation) => Once(SweepStage.Name, async () =>
+    {
+        var features = await FeaturesAsync(cancellation);
+        var (artifact, choices) = await new SweepStage(Store, log).RunAsync(await RequestAsync(SweepStage.Name), features, Profile.Sweep!.OnDevice(options.Device), Torch, cancellation);
+        return new SweepOutput(artifact, choices);
+    });
+
+    public Task<TrainOutput> TrainAsync(CancellationToken cancellation) => Once(TrainStage.Name, async () =>
+    {
+        var features = await FeaturesAsync(cancellation);
+        var choices = Profile.Model == ModelFamily.Fcnn ? (await SweepAsync(cancellation)).Choices : [];
+        var (artifact, targets) = await new TrainStage(Store, log).RunAsync(await RequestAsync(TrainStage.Name), Profile.Model, features, choices, Rdkit,
+            Profile.Train.OnDevice(options.Device), Torch, cancellation);
+        return new TrainOutput(artifact, targets);
+    });
+
+    public Task<InferOutput> InferAsync(CancellationToken cancellation) => Once(InferStage.Name, async () =>
+    {
+        var features = await FeaturesAsync(cancellation);
+        var train = await TrainAsync(cancellation);
+        var (artifact, metrics) = await new InferStage(Store, Rdkit, log).RunAsync(await RequestAsync(InferStage.Name), Profile.FinalModel, features, train.Artifact, train.Targets, Torch, cancellation);
+        return new InferOutput(artifact, metrics);
+    });
+
+    /// <summary>Runs Screen and publishes the results folder; returns its path.</summary>
+    public Task<string> ScreenAsync(CancellationToken cancellation) => Once(ScreenStage.Name, async () =>
+    {
+        var features = await FeaturesAsync(cancellation);
+        var train = await TrainAsync(cancellation);
+        var infer = await InferAsync(cancellation);
+        var section = Profile.ScreenSettings;
+        var screen = await new ScreenStage(Store, log).RunAsync(await RequestAsync(ScreenStage.Name), features, train.Artifact, train.Targets, infer.Artifact, infer.Metrics,
+            section, Solvents(), Profile.RunName, Rdkit.Version, ReportSettings(), cancellation);
+        var results = ResultsFolder;
+        ScreenStage.Publish(screen, results, log);
+        await WriteProvenanceAsync(results, cancellation);
+        return results;
+    });
+
+    /// <summary>What the report lists under "settings"; part of Screen's key because the report prints it.</summary>
+    private IReadOnlyList<ReportSetting> ReportSettings()
+    {
+        var section = Profile.ScreenSettings;
+        return
+        [
+            new("dataset", $"{Dataset.Name} (variant {Variant})"),
+            new("profile", $"{Profile.RunName}: {Profile.Description}{(Profile.Overrides.Count > 0 ? $" (overrides: {string.Join(", ", Profile.Overrides)})" : "")}"),
+            new("RDKit", Rdkit.Version),
+            new("TorchSharp", ModelTools.TorchSharpVersion),
+            new("solvent", section.Solvent),
+            new("current collector", section.Collector ?? "none"),
+            new("margin", section.Margin.ToString()),
+            new("cathode minimum E_ox", $"{section.CathodeMinimumVolts} V vs Li/Li+"),
+            new("E(vs Li/Li+)", string.Create(CultureInfo.InvariantCulture,
+                $"E(absolute) − {section.LithiumAbsoluteVolts:F2} V: E_ox = IE − {section.LithiumAbsoluteVolts:F2} V, E_red = EA − {section.LithiumAbsoluteVolts:F2} V; E(vs SHE) = E(absolute) − {section.Reference.SheAbsoluteVolts:F2} V")),
+        ];
+    }
+
+    /// <summary>
+    /// <c>provenance.json</c> in the results folder: every stage's key, the dataset file's sha256, the commit
+    /// and the date. It lives outside the content-hashed artifact because commit and date are not content.
+    /// </summary>
+    private async Task WriteProvenanceAsync(string results, CancellationToken cancellation)
+    {
+        var keys = new JsonObject();
+        foreach (var node in Graph) keys[node.Name] = (await RequestAsync(node.Name)).Key;
+        var provenance = new JsonObject
+        {
+            ["dataset"] = Dataset.Name,
+            ["variant"] = Variant,
+            ["profile"] = Profile.Name,
+            ["overrides"] = new JsonArray(Profile.Overrides.Select(o => (JsonNode?)o).ToArray()),
+            ["datasetSha256"] = FetchChoice().Source.Sha256,
+            ["commit"] = GitCommit(Layout.Root),
+            ["date"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            ["keys"] = keys,
+        };
+        await AtomicFile.WriteAllTextAsync(Path.Combine(results, Provenance.FileName), provenance.ToJsonString(Json.Options), cancellation);
+    }
+
+    /// <summary>The checked-out commit read from .git (no git binary needed), or "unknown".</summary>
+    public static string GitCommit(string root)
+    {
+        try
+        {
+            var git = Path.Combine(root, ".git");
+            if (File.Exists(git) && File.ReadAllText(git).Trim() is var pointer && pointer.StartsWith("gitdir:", StringComparison.Ordinal))
+                git = Path.GetFullPath(Path.Combine(root, pointer["gitdir:".Length..].Trim()));
+            var head = File.ReadAllText(Path.Combine(git, "HEAD")).Trim();
+            if (!head.StartsWith("ref: ", StringComparison.Ordinal)) return head;
+            var reference = head[5..];
+            var common = File.Exists(Path.Combine(git, "commondir")) ? Path.GetFullPath(Path.Combine(git, File.ReadAllText(Path.Combine(git, "commondir")).Trim())) : git;
+            foreach (var dir in new[] { git, common })
+                if (File.Exists(Path.Combine(dir, reference))) return File.ReadAllText(Path.Combine(dir, reference)).Trim();
+            var packed = Path.Combine(common, "packed-refs");
+            if (File.Exists(packed))
+                foreach (var line in File.ReadLines(packed))
+                    if (line.EndsWith(" " + reference, StringComparison.Ordinal)) return line[..40];
+        }
+        catch (IOException)
+        {
+        }
+
+        return "unknown";
+    }
+}
+
+public sealed record SweepOutput(Artifact Artifact, IReadOnlyList<SweepChoice> Choices);
+
+public sealed record TrainOutput(Artifact Artifact, IReadOnlyList<TrainedTarget> Targets);
+
+public sealed record InferOutput(Artifact Artifact, IReadOnlyList<TargetMetrics> Metrics);
+
+/// <summary>The provenance file of a results folder: which artifacts (keys) it was published from.</summary>
+public static class Provenance
+{
+    public const string FileName = "provenance.json";
+
+    /// <summary>Every artifact key a results folder's provenance names.</summary>
+    public static IReadOnlyList<string> Keys(string resultsFolder)
+    {
+        var path = Path.Combine(resultsFolder, FileName);
+        if (!File.Exists(path)) return [];
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path))?["keys"] is JsonObject keys ? keys.Select(k => k.Value?.GetValue<string>() ?? "").Where(k => k.Length > 0).ToList() : [];
+        }
+        catch (JsonException)
+        {
+            return [];
+        }
+    }
+}

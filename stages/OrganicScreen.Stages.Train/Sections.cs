@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using OrganicScreen.Core;
+using OrganicScreen.Data;
+using OrganicScreen.Training;
+using OrganicScreen.Training.Graph;
+
+namespace OrganicScreen.Stages;
+
+/// <summary>A learning target: its name in file and column names, and how to read it from a molecule.</summary>
+public sealed record Target(string Name, string Label, Func<Molecule, double?> Of)
+{
+    public static IReadOnlyList<Target> All { get; } =
+    [
+        new("ie", "IE", m => m.Ie),
+        new("ea", "EA", m => m.Ea),
+    ];
+
+    public static Target Named(string name) => All.SingleOrDefault(t => t.Name == name) ?? throw new FormatException($"unknown target '{name}' (ie, ea)");
+
+    public double[] Labels(IReadOnlyList<Molecule> molecules) => molecules.Select(m => Of(m) ?? double.NaN).ToArray();
+}
+
+/// <summary>
+/// The profile's <c>train</c> section: k-fold CV of the chosen model. <see cref="Dropout"/> and
+/// <see cref="InitStd"/> are the FCNN's; the D-MPNN's architecture (with its own dropout) is <see cref="Dmpnn"/>.
+/// </summary>
+public sealed record TrainSection(int Folds, int FoldSeed, TrainingSettings Settings, double? Dropout = null, double? InitStd = null,
+    DmpnnArchitecture? Dmpnn = null, TargetScaling? Scaling = null)
+{
+    [JsonIgnore]
+    public CrossValidationPlan Plan => new(Folds, FoldSeed, Dropout ?? 0.1, InitStd ?? 0.05, Settings);
+
+    public void Validate(string file, string section, ModelFamily model)
+    {
+        if (Folds is < 2 or > 100) throw new FormatException($"{file}: key '{section}.folds' must be 2–100, not {Folds}");
+        Validated(file, $"{section}.settings", Settings.Validate);
+        if (model == ModelFamily.Dmpnn)
+        {
+            if (Dmpnn is null) throw new FormatException($"{file}: key '{section}.dmpnn' is required for model 'dmpnn' (hidden, depth, aggregation, headHidden, dropout)");
+            if (Dropout is not null || InitStd is not null)
+                throw new FormatException($"{file}: key '{section}.{(Dropout is not null ? "dropout" : "initStd")}' is an FCNN setting; the D-MPNN's dropout is '{section}.dmpnn.dropout'");
+            Validated(file, $"{section}.dmpnn", Dmpnn.Validate);
+        }
+        else
+        {
+            if (Dmpnn is not null || Scaling is not null)
+                throw new FormatException($"{file}: key '{section}.{(Dmpnn is not null ? "dmpnn" : "scaling")}' is a D-MPNN setting; model 'fcnn' does not read it");
+            Validated(file, section, () => Plan.Architecture([1]).Validate());
+        }
+    }
+
+    internal static void Validated(string file, string key, Action validate)
+    {
+        try
+        {
+            validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"{file}: key '{key}': {e.Message}");
+        }
+    }
+
+    /// <summary>Key material: everything that changes the models, not the device they ran on.</summary>
+    public JsonNode KeyParameters() => JsonSerializer.SerializeToNode(this with { Settings = Settings with { Device = ComputeDevice.Auto } }, Json.Options)!;
+
+    public TrainSection OnDevice(string? device) =>
+        device is null ? this : this with { Settings = Settings with { Device = Enum.Parse<ComputeDevice>(device, ignoreCase: true) } };
+}
+
+/// <summary>The FCNN's Table-1 sweep: which configs ("all" or indices), each with a k-fold CV (2 in the study).</summary>
+public sealed record SweepSection(JsonNode Configs, int Folds, int FoldSeed, TrainingSettings Settings, double Dropout = 0.1, double InitStd = 0.05)
+{
+    [JsonIgnore]
+    public CrossValidationPlan Plan => new(Folds, FoldSeed, Dropout, InitStd, Settings);
+
+    public IReadOnlyList<SweepConfig> SweepConfigs() => Configs switch
+    {
+        JsonValue v when v.TryGetValue<string>(out var all) && all == "all" => Table1.Configs,
+        JsonArray list => list.Select(n => Table1.Config(n!.GetValue<int>())).ToList(),
+        _ => throw new FormatException("sweep.configs must be \"all\" or a list of Table-1 indices"),
+    };
+
+    public void Validate(string file, string section)
+    {
+        if (Folds is < 2 or > 100) throw new FormatException($"{file}: key '{section}.folds' must be 2–100, not {Folds}");
+        try
+        {
+            if (SweepConfigs().Count == 0) throw new FormatException("is empty");
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new FormatException($"{file}: key '{section}.configs' must be \"all\" or a list of Table-1 indices 0–{Table1.Configs.Count - 1} ({e.Message})");
+        }
+
+        TrainSection.Validated(file, $"{section}.settings", Settings.Validate);
+        TrainSection.Validated(file, section, () => Plan.Architecture([1]).Validate());
+    }
+
+    public JsonNode KeyParameters() => JsonSerializer.SerializeToNode(this with { Settings = Settings with { Device = ComputeDevice.Auto } }, Json.Options)!;
+
+    public SweepSection OnDevice(string? device) =>
+        device is null ? this : this with { Settings = Settings with { Device = Enum.Parse<ComputeDevice>(device, ignoreCase: true) } };
+}
+
+/// <summary>Tool versions recorded in model stage keys.</summary>
+public static class ModelTools
+{
+    public static string TorchSharpVersion { get; } = typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown";
+}

@@ -1,0 +1,163 @@
+using System.Text.Json;
+using OrganicScreen.Core;
+using OrganicScreen.Training.Graph;
+
+namespace OrganicScreen.Training;
+
+/// <summary>Which network a fold model is: the study's FCNN on ECFP bits, or the D-MPNN on RDKit graphs.</summary>
+public enum ModelFamily
+{
+    Fcnn,
+    Dmpnn,
+}
+
+/// <summary>
+/// A model's inputs for one set of molecules, computed on demand: fingerprint families read ECFP
+/// bits, graph families read molecular graphs. Implementations compute each input once.
+/// </summary>
+public interface IMoleculeFeatures
+{
+    int Count { get; }
+
+    SparseBitMatrix Fingerprints(FingerprintSpec spec);
+
+    MolecularGraphs Graphs();
+}
+
+/// <summary>
+/// The one contract every trained fold model meets, whatever its family: which targets it predicts,
+/// predictions in eV <c>[target][molecule]</c> from molecule inputs, and persistence. The family is
+/// recorded on disk (<c>fold.json</c>) so <see cref="FoldModels.Load"/> needs no outside hint.
+/// </summary>
+public interface IFoldModel
+{
+    ModelFamily Family { get; }
+
+    IReadOnlyList<string> Targets { get; }
+
+    double[][] Predict(IMoleculeFeatures features, ComputeDevice device = ComputeDevice.Cpu);
+
+    void Save(string directory);
+}
+
+/// <summary>The study's FCNN for one target, with the fingerprint setting it reads.</summary>
+public sealed record FingerprintFoldModel(FoldModel Network, FingerprintSpec Fingerprint, string Target) : IFoldModel
+{
+    public ModelFamily Family => ModelFamily.Fcnn;
+
+    public IReadOnlyList<string> Targets => [Target];
+
+    public double[][] Predict(IMoleculeFeatures features, ComputeDevice device = ComputeDevice.Cpu) => [Network.Predict(features.Fingerprints(Fingerprint), device)];
+
+    public void Save(string directory) => Network.Save(directory);
+}
+
+/// <summary>Saving and loading any fold model: the network's files plus <c>fold.json</c> naming its family and targets.</summary>
+public static class FoldModels
+{
+    public const string CardFile = "fold.json";
+
+    private sealed record FoldCard(ModelFamily Family, string[] Targets, string? Fingerprint);
+
+    public static void Save(IFoldModel model, string directory)
+    {
+        model.Save(directory);
+        var card = new FoldCard(model.Family, [.. model.Targets], (model as FingerprintFoldModel)?.Fingerprint.Name);
+        File.WriteAllText(Path.Combine(directory, CardFile), JsonSerializer.Serialize(card, Json.Options));
+    }
+
+    /// <summary>Loads the fold model in <paramref name="directory"/>; damaged or foreign files give <see cref="InvalidDataException"/> naming the file.</summary>
+    public static IFoldModel Load(string directory)
+    {
+        var cardPath = Path.Combine(directory, CardFile);
+        if (!File.Exists(cardPath)) throw new InvalidDataException($"{cardPath} is missing: {directory} is not an OrganicScreen fold model");
+        FoldCard card;
+        try
+        {
+            card = JsonSerializer.Deserialize<FoldCard>(File.ReadAllText(cardPath), Json.Options) ?? throw new InvalidDataException($"{cardPath} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{cardPath} is not a fold card: {e.Message}");
+        }
+
+        IFoldModel model = card.Family switch
+        {
+            ModelFamily.Fcnn when card is { Targets: [var target], Fingerprint: { } fingerprint } =>
+                new FingerprintFoldModel(FoldModel.Load(directory), FingerprintSpec.Parse(fingerprint), target),
+            ModelFamily.Dmpnn => GraphFoldModel.Load(directory),
+            _ => throw new InvalidDataException($"{cardPath}: family {card.Family} with targets [{string.Join(", ", card.Targets)}] is not a known fold model"),
+        };
+        if (!model.Targets.SequenceEqual(card.Targets))
+            throw new InvalidDataException($"{cardPath} names targets [{string.Join(", ", card.Targets)}], the weights hold [{string.Join(", ", model.Targets)}]");
+        return model;
+    }
+}
+
+/// <summary>Per-molecule mean and standard deviation (population, ddof 0) of the members' predictions, in eV.</summary>
+public sealed record EnsemblePrediction(double[] Mean, double[] StandardDeviation);
+
+/// <summary>
+/// The k fold models of a cross-validation averaged: what the pipeline ships for every profile but the
+/// study's own (which keeps its best fold). One ensemble for every family.
+/// </summary>
+public sealed class Ensemble
+{
+    public IReadOnlyList<IFoldModel> Members { get; }
+
+    public Ensemble(IReadOnlyList<IFoldModel> members)
+    {
+        if (members.Count == 0) throw new ArgumentException("An ensemble needs at least one fold model.");
+        if (members.Any(m => !m.Targets.SequenceEqual(members[0].Targets)))
+            throw new ArgumentException("Ensemble members must predict the same targets, in the same order.");
+        Members = members;
+    }
+
+    public static Ensemble Load(IEnumerable<string> directories) => new(directories.Select(FoldModels.Load).ToList());
+
+    public IReadOnlyList<string> Targets => Members[0].Targets;
+
+    /// <summary>Every member's predictions, <c>[member][target][molecule]</c>.</summary>
+    public double[][][] PredictMembers(IMoleculeFeatures features, ComputeDevice device = ComputeDevice.Cpu) =>
+        Members.Select(m => m.Predict(features, device)).ToArray();
+
+    /// <summary>Mean and spread per target, in the order of <see cref="Targets"/>.</summary>
+    public IReadOnlyList<EnsemblePrediction> Predict(IMoleculeFeatures features, ComputeDevice device = ComputeDevice.Cpu) => Combine(PredictMembers(features, device));
+
+    /// <summary>Mean and population standard deviation over members, per target and molecule.</summary>
+    public static IReadOnlyList<EnsemblePrediction> Combine(double[][][] members)
+    {
+        var result = new List<EnsemblePrediction>();
+        for (var t = 0; t < members[0].Length; t++)
+        {
+            var n = members[0][t].Length;
+            var mean = new double[n];
+            var sd = new double[n];
+            for (var i = 0; i < n; i++)
+            {
+                var m = 0.0;
+                foreach (var p in members) m += p[t][i];
+                m /= members.Length;
+                var s = 0.0;
+                foreach (var p in members) s += (p[t][i] - m) * (p[t][i] - m);
+                mean[i] = m;
+                sd[i] = Math.Sqrt(s / members.Length);
+            }
+
+            result.Add(new EnsemblePrediction(mean, sd));
+        }
+
+        return result;
+    }
+}
+
+/// <summary>Inputs already at hand (tests, benchmarks): a fingerprint matrix and/or graphs.</summary>
+public sealed class GivenFeatures(int count, IReadOnlyDictionary<FingerprintSpec, SparseBitMatrix>? fingerprints = null, MolecularGraphs? graphs = null) : IMoleculeFeatures
+{
+    public int Count => count;
+
+    public SparseBitMatrix Fingerprints(FingerprintSpec spec) =>
+        fingerprints is not null && fingerprints.TryGetValue(spec, out var m) ? m : throw new ArgumentException($"no {spec} fingerprints given");
+
+    public MolecularGraphs Graphs() => graphs ?? throw new ArgumentException("no molecular graphs given");
+}
