@@ -3,7 +3,10 @@ using System.Globalization;
 namespace OrganicScreen.Data;
 
 /// <summary>A row that passed the text checks: SMILES present, charge allowed, targets numeric.</summary>
-public sealed record CheckedRecord(RawRecord Raw, string Smiles, int Charge, double? Ie, double? Ea);
+/// <param name="Carried">The row's carried values (null fields where missing or unparsable).</param>
+/// <param name="InvalidCarried">Carried properties whose text did not parse (the molecule is flagged, not rejected).</param>
+public sealed record CheckedRecord(RawRecord Raw, string Smiles, int Charge, double? Ie, double? Ea,
+    CarriedValues? Carried = null, IReadOnlyList<string>? InvalidCarried = null);
 
 /// <summary>
 /// The text-level checks on a raw row, before RDKit sees it. Each failure names the row's
@@ -33,7 +36,8 @@ public static class RecordChecks
         if (eaError is not null) return (null, Fail(eaError));
         // One missing target is kept (the MP data has different IE and EA populations); both missing leaves nothing to learn.
         if (ie is null && ea is null) return (null, Fail("missing IE and EA"));
-        return (new CheckedRecord(raw, input, charge, ie, ea), null);
+        var (carried, invalid) = CarriedProperties.Parse(raw.Carried);
+        return (new CheckedRecord(raw, input, charge, ie, ea, carried, invalid), null);
     }
 
     private static (double? Value, string? Error) Target(string? text, TargetColumn column, string name)
@@ -52,9 +56,13 @@ public static class RecordChecks
 /// <summary>
 /// Merges rows that are the same molecule (same canonical SMILES and charge): targets averaged
 /// over the rows that have them, spread (max − min) and counts kept so noisy duplicates stay visible.
+/// Carried values merge as <see cref="CarriedProperties.Merge"/> says; each molecule gets its
+/// <see cref="MoleculeFlags"/> under <paramref name="rules"/>.
 /// </summary>
-public sealed class Deduplicator
+public sealed class Deduplicator(CurationRules? rules = null)
 {
+    private readonly CurationRules rules = rules ?? CurationRules.None;
+
     private readonly Dictionary<(string Canonical, int Charge), Group> groups = [];
     private readonly List<Group> order = [];
 
@@ -83,8 +91,10 @@ public sealed class Deduplicator
         var first = g.Rows[0];
         var (ie, ieSpread) = Merge(g.Rows.Select(r => r.Ie));
         var (ea, eaSpread) = Merge(g.Rows.Select(r => r.Ea));
+        var carried = CarriedProperties.Merge(g.Rows.Select(r => r.Carried ?? CarriedValues.Empty).ToList());
         return new Molecule(index, first.Raw.Id ?? $"row{first.Raw.Row}", g.Canonical, first.Smiles, first.Charge, ie, ea, ieSpread, eaSpread,
-            g.Rows.Count, string.Join(';', g.Rows.Select(r => r.Raw.Row)));
+            g.Rows.Count, string.Join(';', g.Rows.Select(r => r.Raw.Row)), MoleculeFlags.Of(g.Rows, ie, ea, ieSpread, eaSpread, rules),
+            carried.IsEmpty ? null : carried);
     }).ToList();
 
     private static (double? Mean, double? Spread) Merge(IEnumerable<double?> values)
@@ -94,4 +104,53 @@ public sealed class Deduplicator
     }
 
     private sealed record Group(string Canonical, List<CheckedRecord> Rows);
+}
+
+/// <summary>
+/// Curation flags: a molecule that looks physically suspicious is KEPT and marked, never dropped silently.
+/// <see cref="Molecule.Flags"/> is empty when clean, otherwise these kinds joined by ';' in this order:
+/// <list type="bullet">
+/// <item><c>reduction-above-oxidation</c>: EA &gt; IE (pipeline sign, merged values), i.e. the molecule would be reduced
+/// more easily than it is oxidised (2 M → M⁺ + M⁻ downhill); suspicious for a closed-shell molecule.</item>
+/// <item><c>implausible-ie</c> / <c>implausible-ea</c>: any merged source row's value lies outside the variant's
+/// <see cref="PlausibleRanges"/> (any row, not the mean, so a mean cannot hide an absurd row).</item>
+/// <item><c>duplicate-spread</c>: merged duplicate rows disagree on IE or EA by more than
+/// <see cref="CurationRules.DuplicateSpreadEv"/> (max − min).</item>
+/// <item><c>invalid-&lt;property&gt;</c>: a carried value (e.g. <c>invalid-capacity_mah_g</c>) did not parse in some row;
+/// the value is null (or taken from the rows that parsed).</item>
+/// </list>
+/// </summary>
+public static class MoleculeFlags
+{
+    public const string ReductionAboveOxidation = "reduction-above-oxidation";
+    public const string ImplausibleIe = "implausible-ie";
+    public const string ImplausibleEa = "implausible-ea";
+    public const string DuplicateSpread = "duplicate-spread";
+
+    public static string InvalidCarried(string property) => $"invalid-{property}";
+
+    /// <summary>The flags of one merged molecule, joined by ';' (empty when clean).</summary>
+    public static string Of(IReadOnlyList<CheckedRecord> rows, double? ie, double? ea, double? ieSpread, double? eaSpread, CurationRules rules)
+    {
+        var flags = new List<string>();
+        if (ie is { } i && ea is { } a && a > i) flags.Add(ReductionAboveOxidation);
+        if (rules.Plausible is { } plausible)
+        {
+            if (rows.Any(r => r.Ie is { } v && !plausible.IeInRange(v))) flags.Add(ImplausibleIe);
+            if (rows.Any(r => r.Ea is { } v && !plausible.EaInRange(v))) flags.Add(ImplausibleEa);
+        }
+
+        if (rules.DuplicateSpreadEv is { } limit && (ieSpread > limit || eaSpread > limit)) flags.Add(DuplicateSpread);
+        foreach (var property in rows.SelectMany(r => r.InvalidCarried ?? []).Distinct().Order(StringComparer.Ordinal))
+            flags.Add(InvalidCarried(property));
+        return string.Join(';', flags);
+    }
+
+    /// <summary>The kinds in a <see cref="Molecule.Flags"/> value.</summary>
+    public static IReadOnlyList<string> Split(string? flags) =>
+        string.IsNullOrEmpty(flags) ? [] : flags.Split(';', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>Molecules per flag kind (a molecule with two flags counts once under each).</summary>
+    public static SortedDictionary<string, int> Count(IEnumerable<Molecule> molecules) =>
+        new(molecules.SelectMany(m => Split(m.Flags)).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal);
 }

@@ -7,6 +7,10 @@ namespace OrganicScreen.Data;
 /// how its columns map onto the pipeline's schema, and which target variants it offers.
 /// Lives in <c>data/datasets/&lt;name&gt;.json</c>.
 /// </summary>
+/// <param name="Phase">Whether the energies are gas phase or in (implicit) solvent; a variant may override it.</param>
+/// <param name="Plausible">Ranges outside which a value is flagged (kept, not rejected); a variant may override it. Null: no range check.</param>
+/// <param name="DuplicateSpreadEv">Merged duplicates whose IE or EA spread (max − min) exceeds this are flagged. Null: no check.</param>
+/// <param name="Carry">Extra source columns carried into molecules.parquet, keyed by the molecule column they fill (<see cref="CarriedProperties"/>).</param>
 public sealed record DatasetManifest(
     string Name,
     string Title,
@@ -15,7 +19,11 @@ public sealed record DatasetManifest(
     IReadOnlyList<DatasetSource> Sources,
     DatasetColumns Columns,
     string DefaultVariant,
-    IReadOnlyDictionary<string, TargetVariant> Variants)
+    IReadOnlyDictionary<string, TargetVariant> Variants,
+    DatasetPhase? Phase = null,
+    PlausibleRanges? Plausible = null,
+    double? DuplicateSpreadEv = null,
+    IReadOnlyDictionary<string, CarriedColumn>? Carry = null)
 {
     public TargetVariant Variant(string? name)
     {
@@ -24,6 +32,17 @@ public sealed record DatasetManifest(
             ? variant
             : throw new DatasetException($"dataset '{Name}' has no variant '{chosen}' (available: {string.Join(", ", Variants.Keys.Order())})");
     }
+
+    /// <summary>The phase of a variant's energies: the variant's own statement, else the dataset's.</summary>
+    public DatasetPhase PhaseOf(string? variant) =>
+        Variant(variant).Phase ?? Phase
+        ?? throw new DatasetException($"dataset '{Name}' states no phase for variant '{variant ?? DefaultVariant}' (add \"phase\": {{\"kind\": \"gas\"}} or {{\"kind\": \"solution\", ...}})");
+
+    /// <summary>The plausibility ranges of a variant: its own, else the dataset's; null when neither states one.</summary>
+    public PlausibleRanges? PlausibleOf(string? variant) => Variant(variant).Plausible ?? Plausible;
+
+    /// <summary>Everything curation needs to flag a variant's molecules.</summary>
+    public CurationRules CurationOf(string? variant) => new(PlausibleOf(variant), DuplicateSpreadEv);
 
     public static DatasetManifest Load(string path)
     {
@@ -57,8 +76,91 @@ public sealed record DatasetManifest(
         }
 
         if (!Variants.ContainsKey(DefaultVariant)) throw new DatasetException($"{path}: default variant '{DefaultVariant}' is not defined");
+
+        Phase?.Validate($"{path}: phase");
+        Plausible?.Validate($"{path}: plausible");
+        foreach (var (name, variant) in Variants)
+        {
+            variant.Phase?.Validate($"{path}: variants.{name}.phase");
+            variant.Plausible?.Validate($"{path}: variants.{name}.plausible");
+            if ((variant.Phase ?? Phase) is null)
+                throw new DatasetException($"{path}: variant '{name}' has no phase; state \"phase\" for the dataset or the variant (kinds: {string.Join(", ", DatasetPhase.Kinds)})");
+        }
+
+        if (DuplicateSpreadEv is { } spread && !(double.IsFinite(spread) && spread >= 0))
+            throw new DatasetException($"{path}: duplicateSpreadEv must be a finite number ≥ 0 (eV)");
+        foreach (var (name, column) in Carry ?? new Dictionary<string, CarriedColumn>())
+            CarriedProperties.Validate(name, column, path);
     }
 }
+
+/// <summary>
+/// Where a dataset's energies were computed: <c>gas</c> (isolated molecule) or <c>solution</c>
+/// (solvated, usually by an implicit model). A solvent-window screen is only physically meaningful on
+/// solution-phase values: solvation moves redox potentials by about 2 V.
+/// </summary>
+/// <param name="Kind"><c>gas</c> or <c>solution</c>.</param>
+/// <param name="Solvent">The solvent (solution only), e.g. <c>acetonitrile</c>; null when the source does not name one (then <paramref name="Note"/> must say so).</param>
+/// <param name="Model">The solvation model (solution only), e.g. <c>SMD</c>, <c>PCM</c>.</param>
+/// <param name="Note">Anything a reader must know, e.g. what is uncertain.</param>
+public sealed record DatasetPhase(string Kind, string? Solvent = null, string? Model = null, string? Note = null)
+{
+    public const string Gas = "gas";
+    public const string Solution = "solution";
+    public static IReadOnlyList<string> Kinds { get; } = [Gas, Solution];
+
+    public bool IsSolution => Kind == Solution;
+
+    public bool IsGas => Kind == Gas;
+
+    internal void Validate(string where)
+    {
+        if (!Kinds.Contains(Kind)) throw new DatasetException($"{where}: unknown kind '{Kind}' (known: {string.Join(", ", Kinds)})");
+        if (IsGas && (Solvent is not null || Model is not null))
+            throw new DatasetException($"{where}: a gas-phase dataset has no solvent or solvation model");
+        if (IsSolution && string.IsNullOrWhiteSpace(Model))
+            throw new DatasetException($"{where}: a solution-phase dataset names its solvation model (\"model\", e.g. SMD or PCM)");
+        if (IsSolution && string.IsNullOrWhiteSpace(Solvent) && string.IsNullOrWhiteSpace(Note))
+            throw new DatasetException($"{where}: a solution-phase dataset names its solvent, or says in \"note\" why it cannot");
+    }
+
+    public override string ToString() => IsGas
+        ? "gas phase"
+        : $"solution ({Solvent ?? "solvent not stated"}, {Model})";
+}
+
+/// <summary>
+/// Inclusive [min, max] ranges (eV, pipeline sign) outside which an IE or EA value is physically
+/// implausible. Values outside are flagged <c>implausible-ie</c> / <c>implausible-ea</c> and kept.
+/// A null range skips that target.
+/// </summary>
+public sealed record PlausibleRanges(IReadOnlyList<double>? Ie, IReadOnlyList<double>? Ea, string? Note = null)
+{
+    public bool IeInRange(double value) => InRange(Ie, value);
+
+    public bool EaInRange(double value) => InRange(Ea, value);
+
+    private static bool InRange(IReadOnlyList<double>? range, double value) => range is null || (value >= range[0] && value <= range[1]);
+
+    internal void Validate(string where)
+    {
+        foreach (var (name, range) in new[] { ("ie", Ie), ("ea", Ea) })
+        {
+            if (range is null) continue;
+            if (range.Count != 2 || !double.IsFinite(range[0]) || !double.IsFinite(range[1]) || range[0] >= range[1])
+                throw new DatasetException($"{where}.{name} must be [min, max] in eV with min < max");
+        }
+    }
+}
+
+/// <summary>The flagging rules of one dataset variant (see <see cref="MoleculeFlags"/>).</summary>
+public sealed record CurationRules(PlausibleRanges? Plausible, double? DuplicateSpreadEv)
+{
+    public static CurationRules None { get; } = new(null, null);
+}
+
+/// <summary>A source column carried into molecules.parquet: its name in the file and its type (<c>double</c>, <c>int</c>, <c>bool</c>).</summary>
+public sealed record CarriedColumn(string Column, string Type);
 
 public enum SourceFormat
 {
@@ -101,7 +203,10 @@ public sealed record DatasetColumns(string Id, string Smiles, string? Charge);
 /// eV, EA positive when reduction is favourable (Materials Project sign). <see cref="Charges"/>
 /// keeps only molecules of those total charges (null keeps all).
 /// </summary>
-public sealed record TargetVariant(TargetColumn Ie, TargetColumn Ea, IReadOnlyList<int>? Charges, string Description);
+/// <param name="Phase">Overrides the dataset's phase for this variant (e.g. OMEAD's gas-phase columns).</param>
+/// <param name="Plausible">Overrides the dataset's plausibility ranges for this variant.</param>
+public sealed record TargetVariant(TargetColumn Ie, TargetColumn Ea, IReadOnlyList<int>? Charges, string Description,
+    DatasetPhase? Phase = null, PlausibleRanges? Plausible = null);
 
 public sealed record TargetColumn(string Column, double Sign);
 

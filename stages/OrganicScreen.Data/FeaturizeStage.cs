@@ -19,7 +19,10 @@ public sealed record FeatureSet(Artifact Artifact, string Dataset, string Varian
 }
 
 /// <summary>Counts that must add up: every input row is a molecule's row or a reject.</summary>
-public sealed record FeaturizeSummary(int Rows, int Rejected, int Accepted, int Molecules, int MergedDuplicates, IReadOnlyDictionary<string, int> RejectReasons);
+/// <param name="Flags">Molecules per curation flag kind (<see cref="MoleculeFlags"/>); flagged molecules are kept, and one with two flags counts under both.</param>
+/// <param name="FlaggedMolecules">Molecules with at least one flag.</param>
+public sealed record FeaturizeSummary(int Rows, int Rejected, int Accepted, int Molecules, int MergedDuplicates, IReadOnlyDictionary<string, int> RejectReasons,
+    IReadOnlyDictionary<string, int>? Flags = null, int FlaggedMolecules = 0);
 
 /// <summary>
 /// Featurize: text checks, RDKit canonicalisation, deduplication on (canonical SMILES, charge),
@@ -44,6 +47,8 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
             ["variant"] = variantKey,
             ["targets"] = ContentHash.CanonicalJson(variant),
             ["columns"] = ContentHash.CanonicalJson(dataset.Columns),
+            ["curation"] = ContentHash.CanonicalJson(dataset.CurationOf(variantKey)),
+            ["carry"] = ContentHash.CanonicalJson(dataset.Carry ?? new Dictionary<string, CarriedColumn>()),
             ["fingerprints"] = new JsonArray(ordered.Select(s => (JsonNode?)s.Name).ToArray()),
         };
         return new StageRequest(Name, code.Identity(typeof(FeaturizeStage).Assembly.GetName().Name!), parameters,
@@ -62,7 +67,7 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
         var ordered = Ordered(specs);
         var artifact = await store.GetOrBuildAsync(request, async (context, ct) =>
         {
-            var summary = await BuildAsync(fetched, variant, ordered, context.OutputDirectory, ct);
+            var summary = await BuildAsync(fetched, variant, dataset.CurationOf(variantKey), ordered, context.OutputDirectory, ct);
             Report(dataset.Name, summary);
             return System.Text.Json.JsonSerializer.SerializeToNode(summary, Json.Options);
         }, cancellation);
@@ -71,7 +76,7 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
         return new FeatureSet(artifact, dataset.Name, variantKey, ordered);
     }
 
-    private async Task<FeaturizeSummary> BuildAsync(FetchedDataset fetched, TargetVariant variant, IReadOnlyList<FingerprintSpec> specs, string output, CancellationToken cancellation)
+    private async Task<FeaturizeSummary> BuildAsync(FetchedDataset fetched, TargetVariant variant, CurationRules rules, IReadOnlyList<FingerprintSpec> specs, string output, CancellationToken cancellation)
     {
         var rejects = new List<Reject>();
         var checkedRecords = new List<CheckedRecord>();
@@ -84,7 +89,7 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
             else checkedRecords.Add(record!);
         }
 
-        var dedup = new Deduplicator();
+        var dedup = new Deduplicator(rules);
         var kept = specs.ToDictionary(s => s, _ => new List<int[]>());
         using (var progress = log.Progress($"featurize {fetched.Dataset.Name}", checkedRecords.Count))
         {
@@ -121,7 +126,8 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
             await FeatureTables.WriteFingerprintsAsync(Path.Combine(output, FeatureTables.Fingerprints(spec)), SparseBitMatrix.FromRows(spec.Bits, kept[spec]));
 
         var summary = new FeaturizeSummary(rows, rejects.Count, dedup.Rows, molecules.Count, dedup.Rows - molecules.Count,
-            new SortedDictionary<string, int>(rejects.GroupBy(r => ReasonKind(r.Reason)).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal));
+            new SortedDictionary<string, int>(rejects.GroupBy(r => ReasonKind(r.Reason)).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal),
+            MoleculeFlags.Count(molecules), molecules.Count(m => m.Flags.Length > 0));
         if (summary.Accepted + summary.Rejected != summary.Rows)
             throw new InvalidOperationException($"featurize lost rows: {summary.Rows} read, {summary.Accepted} accepted, {summary.Rejected} rejected");
         return summary;
@@ -138,6 +144,8 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
     {
         log.Info($"featurize {dataset}: {s.Rows:N0} rows -> {s.Molecules:N0} molecules ({s.MergedDuplicates:N0} duplicate rows merged), {s.Rejected:N0} rejected");
         foreach (var (reason, count) in s.RejectReasons) log.Info($"  rejected {count,6:N0} × {reason}");
+        if (s.FlaggedMolecules > 0) log.Info($"  flagged  {s.FlaggedMolecules,6:N0} molecules (kept; see the flags column of {FeatureTables.Molecules})");
+        foreach (var (flag, count) in s.Flags ?? new Dictionary<string, int>()) log.Info($"  flagged  {count,6:N0} × {flag}");
     }
 
     private static async Task WriteRejectsCsvAsync(string path, IEnumerable<Reject> rejects, CancellationToken cancellation)

@@ -6,7 +6,9 @@ namespace OrganicScreen.Data;
 
 /// <summary>One input row as text, before any validation: nothing is parsed or dropped here.</summary>
 /// <param name="Row">1-based row of the source: the line number in a CSV (header is line 1), the record number in JSON.</param>
-public sealed record RawRecord(int Row, string? Id, string? Smiles, string? Charge, string? Ie, string? Ea);
+/// <param name="Carried">Text of the manifest's carried columns, keyed by property name; null when the dataset carries none.</param>
+public sealed record RawRecord(int Row, string? Id, string? Smiles, string? Charge, string? Ie, string? Ea,
+    IReadOnlyDictionary<string, string?>? Carried = null);
 
 /// <summary>Reads a dataset file in its source format into <see cref="RawRecord"/>s.</summary>
 public static class RawRecordReader
@@ -38,13 +40,15 @@ public static class RawRecordReader
         var charge = Column(dataset.Columns.Charge, false);
         var ie = Column(variant.Ie.Column, true);
         var ea = Column(variant.Ea.Column, true);
+        var carried = (dataset.Carry ?? new Dictionary<string, CarriedColumn>()).Select(c => (c.Key, Index: Column(c.Value.Column, true))).ToList();
         var line = 1;
         while (reader.ReadLine() is { } text)
         {
             line++;
             var fields = text.Length == 0 ? [] : Csv.Split(text);
             string? At(int i) => i >= 0 && i < fields.Count ? fields[i] : null;
-            yield return new RawRecord(line, At(id), At(smiles), At(charge), At(ie), At(ea));
+            yield return new RawRecord(line, At(id), At(smiles), At(charge), At(ie), At(ea),
+                carried.Count == 0 ? null : carried.ToDictionary(c => c.Key, c => At(c.Index)));
         }
     }
 
@@ -72,7 +76,8 @@ public static class RawRecordReader
             var fields = record.EnumerateObject().ToDictionary(p => Rename(source, p.Name), p => p.Value);
             string? Field(string? name) => name is not null && fields.TryGetValue(name, out var value) ? Text(value) : null;
             yield return new RawRecord(row, Field(dataset.Columns.Id), Field(dataset.Columns.Smiles), Field(dataset.Columns.Charge),
-                Field(variant.Ie.Column), Field(variant.Ea.Column));
+                Field(variant.Ie.Column), Field(variant.Ea.Column),
+                dataset.Carry is { Count: > 0 } carry ? carry.ToDictionary(c => c.Key, c => Field(c.Value.Column)) : null);
         }
     }
 

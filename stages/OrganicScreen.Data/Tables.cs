@@ -7,6 +7,8 @@ namespace OrganicScreen.Data;
 /// Targets are in eV in the pipeline's convention; null when no source row had the value.
 /// Spreads are max − min over the merged rows (0 for a single row).
 /// </summary>
+/// <param name="Flags">Curation flags (<see cref="MoleculeFlags"/>), ';'-separated; empty when clean.</param>
+/// <param name="Carried">Values the dataset carries (<see cref="CarriedValues"/>); null when it carries none.</param>
 public sealed record Molecule(
     int Index,
     string Id,
@@ -18,7 +20,9 @@ public sealed record Molecule(
     double? IeSpread,
     double? EaSpread,
     int Count,
-    string SourceRows);
+    string SourceRows,
+    string Flags = "",
+    CarriedValues? Carried = null);
 
 /// <summary>An input row that could not become a molecule, and why.</summary>
 public sealed record Reject(int Row, string? Id, string Input, string Reason);
@@ -40,11 +44,17 @@ public static class FeatureTables
         {
             Index = m.Index, Id = m.Id, CanonicalSmiles = m.CanonicalSmiles, InputSmiles = m.InputSmiles, Charge = m.Charge,
             IeEv = m.Ie, EaEv = m.Ea, IeSpreadEv = m.IeSpread, EaSpreadEv = m.EaSpread, Count = m.Count, SourceRows = m.SourceRows,
+            Flags = m.Flags, CapacityMahG = m.Carried?.CapacityMahG, RedoxCenters = m.Carried?.RedoxCenters, RedoxStable = m.Carried?.RedoxStable,
+            HomoHartree = m.Carried?.HomoHartree, LumoHartree = m.Carried?.LumoHartree,
         }).ToList());
 
     public static async Task<IReadOnlyList<Molecule>> ReadMoleculesAsync(string path) =>
-        (await ReadAsync<MoleculeRow>(path)).Select(r => new Molecule(r.Index, r.Id, r.CanonicalSmiles, r.InputSmiles, r.Charge,
-            r.IeEv, r.EaEv, r.IeSpreadEv, r.EaSpreadEv, r.Count, r.SourceRows)).ToList();
+        (await ReadAsync<MoleculeRow>(path)).Select(r =>
+        {
+            var carried = new CarriedValues(r.CapacityMahG, r.RedoxCenters, r.RedoxStable, r.HomoHartree, r.LumoHartree);
+            return new Molecule(r.Index, r.Id, r.CanonicalSmiles, r.InputSmiles, r.Charge,
+                r.IeEv, r.EaEv, r.IeSpreadEv, r.EaSpreadEv, r.Count, r.SourceRows, r.Flags ?? "", carried.IsEmpty ? null : carried);
+        }).ToList();
 
     public static async Task WriteRejectsAsync(string path, IEnumerable<Reject> rejects) =>
         await WriteAsync(path, rejects.Select(r => new RejectRow { Row = r.Row, Id = r.Id, Input = r.Input, Reason = r.Reason }).ToList());
@@ -85,6 +95,13 @@ public static class FeatureTables
         [System.Text.Json.Serialization.JsonPropertyName("ea_spread_ev")] public double? EaSpreadEv { get; set; }
         [System.Text.Json.Serialization.JsonPropertyName("count")] public int Count { get; set; }
         [System.Text.Json.Serialization.JsonPropertyName("source_rows")] public string SourceRows { get; set; } = "";
+        [System.Text.Json.Serialization.JsonPropertyName("flags")] public string? Flags { get; set; } = "";
+        // Carried values (CarriedProperties): null for datasets that do not carry them.
+        [System.Text.Json.Serialization.JsonPropertyName("capacity_mah_g")] public double? CapacityMahG { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("redox_centers")] public int? RedoxCenters { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("redox_stable")] public bool? RedoxStable { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("homo_hartree")] public double? HomoHartree { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("lumo_hartree")] public double? LumoHartree { get; set; }
     }
 
     private sealed class RejectRow
