@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using OrganicScreen.Chem;
 using OrganicScreen.Core;
 
 namespace OrganicScreen.Data;
@@ -60,7 +59,7 @@ public sealed class FetchStage(ArtifactStore store, IStageLog log, HttpClient? h
     public Task<FetchedDataset> RunAsync(DatasetManifest dataset, string repositoryRoot, bool allowUnpinned = false, CancellationToken cancellation = default)
     {
         var choice = Choose(dataset, repositoryRoot, allowUnpinned, http is not null);
-        return RunAsync(choice, Request(choice, code ?? RunningCode.Location), cancellation);
+        return RunAsync(choice, Request(choice, code ?? new CodeLocation(AppContext.BaseDirectory, new Dictionary<string, string>())), cancellation);
     }
 
     public async Task<FetchedDataset> RunAsync(Choice choice, StageRequest request, CancellationToken cancellation = default)

@@ -36,7 +36,8 @@ public sealed record StageNode(string Name, string Description, IReadOnlyList<st
 /// </summary>
 public static class StageGraph
 {
-    private static readonly string Data = typeof(FeaturizeStage).Assembly.GetName().Name!;
+    private static readonly string Data = typeof(FetchStage).Assembly.GetName().Name!;
+    private static readonly string Features = typeof(FeaturizeStage).Assembly.GetName().Name!;
     private static readonly string Models = typeof(TrainStage).Assembly.GetName().Name!;
     private static readonly string Inference = typeof(InferStage).Assembly.GetName().Name!;
     private static readonly string Screening = typeof(ScreenStage).Assembly.GetName().Name!;
@@ -44,7 +45,7 @@ public static class StageGraph
     public static IReadOnlyList<StageNode> For(ModelFamily model) =>
     [
         new(FetchStage.Name, "First available dataset source, sha256-verified, into the artifact store.", [], Data),
-        new(FeaturizeStage.Name, "Canonical SMILES, rejects with reasons, deduplication, ECFP fingerprints (Parquet).", [FetchStage.Name], Data),
+        new(FeaturizeStage.Name, "Canonical SMILES, rejects with reasons, deduplication, ECFP fingerprints (Parquet).", [FetchStage.Name], Features),
         .. model == ModelFamily.Fcnn
             ? new[] { new StageNode(SweepStage.Name, "Table-1 configurations, k-fold CV per target; picks the best per target (FCNN only).", [FeaturizeStage.Name], Models) }
             : [],
