@@ -91,8 +91,14 @@ public sealed class Rdkit
     // Inputs up to this many UTF-8 bytes are encoded on the stack; longer ones rent from the pool.
     private const int StackEncodeLimit = 1024;
 
-    public Rdkit()
+    /// <summary>Loads the shim with the default <see cref="SmilesLimits"/> (150 heavy atoms).</summary>
+    public Rdkit() : this(SmilesLimits.Default) { }
+
+    /// <param name="limits">What <see cref="SmilesGuard"/> lets through to RDKit from every entry point.</param>
+    public Rdkit(SmilesLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
+        Limits = limits;
         int abi;
         try
         {
@@ -121,10 +127,17 @@ public sealed class Rdkit
     /// <summary>RDKit's version, e.g. <c>2022.09.3</c>.</summary>
     public string Version { get; }
 
+    /// <summary>
+    /// Input limits checked by <see cref="SmilesGuard"/> before any SMILES reaches RDKit; a rejected input is
+    /// invalid with the guard's reason as its error, exactly like an RDKit rejection.
+    /// </summary>
+    public SmilesLimits Limits { get; }
+
     /// <summary>Parses with default sanitisation (<c>Chem.MolFromSmiles</c>) and writes RDKit's canonical SMILES.</summary>
     public unsafe ParsedSmiles Parse(string smiles)
     {
         ArgumentNullException.ThrowIfNull(smiles);
+        if (SmilesGuard.Check(smiles, Limits) is { } rejected) return new ParsedSmiles(smiles, null, rejected);
         var max = Encoding.UTF8.GetMaxByteCount(smiles.Length);
         byte[]? rented = null;
         var buffer = max <= StackEncodeLimit ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
@@ -154,6 +167,7 @@ public sealed class Rdkit
         ArgumentNullException.ThrowIfNull(smiles);
         ArgumentNullException.ThrowIfNull(spec);
         Validate(spec);
+        if (SmilesGuard.Check(smiles, Limits) is { } rejected) throw new InvalidSmilesException(rejected, smiles);
         var max = Encoding.UTF8.GetMaxByteCount(smiles.Length);
         byte[]? rented = null;
         var buffer = max <= StackEncodeLimit ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
@@ -215,7 +229,7 @@ public sealed class Rdkit
         }
 
         var n = smiles.Count;
-        var (utf8, inputOffsets) = EncodeBatch(smiles);
+        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
         nint batch = 0;
         try
         {
@@ -237,7 +251,7 @@ public sealed class Rdkit
                     | (path.HasFlag(FingerprintOnlyPath.RdkitMorgan) ? NativeMethods.FlagRdkitMorgan : NativeMethods.FlagNone), out batch);
             if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
 
-            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, canonicalSmiles, nameof(Featurize));
+            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles, nameof(Featurize));
 
             var fingerprints = new Dictionary<FingerprintSpec, SparseBitMatrix>(distinct.Count);
             for (var k = 0; k < distinct.Count; k++)
@@ -279,7 +293,7 @@ public sealed class Rdkit
         ArgumentNullException.ThrowIfNull(smiles);
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
         var n = smiles.Count;
-        var (utf8, inputOffsets) = EncodeBatch(smiles);
+        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
         nint batch = 0;
         try
         {
@@ -290,7 +304,7 @@ public sealed class Rdkit
                     canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical, out batch);
             if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
 
-            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, canonicalSmiles, nameof(Graphs));
+            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles, nameof(Graphs));
 
             status = NativeMethods.BatchGraphSize(batch, out var atoms, out var bonds);
             if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
@@ -322,13 +336,22 @@ public sealed class Rdkit
     /// <summary>
     /// All inputs as one contiguous UTF-8 buffer + offsets (n+1), both rented from the pool (the caller returns
     /// them): a single P/Invoke for the whole batch, and repeated batches allocate only their results.
+    /// Inputs <see cref="SmilesGuard"/> rejects are sent as empty strings (RDKit never sees them; the native
+    /// side marks them invalid at no cost) and their reasons returned; <c>Rejected</c> is null when none is.
     /// </summary>
-    private static (byte[] Utf8, int[] Offsets) EncodeBatch(IReadOnlyList<string> smiles)
+    private static (byte[] Utf8, int[] Offsets, string?[]? Rejected) EncodeBatch(IReadOnlyList<string> smiles, SmilesLimits limits)
     {
         var n = smiles.Count;
+        string?[]? rejected = null;
         long total = 0;
         for (var i = 0; i < n; i++)
-            total += Encoding.UTF8.GetByteCount(smiles[i] ?? throw new ArgumentException($"smiles[{i}] is null.", nameof(smiles)));
+        {
+            var reason = SmilesGuard.Check(smiles[i] ?? throw new ArgumentException($"smiles[{i}] is null.", nameof(smiles)), limits);
+            if (reason is null)
+                total += Encoding.UTF8.GetByteCount(smiles[i]);
+            else
+                (rejected ??= new string?[n])[i] = reason;
+        }
         if (total > Array.MaxLength) throw new ArgumentException("Batch exceeds 2 GB of SMILES; split it.", nameof(smiles));
         var utf8 = ArrayPool<byte>.Shared.Rent((int)Math.Max(total, 1));
         var offsets = ArrayPool<int>.Shared.Rent(n + 1);
@@ -336,15 +359,15 @@ public sealed class Rdkit
         offsets[0] = 0;
         for (var i = 0; i < n; i++)
         {
-            at += Encoding.UTF8.GetBytes(smiles[i], utf8.AsSpan(at));
+            if (rejected?[i] is null) at += Encoding.UTF8.GetBytes(smiles[i], utf8.AsSpan(at));
             offsets[i + 1] = at;
         }
-        return (utf8, offsets);
+        return (utf8, offsets, rejected);
     }
 
     /// <summary>One <see cref="ParsedSmiles"/> per input from a native batch's validity flags and texts.</summary>
     private static unsafe ParsedSmiles[] ReadMolecules(nint batch, IReadOnlyList<string> smiles, byte[] utf8, int[] inputOffsets,
-        bool canonicalSmiles, string operation)
+        string?[]? rejected, bool canonicalSmiles, string operation)
     {
         var n = smiles.Count;
         var textBytes = NativeMethods.BatchTextBytes(batch);
@@ -365,7 +388,9 @@ public sealed class Rdkit
             for (var i = 0; i < n; i++)
             {
                 var bytes = text.AsSpan(textOffsets[i], textOffsets[i + 1] - textOffsets[i]);
-                if (valid[i] == 0)
+                if (rejected?[i] is { } reason)
+                    molecules[i] = new ParsedSmiles(smiles[i], null, reason);
+                else if (valid[i] == 0)
                     molecules[i] = new ParsedSmiles(smiles[i], null, Encoding.UTF8.GetString(bytes));
                 else if (!canonicalSmiles)
                     molecules[i] = new ParsedSmiles(smiles[i], null, null);
