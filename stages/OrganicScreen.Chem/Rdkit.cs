@@ -27,6 +27,24 @@ public sealed record FeaturizedBatch(
 public sealed record MolecularGraphBatch(IReadOnlyList<ParsedSmiles> Molecules, MolecularGraphs Graphs);
 
 /// <summary>
+/// Whole-molecule descriptors from <see cref="Rdkit.Descriptors"/>. <see cref="MolarMass"/> is the average molar
+/// mass in g/mol with implicit hydrogens (RDKit <c>calcAMW</c> = Python <c>Descriptors.MolWt</c>);
+/// <see cref="Elements"/> the distinct element symbols in ordinal order, with "H" whenever any atom carries a
+/// hydrogen, implicit or explicit (ethanol: C, H, O; <c>[Na+].[Cl-]</c>: Cl, Na); <see cref="FormalCharge"/>
+/// the sum of formal charges; <see cref="Fragments"/> the number of disconnected pieces (salts, mixtures).
+/// </summary>
+public sealed record MoleculeDescriptors(double MolarMass, int HeavyAtoms, IReadOnlyList<string> Elements, int FormalCharge, int Fragments);
+
+/// <summary>
+/// One input of <see cref="Rdkit.Descriptors"/>: <see cref="Descriptors"/> when RDKit accepts the SMILES, else
+/// null with <see cref="Error"/> (RDKit's message or the <see cref="SmilesGuard"/> reason), as in <see cref="ParsedSmiles"/>.
+/// </summary>
+public sealed record DescribedMolecule(string Input, MoleculeDescriptors? Descriptors, string? Error)
+{
+    public bool IsValid => Error is null;
+}
+
+/// <summary>
 /// Column names of <see cref="MolecularGraphs.AtomFeatures"/> / <see cref="MolecularGraphs.BondFeatures"/> as
 /// <see cref="Rdkit.Graphs(IReadOnlyList{string}, int)"/> writes them: Chemprop v1 features, each one-hot block
 /// ending in an "other" slot for values outside its choices. Atoms (47): element (H B C N O F Si P S Cl Se Br Te I,
@@ -324,6 +342,54 @@ public sealed class Rdkit
             if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
             return new MolecularGraphBatch(Array.AsReadOnly(molecules),
                 new MolecularGraphs(atomFeatureCount, bondFeatureCount, atomOffsets, atomFeatures, bondOffsets, bondAtoms, bondFeatures));
+        }
+        finally
+        {
+            if (batch != 0) NativeMethods.BatchFree(batch);
+            ArrayPool<byte>.Shared.Return(utf8);
+            ArrayPool<int>.Shared.Return(inputOffsets);
+        }
+    }
+
+    /// <summary>
+    /// Descriptors (<see cref="MoleculeDescriptors"/>) of many molecules in one native call on <paramref name="threads"/>
+    /// threads (0 = all cores), one result per input in input order. Parsing is <c>Chem.MolFromSmiles</c>.
+    /// </summary>
+    public unsafe IReadOnlyList<DescribedMolecule> Descriptors(IReadOnlyList<string> smiles, int threads = 0)
+    {
+        ArgumentNullException.ThrowIfNull(smiles);
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        var n = smiles.Count;
+        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
+        nint batch = 0;
+        try
+        {
+            int status;
+            fixed (byte* pUtf8 = utf8)
+            fixed (int* pOffsets = inputOffsets)
+                status = NativeMethods.Descriptors(pUtf8, pOffsets, n, threads, out batch);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Descriptors));
+            // Valid molecules' text is the element list (ReadMolecules reads it as the "canonical" text).
+            var texts = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles: true, nameof(Descriptors));
+            var mass = new double[n];
+            var heavy = new int[n];
+            var charge = new int[n];
+            var fragments = new int[n];
+            fixed (double* pMass = mass)
+            fixed (int* pHeavy = heavy)
+            fixed (int* pCharge = charge)
+            fixed (int* pFragments = fragments)
+                status = NativeMethods.BatchCopyDescriptors(batch, pMass, pHeavy, pCharge, pFragments);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Descriptors));
+            var results = new DescribedMolecule[n];
+            for (var i = 0; i < n; i++)
+            {
+                results[i] = texts[i].Canonical is { } elements
+                    ? new DescribedMolecule(smiles[i], new MoleculeDescriptors(mass[i], heavy[i],
+                        Array.AsReadOnly(elements.Length == 0 ? [] : elements.Split(',')), charge[i], fragments[i]), null)
+                    : new DescribedMolecule(smiles[i], null, texts[i].Error);
+            }
+            return Array.AsReadOnly(results);
         }
         finally
         {

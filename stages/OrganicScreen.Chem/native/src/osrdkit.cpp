@@ -2,6 +2,7 @@
 #include "osrdkit.h"
 
 #include <DataStructs/ExplicitBitVect.h>
+#include <GraphMol/Descriptors/MolDescriptors.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/MolOps.h>
@@ -455,6 +456,10 @@ struct osr_batch {
   std::vector<int64_t> nnz;           // [nspecs]
   int64_t atoms = 0;
   int64_t bonds = 0;
+  // osr_descriptors only, [n] each (zero for invalid molecules); the text holds the element list.
+  bool descriptors = false;
+  std::vector<double> molar_mass;
+  std::vector<int32_t> heavy_atoms, formal_charge, fragments;
 };
 
 namespace {
@@ -711,6 +716,64 @@ void graph_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *o
     }
     if (!b.valid[static_cast<size_t>(i)]) c.text += error;
     b.text_len[static_cast<size_t>(i)] = static_cast<int32_t>(c.text.size() - text_before);
+  }
+}
+
+// ---- descriptors ---------------------------------------------------------------------------
+
+// Distinct element symbols, ordinal order, joined by ','. Implicit hydrogens count as H, so the list
+// is what a molecular formula would show (explicit H atoms RDKit keeps, e.g. [2H], are "H" too).
+std::string element_list(const RDKit::ROMol &mol) {
+  std::vector<std::string> symbols;
+  for (const RDKit::Atom *atom : mol.atoms()) {
+    symbols.push_back(atom->getSymbol());
+    if (atom->getTotalNumHs() > 0) symbols.emplace_back("H");
+  }
+  std::sort(symbols.begin(), symbols.end());
+  symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
+  std::string out;
+  for (const auto &symbol : symbols) {
+    if (!out.empty()) out += ',';
+    out += symbol;
+  }
+  return out;
+}
+
+void descriptor_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *offsets) {
+  auto &c = b.chunks[static_cast<size_t>(chunk)];
+  const int32_t begin = chunk * kChunk;
+  const int32_t end = std::min(b.n, begin + kChunk);
+  std::string error;
+  for (int32_t i = begin; i < end; ++i) {
+    const auto at = static_cast<size_t>(i);
+    std::string_view smi(utf8 + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
+    const size_t text_before = c.text.size();
+    auto mol = parse(smi, error);
+    if (mol) {
+      try {
+        // calcAMW with onlyHeavy=false is Python's Descriptors.MolWt: implicit Hs included.
+        const double mass = RDKit::Descriptors::calcAMW(*mol);
+        std::vector<int> mapping;
+        const auto fragments = RDKit::MolOps::getMolFrags(*mol, mapping);
+        c.text += element_list(*mol);
+        b.molar_mass[at] = mass;
+        b.heavy_atoms[at] = static_cast<int32_t>(mol->getNumHeavyAtoms());
+        b.formal_charge[at] = static_cast<int32_t>(RDKit::MolOps::getFormalCharge(*mol));
+        b.fragments[at] = static_cast<int32_t>(fragments);
+        b.valid[at] = 1;
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        error = e.what();
+        if (error.empty()) error = "RDKit error";
+      } catch (...) {
+        error = "unknown RDKit error";
+      }
+      tl_log.clear();
+      if (!b.valid[at]) c.text.resize(text_before);
+    }
+    if (!b.valid[at]) c.text += error;
+    b.text_len[at] = static_cast<int32_t>(c.text.size() - text_before);
   }
 }
 
@@ -1003,6 +1066,55 @@ int32_t osr_batch_copy_graphs(const osr_batch *batch, int32_t *atom_offsets, flo
     bonds_at += c.bond_features.size();
     ends_at += c.bond_atoms.size();
   }
+  return OSR_OK;
+}
+
+int32_t osr_descriptors(const char *utf8, const int32_t *offsets, int32_t n, int32_t threads,
+                        osr_batch **out) {
+  if (!out) return OSR_E_ARGUMENT;
+  *out = nullptr;
+  if (threads < 0 || !valid_inputs(utf8, offsets, n)) return OSR_E_ARGUMENT;
+  try {
+    ensure_init();
+    auto b = std::make_unique<osr_batch>();
+    const auto count = static_cast<size_t>(n);
+    b->n = n;
+    b->descriptors = true;
+    b->valid.assign(count, 0);
+    b->text_len.assign(count, 0);
+    b->molar_mass.assign(count, 0.0);
+    b->heavy_atoms.assign(count, 0);
+    b->formal_charge.assign(count, 0);
+    b->fragments.assign(count, 0);
+    const int32_t nchunks = (n + kChunk - 1) / kChunk;
+    b->chunks.resize(static_cast<size_t>(nchunks));
+    const int32_t status = run_chunks(nchunks, threads, [&](int32_t c) {
+      descriptor_chunk(*b, c, utf8, offsets);
+    });
+    if (status != OSR_OK) return status;
+    for (const auto &c : b->chunks) b->text_bytes += static_cast<int64_t>(c.text.size());
+    if (b->text_bytes > std::numeric_limits<int32_t>::max()) return OSR_E_TOO_LARGE;
+    *out = b.release();
+    return OSR_OK;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_batch_copy_descriptors(const osr_batch *batch, double *molar_mass, int32_t *heavy_atoms,
+                                   int32_t *formal_charge, int32_t *fragments) {
+  if (!batch || !batch->descriptors ||
+      (batch->n > 0 && (!molar_mass || !heavy_atoms || !formal_charge || !fragments))) {
+    return OSR_E_ARGUMENT;
+  }
+  const auto n = static_cast<size_t>(batch->n);
+  if (n == 0) return OSR_OK;
+  std::memcpy(molar_mass, batch->molar_mass.data(), n * sizeof(double));
+  std::memcpy(heavy_atoms, batch->heavy_atoms.data(), n * sizeof(int32_t));
+  std::memcpy(formal_charge, batch->formal_charge.data(), n * sizeof(int32_t));
+  std::memcpy(fragments, batch->fragments.data(), n * sizeof(int32_t));
   return OSR_OK;
 }
 

@@ -2,7 +2,8 @@
  * osrdkit: the C ABI between OrganicScreen (.NET) and RDKit.
  *
  * Rules that keep it ABI-safe for P/Invoke:
- *  - only int32_t/int64_t/uint8_t/char and pointers to them cross the boundary; no structs by value,
+ *  - only int32_t/int64_t/uint8_t/char and pointers to them (and to float/double arrays) cross the
+ *    boundary; no structs by value,
  *    no C++ types, no exceptions (every entry point catches everything);
  *  - strings are UTF-8 with explicit byte lengths (inputs need not be NUL-terminated);
  *  - memory the shim allocates is released by the caller with osr_free / osr_batch_free;
@@ -26,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the managed side checks it at load. */
-#define OSR_ABI_VERSION 3
+#define OSR_ABI_VERSION 4
 
 #define OSR_OK 0
 #define OSR_INVALID_MOLECULE 0
@@ -168,6 +169,26 @@ OSR_API int32_t osr_batch_graph_size(const osr_batch *batch, int32_t *atoms, int
 OSR_API int32_t osr_batch_copy_graphs(const osr_batch *batch, int32_t *atom_offsets,
                                       float *atom_features, int32_t *bond_offsets,
                                       int32_t *bond_atoms, float *bond_features);
+
+/* ---- molecular descriptors, ABI 4 ------------------------------------------------------------ */
+
+/*
+ * Descriptors of n molecules (input layout, threads, parsing and error capture as osr_graphs).
+ * Per valid molecule: average molar mass in g/mol with implicit hydrogens (Descriptors::calcAMW, =
+ * Python's Descriptors.MolWt), heavy atoms (getNumHeavyAtoms), formal charge sum
+ * (MolOps::getFormalCharge), fragment count (MolOps::getMolFrags), and as its text the distinct
+ * element symbols in ordinal order joined by ',' with H present whenever any atom carries a
+ * hydrogen, implicit or explicit (e.g. "C,H,N,O"; "Cl,Na" for [Na+].[Cl-]). Invalid molecules
+ * have zeros and their error as text. Read the text with osr_batch_copy_text, the numbers with
+ * osr_batch_copy_descriptors, release with osr_batch_free.
+ */
+OSR_API int32_t osr_descriptors(const char *utf8, const int32_t *offsets, int32_t n,
+                                int32_t threads, osr_batch **out);
+
+/* Copies n values into each array (OSR_E_ARGUMENT for a batch not made by osr_descriptors). */
+OSR_API int32_t osr_batch_copy_descriptors(const osr_batch *batch, double *molar_mass,
+                                           int32_t *heavy_atoms, int32_t *formal_charge,
+                                           int32_t *fragments);
 
 #ifdef __cplusplus
 }
