@@ -10,7 +10,7 @@ namespace OrganicScreen.Chem;
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "osrdkit";
-    internal const int ExpectedAbiVersion = 4;
+    internal const int ExpectedAbiVersion = 5;
 
     internal const int ValidMolecule = 1;
     internal const int InvalidMolecule = 0;
@@ -86,6 +86,12 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "osr_batch_copy_descriptors")]
     internal static partial int BatchCopyDescriptors(nint batch, double* molarMass, int* heavyAtoms, int* formalCharge, int* fragments);
+
+    internal const int DepictTransparent = 1;
+
+    [LibraryImport(Library, EntryPoint = "osr_depict_svg")]
+    internal static partial int DepictSvg(byte* smiles, int smilesLength, int width, int height, int flags,
+        out nint text, out int textLength);
 
     [LibraryImport(Library, EntryPoint = "osr_batch_free")]
     internal static partial void BatchFree(nint batch);

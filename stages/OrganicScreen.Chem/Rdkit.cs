@@ -105,6 +105,9 @@ public sealed class Rdkit
 {
     public const int MaxRadius = 10;
     public const int MaxBits = 1 << 20;
+    /// <summary>Smallest and largest <see cref="DepictSvg"/> width/height in pixels.</summary>
+    public const int MinDepictionSize = 16;
+    public const int MaxDepictionSize = 4096;
 
     // Inputs up to this many UTF-8 bytes are encoded on the stack; longer ones rent from the pool.
     private const int StackEncodeLimit = 1024;
@@ -349,6 +352,35 @@ public sealed class Rdkit
             ArrayPool<byte>.Shared.Return(utf8);
             ArrayPool<int>.Shared.Return(inputOffsets);
         }
+    }
+
+    /// <summary>
+    /// 2-D structure drawing as SVG text, made as Python would: <c>rdDepictor.Compute2DCoords</c>,
+    /// <c>rdMolDraw2D.PrepareMolForDrawing</c>, <c>MolDraw2DSVG(width, height).DrawMolecule</c>. The text starts at
+    /// the <c>&lt;svg&gt;</c> element (RDKit's XML declaration is dropped) so it can be inlined in HTML; the same
+    /// input always gives the same bytes. Throws <see cref="InvalidSmilesException"/> when the SMILES is rejected.
+    /// </summary>
+    /// <param name="width">Pixels, <see cref="MinDepictionSize"/>..<see cref="MaxDepictionSize"/>.</param>
+    /// <param name="height">Pixels, same range.</param>
+    /// <param name="transparentBackground">Leave out the white background rectangle (for dark pages).</param>
+    public unsafe string DepictSvg(string smiles, int width = 250, int height = 200, bool transparentBackground = false)
+    {
+        ArgumentNullException.ThrowIfNull(smiles);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, MinDepictionSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(width, MaxDepictionSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, MinDepictionSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(height, MaxDepictionSize);
+        if (SmilesGuard.Check(smiles, Limits) is { } rejected) throw new InvalidSmilesException(rejected, smiles);
+        var utf8 = Encoding.UTF8.GetBytes(smiles); // drawing costs milliseconds; one small array is noise
+        int status;
+        nint text;
+        int textLength;
+        fixed (byte* p = utf8)
+            status = NativeMethods.DepictSvg(p, utf8.Length, width, height,
+                transparentBackground ? NativeMethods.DepictTransparent : 0, out text, out textLength);
+        if (status < 0) throw NativeMethods.Failure(status, nameof(DepictSvg));
+        var message = TakeString(text, textLength);
+        return status == NativeMethods.ValidMolecule ? message : throw new InvalidSmilesException(message, smiles);
     }
 
     /// <summary>

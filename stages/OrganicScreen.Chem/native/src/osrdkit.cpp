@@ -2,9 +2,12 @@
 #include "osrdkit.h"
 
 #include <DataStructs/ExplicitBitVect.h>
+#include <GraphMol/Depictor/RDDepictor.h>
 #include <GraphMol/Descriptors/MolDescriptors.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
+#include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
+#include <GraphMol/MolDraw2D/MolDraw2DUtils.h>
 #include <GraphMol/MolOps.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
@@ -777,6 +780,35 @@ void descriptor_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32
   }
 }
 
+// ---- depiction -----------------------------------------------------------------------------
+
+constexpr int32_t kMinDepictSize = 16;
+constexpr int32_t kMaxDepictSize = 4096;
+
+// Python's recipe: Compute2DCoords, PrepareMolForDrawing (kekulise, wedge bonds, chiral Hs), then
+// MolDraw2DSVG.DrawMolecule without preparing a second time. Throws what RDKit throws.
+std::string depict_svg(RDKit::RWMol &mol, int32_t width, int32_t height, bool transparent) {
+  // canonOrient=true is Python's Compute2DCoords default (C++ defaults to false): the drawing is
+  // rotated to a canonical orientation, as Python draws it.
+  RDDepict::compute2DCoords(mol, nullptr, /*canonOrient=*/true);
+  RDKit::MolDraw2DUtils::prepareMolForDrawing(mol);
+  RDKit::MolDraw2DSVG drawer(width, height);
+  drawer.drawOptions().prepareMolsBeforeDrawing = false;
+  drawer.drawOptions().clearBackground = !transparent;  // no white <rect> when transparent
+  drawer.drawMolecule(mol);
+  drawer.finishDrawing();
+  std::string svg = drawer.getDrawingText();
+  // The "<?xml ... encoding='iso-8859-1'?>" line is not allowed inside HTML and claims the wrong
+  // encoding for UTF-8 pages; without it the text is a plain <svg> element.
+  if (svg.compare(0, 5, "<?xml") == 0) {
+    const size_t end = svg.find("?>");
+    size_t start = end == std::string::npos ? 0 : end + 2;
+    while (start < svg.size() && (svg[start] == '\n' || svg[start] == '\r')) ++start;
+    svg.erase(0, start);
+  }
+  return svg;
+}
+
 // Shared by osr_featurize and osr_graphs: offsets must be non-decreasing and inside a buffer.
 bool valid_inputs(const char *utf8, const int32_t *offsets, int32_t n) {
   if (n < 0 || (n > 0 && !offsets)) return false;
@@ -1116,6 +1148,42 @@ int32_t osr_batch_copy_descriptors(const osr_batch *batch, double *molar_mass, i
   std::memcpy(formal_charge, batch->formal_charge.data(), n * sizeof(int32_t));
   std::memcpy(fragments, batch->fragments.data(), n * sizeof(int32_t));
   return OSR_OK;
+}
+
+int32_t osr_depict_svg(const char *smiles, int32_t smiles_len, int32_t width, int32_t height,
+                       int32_t flags, char **out_text, int32_t *out_len) {
+  if ((!smiles && smiles_len != 0) || smiles_len < 0 || !out_text || !out_len ||
+      width < kMinDepictSize || width > kMaxDepictSize || height < kMinDepictSize ||
+      height > kMaxDepictSize) {
+    return OSR_E_ARGUMENT;
+  }
+  *out_text = nullptr;
+  *out_len = 0;
+  try {
+    ensure_init();
+    std::string error;
+    auto mol = parse(std::string_view(smiles ? smiles : "", static_cast<size_t>(smiles_len)), error);
+    if (mol) {
+      try {
+        const std::string svg = depict_svg(*mol, width, height, (flags & OSR_DEPICT_TRANSPARENT) != 0);
+        tl_log.clear();
+        *out_text = dup_string(svg, out_len);
+        return OSR_VALID_MOLECULE;
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        error = e.what();
+        if (error.empty()) error = "RDKit error";
+      }
+      tl_log.clear();
+    }
+    *out_text = dup_string(error, out_len);
+    return OSR_INVALID_MOLECULE;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
 }
 
 }  // extern "C"

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the managed side checks it at load. */
-#define OSR_ABI_VERSION 4
+#define OSR_ABI_VERSION 5
 
 #define OSR_OK 0
 #define OSR_INVALID_MOLECULE 0
@@ -189,6 +189,21 @@ OSR_API int32_t osr_descriptors(const char *utf8, const int32_t *offsets, int32_
 OSR_API int32_t osr_batch_copy_descriptors(const osr_batch *batch, double *molar_mass,
                                            int32_t *heavy_atoms, int32_t *formal_charge,
                                            int32_t *fragments);
+
+/* ---- 2-D depiction, ABI 5 ---------------------------------------------------------------------- */
+
+/* Flag for osr_depict_svg: leave the background transparent (default: white rectangle). */
+#define OSR_DEPICT_TRANSPARENT 1
+
+/*
+ * SVG drawing of one SMILES (parsed as osr_parse), as Python would make it:
+ * rdDepictor.Compute2DCoords, rdMolDraw2D.PrepareMolForDrawing, MolDraw2DSVG(width, height)
+ * .DrawMolecule, FinishDrawing; the XML declaration is removed so the text can be inlined in HTML.
+ * width/height 16..4096 pixels, else OSR_E_ARGUMENT. Returns 1 with *out_text = the SVG, or 0 with
+ * the error; malloc'd, NUL-terminated, *out_len bytes, free with osr_free.
+ */
+OSR_API int32_t osr_depict_svg(const char *smiles, int32_t smiles_len, int32_t width,
+                               int32_t height, int32_t flags, char **out_text, int32_t *out_len);
 
 #ifdef __cplusplus
 }
