@@ -10,7 +10,7 @@ namespace OrganicScreen.Chem;
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "osrdkit";
-    internal const int ExpectedAbiVersion = 5;
+    internal const int ExpectedAbiVersion = 6;
 
     internal const int ValidMolecule = 1;
     internal const int InvalidMolecule = 0;
@@ -92,6 +92,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "osr_depict_svg")]
     internal static partial int DepictSvg(byte* smiles, int smilesLength, int width, int height, int flags,
         out nint text, out int textLength);
+
+    [LibraryImport(Library, EntryPoint = "osr_sdf_record")]
+    internal static partial int SdfRecord(byte* block, int blockLength, int linesBefore, out nint text, out int textLength,
+        out int fields);
 
     [LibraryImport(Library, EntryPoint = "osr_batch_free")]
     internal static partial void BatchFree(nint batch);

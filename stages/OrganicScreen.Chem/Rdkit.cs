@@ -105,6 +105,8 @@ public sealed class Rdkit
 {
     public const int MaxRadius = 10;
     public const int MaxBits = 1 << 20;
+    /// <summary>Default longest SD record <see cref="ReadSdf(Stream, int)"/> passes to RDKit: 8 Mi characters (a 150-atom molblock is ~15 kB).</summary>
+    public const int DefaultMaxSdfRecordChars = 8 << 20;
     /// <summary>Smallest and largest <see cref="DepictSvg"/> width/height in pixels.</summary>
     public const int MinDepictionSize = 16;
     public const int MaxDepictionSize = 4096;
@@ -381,6 +383,34 @@ public sealed class Rdkit
         if (status < 0) throw NativeMethods.Failure(status, nameof(DepictSvg));
         var message = TakeString(text, textLength);
         return status == NativeMethods.ValidMolecule ? message : throw new InvalidSmilesException(message, smiles);
+    }
+
+    /// <summary>
+    /// Reads an SD file record by record with RDKit's own SD supplier (settings of Python's <c>Chem.SDMolSupplier</c>:
+    /// sanitise, remove Hs, strict parsing), lazily: records are split on "$$$$" lines in managed code, so memory is
+    /// bounded by one record, and a record RDKit cannot read becomes an invalid <see cref="SdfRecord"/> with RDKit's
+    /// reason instead of ending the file. The stream is left open; it is read as the enumeration advances.
+    /// </summary>
+    /// <param name="maxRecordChars">A longer record is reported as invalid without being passed to RDKit.</param>
+    public IEnumerable<SdfRecord> ReadSdf(Stream sdf, int maxRecordChars = DefaultMaxSdfRecordChars)
+    {
+        ArgumentNullException.ThrowIfNull(sdf);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRecordChars, 1);
+        return SdfReader.Read(sdf, maxRecordChars);
+    }
+
+    /// <summary><see cref="ReadSdf(Stream, int)"/> over a file, opened when the enumeration starts and closed when it ends.</summary>
+    public IEnumerable<SdfRecord> ReadSdf(string path, int maxRecordChars = DefaultMaxSdfRecordChars)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRecordChars, 1);
+        return ReadFile(path, maxRecordChars);
+
+        static IEnumerable<SdfRecord> ReadFile(string path, int maxRecordChars)
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            foreach (var record in SdfReader.Read(stream, maxRecordChars)) yield return record;
+        }
     }
 
     /// <summary>

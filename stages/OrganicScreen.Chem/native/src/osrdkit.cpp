@@ -4,6 +4,7 @@
 #include <DataStructs/ExplicitBitVect.h>
 #include <GraphMol/Depictor/RDDepictor.h>
 #include <GraphMol/Descriptors/MolDescriptors.h>
+#include <GraphMol/FileParsers/MolSupplier.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
 #include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
@@ -26,6 +27,7 @@
 #include <mutex>
 #include <new>
 #include <ostream>
+#include <sstream>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -809,6 +811,80 @@ std::string depict_svg(RDKit::RWMol &mol, int32_t width, int32_t height, bool tr
   return svg;
 }
 
+// ---- SD files ------------------------------------------------------------------------------
+
+// RDKit's ForwardSDMolSupplier over one record, with Python's SDMolSupplier settings (sanitize,
+// removeHs, strictParsing) and its line counter starting where the record starts in the file, so
+// RDKit's own messages ("Could not sanitize molecule ending on line 50") name lines of the file.
+class RecordSupplier final : public RDKit::ForwardSDMolSupplier {
+ public:
+  RecordSupplier(std::istream *in, int32_t lines_before)
+      : ForwardSDMolSupplier(in, /*takeOwnership=*/false, /*sanitize=*/true, /*removeHs=*/true,
+                             /*strictParsing=*/true) {
+    d_line = lines_before;
+  }
+};
+
+void append_field(std::string &out, std::string_view field, int32_t &fields) {
+  out.append(field);
+  out.push_back('\0');
+  ++fields;
+}
+
+// The record's first line: what RDKit would have made _Name, kept for records it cannot read.
+std::string_view header_line(std::string_view block) {
+  std::string_view line = block.substr(0, block.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+// Reads one record; fills `out` as documented at osr_sdf_record and returns valid/invalid.
+int32_t read_sd_record(std::string_view block, int32_t lines_before, std::string &out,
+                       int32_t &fields) {
+  out.clear();
+  fields = 0;
+  std::string error;
+  if (block.find('\0') != std::string_view::npos) {
+    // The output is NUL-separated; RDKit would also read a NUL byte as part of a line.
+    error = "SDF record contains a NUL character";
+  } else {
+    std::istringstream in{std::string(block)};
+    RecordSupplier supplier(&in, lines_before);
+    tl_log.clear();
+    std::unique_ptr<RDKit::ROMol> mol;
+    try {
+      mol.reset(supplier.next());  // RDKit catches parse/sanitize errors itself and logs them
+      if (mol) {
+        std::string name;
+        mol->getPropIfPresent(RDKit::common_properties::_Name, name);
+        const std::string smiles = RDKit::MolToSmiles(*mol);
+        append_field(out, name, fields);
+        append_field(out, smiles, fields);
+        // Public, non-computed props: the SD data items in file order (Python's GetPropNames()).
+        for (const auto &key : mol->getPropList(/*includePrivate=*/false, /*includeComputed=*/false)) {
+          append_field(out, key, fields);
+          append_field(out, mol->getProp<std::string>(key), fields);
+        }
+        tl_log.clear();
+        return OSR_VALID_MOLECULE;
+      }
+    } catch (const std::bad_alloc &) {
+      throw;
+    } catch (const std::exception &e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown RDKit error";
+    }
+    std::string logged = take_log();
+    if (error.empty()) error = logged.empty() ? "RDKit could not read the SDF record" : logged;
+  }
+  out.clear();
+  fields = 0;
+  append_field(out, header_line(block), fields);
+  append_field(out, error, fields);
+  return OSR_INVALID_MOLECULE;
+}
+
 // Shared by osr_featurize and osr_graphs: offsets must be non-decreasing and inside a buffer.
 bool valid_inputs(const char *utf8, const int32_t *offsets, int32_t n) {
   if (n < 0 || (n > 0 && !offsets)) return false;
@@ -1179,6 +1255,32 @@ int32_t osr_depict_svg(const char *smiles, int32_t smiles_len, int32_t width, in
     }
     *out_text = dup_string(error, out_len);
     return OSR_INVALID_MOLECULE;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_sdf_record(const char *block, int32_t block_len, int32_t lines_before,
+                       char **out_text, int32_t *out_len, int32_t *out_fields) {
+  if ((!block && block_len != 0) || block_len < 0 || lines_before < 0 || !out_text || !out_len ||
+      !out_fields) {
+    return OSR_E_ARGUMENT;
+  }
+  *out_text = nullptr;
+  *out_len = 0;
+  *out_fields = 0;
+  try {
+    ensure_init();
+    std::string out;
+    int32_t fields = 0;
+    const int32_t status = read_sd_record(
+        std::string_view(block ? block : "", static_cast<size_t>(block_len)), lines_before, out, fields);
+    if (out.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max() - 1)) return OSR_E_TOO_LARGE;
+    *out_text = dup_string(out, out_len);
+    *out_fields = fields;
+    return status;
   } catch (const std::bad_alloc &) {
     return OSR_E_MEMORY;
   } catch (...) {

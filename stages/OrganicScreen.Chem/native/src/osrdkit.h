@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the managed side checks it at load. */
-#define OSR_ABI_VERSION 5
+#define OSR_ABI_VERSION 6
 
 #define OSR_OK 0
 #define OSR_INVALID_MOLECULE 0
@@ -204,6 +204,22 @@ OSR_API int32_t osr_batch_copy_descriptors(const osr_batch *batch, double *molar
  */
 OSR_API int32_t osr_depict_svg(const char *smiles, int32_t smiles_len, int32_t width,
                                int32_t height, int32_t flags, char **out_text, int32_t *out_len);
+
+/* ---- SD files, ABI 6 ---------------------------------------------------------------------------- */
+
+/*
+ * Reads one SD record (its molblock and data items, normally ending with its "$$$$" line) with
+ * RDKit's ForwardSDMolSupplier as Python's Chem.SDMolSupplier reads files (sanitize, removeHs,
+ * strictParsing). lines_before: lines of the file before the record, so RDKit's messages name
+ * file lines. *out_text (malloc'd, *out_len bytes, free with osr_free) holds *out_fields
+ * NUL-terminated UTF-8 fields:
+ *   valid (returns 1):   _Name, canonical SMILES (Chem.MolToSmiles), then name/value pairs of the
+ *                        record's data items in file order (Python's GetPropNames / GetProp);
+ *   invalid (returns 0): the record's first line (its would-be name), RDKit's error text.
+ * A record containing a NUL byte is invalid ("SDF record contains a NUL character").
+ */
+OSR_API int32_t osr_sdf_record(const char *block, int32_t block_len, int32_t lines_before,
+                               char **out_text, int32_t *out_len, int32_t *out_fields);
 
 #ifdef __cplusplus
 }
