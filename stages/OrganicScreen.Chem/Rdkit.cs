@@ -97,9 +97,11 @@ internal enum FingerprintOnlyPath
 /// <summary>
 /// RDKit 2022.09 through the libosrdkit shim: SMILES validation/canonicalisation, Morgan bit
 /// fingerprints identical to Python's <c>AllChem.GetMorganFingerprintAsBitVect(mol, radius, nBits)</c>,
-/// and Chemprop v1 molecular graphs (<see cref="Graphs(IReadOnlyList{string}, int)"/>).
-/// Instances hold no state besides the version string, so they are cheap and thread-safe; RDKit's
-/// own log output is captured natively and surfaces only as <see cref="ParsedSmiles.Error"/>.
+/// Chemprop v1 molecular graphs (<see cref="Graphs(IReadOnlyList{string}, int)"/>), descriptors
+/// (<see cref="Descriptors"/>), SVG depictions (<see cref="DepictSvg"/>) and SD file reading
+/// (<see cref="ReadSdf(Stream, int)"/>). Every SMILES passes <see cref="SmilesGuard"/> (<see cref="Limits"/>) first.
+/// Instances hold no state besides the version string and the limits, so they are cheap and thread-safe; RDKit's
+/// own log output is captured natively and surfaces only as error text.
 /// </summary>
 public sealed class Rdkit
 {

@@ -133,6 +133,18 @@ public sealed class SdfTests
     }
 
     [Fact]
+    public void Nul_byte_makes_only_its_record_invalid()
+    {
+        var text = Oracle.Value.Text;
+        var records = Read("bad\0name\nrest\n$$$$\n" + text);
+        records.Count.ShouldBe(4);
+        records[0].Error.ShouldBe("SDF record contains a NUL character");
+        records[0].Name.ShouldBe("bad"); // cut at the NUL: the reply's fields are NUL-terminated
+        records[1].Canonical.ShouldBe("CC(=O)Oc1ccccc1C(=O)O");
+        records[1].Line.ShouldBe(4);
+    }
+
+    [Fact]
     public void Records_are_read_lazily_so_memory_is_bounded_by_one_record()
     {
         var one = Oracle.Value.Text.Split("$$$$\n")[0] + "$$$$\n";

@@ -832,8 +832,9 @@ void append_field(std::string &out, std::string_view field, int32_t &fields) {
 }
 
 // The record's first line: what RDKit would have made _Name, kept for records it cannot read.
+// Stops at a NUL too: fields of the reply are NUL-terminated.
 std::string_view header_line(std::string_view block) {
-  std::string_view line = block.substr(0, block.find('\n'));
+  std::string_view line = block.substr(0, block.find_first_of(std::string_view("\n\0", 2)));
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return line;
 }

@@ -56,7 +56,8 @@ OSR_API int32_t osr_abi_version(void);
 /* RDKit::rdkitVersion, e.g. "2022.09.3". Static storage: do not free. */
 OSR_API const char *osr_rdkit_version(void);
 
-/* Frees anything osr_parse / osr_fingerprint returned through an out pointer. NULL is fine. */
+/* Frees anything osr_parse / osr_fingerprint / osr_depict_svg / osr_sdf_record returned through an
+ * out pointer. NULL is fine. */
 OSR_API void osr_free(void *p);
 
 /*
