@@ -10,7 +10,7 @@ namespace OrganicScreen.Chem;
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "osrdkit";
-    internal const int ExpectedAbiVersion = 3;
+    internal const int ExpectedAbiVersion = 6;
 
     internal const int ValidMolecule = 1;
     internal const int InvalidMolecule = 0;
@@ -80,6 +80,22 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "osr_batch_copy_graphs")]
     internal static partial int BatchCopyGraphs(nint batch, int* atomOffsets, float* atomFeatures, int* bondOffsets,
         int* bondAtoms, float* bondFeatures);
+
+    [LibraryImport(Library, EntryPoint = "osr_descriptors")]
+    internal static partial int Descriptors(byte* utf8, int* offsets, int count, int threads, out nint batch);
+
+    [LibraryImport(Library, EntryPoint = "osr_batch_copy_descriptors")]
+    internal static partial int BatchCopyDescriptors(nint batch, double* molarMass, int* heavyAtoms, int* formalCharge, int* fragments);
+
+    internal const int DepictTransparent = 1;
+
+    [LibraryImport(Library, EntryPoint = "osr_depict_svg")]
+    internal static partial int DepictSvg(byte* smiles, int smilesLength, int width, int height, int flags,
+        out nint text, out int textLength);
+
+    [LibraryImport(Library, EntryPoint = "osr_sdf_record")]
+    internal static partial int SdfRecord(byte* block, int blockLength, int linesBefore, out nint text, out int textLength,
+        out int fields);
 
     [LibraryImport(Library, EntryPoint = "osr_batch_free")]
     internal static partial void BatchFree(nint batch);

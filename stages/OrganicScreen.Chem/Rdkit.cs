@@ -27,6 +27,24 @@ public sealed record FeaturizedBatch(
 public sealed record MolecularGraphBatch(IReadOnlyList<ParsedSmiles> Molecules, MolecularGraphs Graphs);
 
 /// <summary>
+/// Whole-molecule descriptors from <see cref="Rdkit.Descriptors"/>. <see cref="MolarMass"/> is the average molar
+/// mass in g/mol with implicit hydrogens (RDKit <c>calcAMW</c> = Python <c>Descriptors.MolWt</c>);
+/// <see cref="Elements"/> the distinct element symbols in ordinal order, with "H" whenever any atom carries a
+/// hydrogen, implicit or explicit (ethanol: C, H, O; <c>[Na+].[Cl-]</c>: Cl, Na); <see cref="FormalCharge"/>
+/// the sum of formal charges; <see cref="Fragments"/> the number of disconnected pieces (salts, mixtures).
+/// </summary>
+public sealed record MoleculeDescriptors(double MolarMass, int HeavyAtoms, IReadOnlyList<string> Elements, int FormalCharge, int Fragments);
+
+/// <summary>
+/// One input of <see cref="Rdkit.Descriptors"/>: <see cref="Descriptors"/> when RDKit accepts the SMILES, else
+/// null with <see cref="Error"/> (RDKit's message or the <see cref="SmilesGuard"/> reason), as in <see cref="ParsedSmiles"/>.
+/// </summary>
+public sealed record DescribedMolecule(string Input, MoleculeDescriptors? Descriptors, string? Error)
+{
+    public bool IsValid => Error is null;
+}
+
+/// <summary>
 /// Column names of <see cref="MolecularGraphs.AtomFeatures"/> / <see cref="MolecularGraphs.BondFeatures"/> as
 /// <see cref="Rdkit.Graphs(IReadOnlyList{string}, int)"/> writes them: Chemprop v1 features, each one-hot block
 /// ending in an "other" slot for values outside its choices. Atoms (47): element (H B C N O F Si P S Cl Se Br Te I,
@@ -79,20 +97,33 @@ internal enum FingerprintOnlyPath
 /// <summary>
 /// RDKit 2022.09 through the libosrdkit shim: SMILES validation/canonicalisation, Morgan bit
 /// fingerprints identical to Python's <c>AllChem.GetMorganFingerprintAsBitVect(mol, radius, nBits)</c>,
-/// and Chemprop v1 molecular graphs (<see cref="Graphs(IReadOnlyList{string}, int)"/>).
-/// Instances hold no state besides the version string, so they are cheap and thread-safe; RDKit's
-/// own log output is captured natively and surfaces only as <see cref="ParsedSmiles.Error"/>.
+/// Chemprop v1 molecular graphs (<see cref="Graphs(IReadOnlyList{string}, int)"/>), descriptors
+/// (<see cref="Descriptors"/>), SVG depictions (<see cref="DepictSvg"/>) and SD file reading
+/// (<see cref="ReadSdf(Stream, int)"/>). Every SMILES passes <see cref="SmilesGuard"/> (<see cref="Limits"/>) first.
+/// Instances hold no state besides the version string and the limits, so they are cheap and thread-safe; RDKit's
+/// own log output is captured natively and surfaces only as error text.
 /// </summary>
 public sealed class Rdkit
 {
     public const int MaxRadius = 10;
     public const int MaxBits = 1 << 20;
+    /// <summary>Default longest SD record <see cref="ReadSdf(Stream, int)"/> passes to RDKit: 8 Mi characters (a 150-atom molblock is ~15 kB).</summary>
+    public const int DefaultMaxSdfRecordChars = 8 << 20;
+    /// <summary>Smallest and largest <see cref="DepictSvg"/> width/height in pixels.</summary>
+    public const int MinDepictionSize = 16;
+    public const int MaxDepictionSize = 4096;
 
     // Inputs up to this many UTF-8 bytes are encoded on the stack; longer ones rent from the pool.
     private const int StackEncodeLimit = 1024;
 
-    public Rdkit()
+    /// <summary>Loads the shim with the default <see cref="SmilesLimits"/> (150 heavy atoms).</summary>
+    public Rdkit() : this(SmilesLimits.Default) { }
+
+    /// <param name="limits">What <see cref="SmilesGuard"/> lets through to RDKit from every entry point.</param>
+    public Rdkit(SmilesLimits limits)
     {
+        ArgumentNullException.ThrowIfNull(limits);
+        Limits = limits;
         int abi;
         try
         {
@@ -121,10 +152,17 @@ public sealed class Rdkit
     /// <summary>RDKit's version, e.g. <c>2022.09.3</c>.</summary>
     public string Version { get; }
 
+    /// <summary>
+    /// Input limits checked by <see cref="SmilesGuard"/> before any SMILES reaches RDKit; a rejected input is
+    /// invalid with the guard's reason as its error, exactly like an RDKit rejection.
+    /// </summary>
+    public SmilesLimits Limits { get; }
+
     /// <summary>Parses with default sanitisation (<c>Chem.MolFromSmiles</c>) and writes RDKit's canonical SMILES.</summary>
     public unsafe ParsedSmiles Parse(string smiles)
     {
         ArgumentNullException.ThrowIfNull(smiles);
+        if (SmilesGuard.Check(smiles, Limits) is { } rejected) return new ParsedSmiles(smiles, null, rejected);
         var max = Encoding.UTF8.GetMaxByteCount(smiles.Length);
         byte[]? rented = null;
         var buffer = max <= StackEncodeLimit ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
@@ -154,6 +192,7 @@ public sealed class Rdkit
         ArgumentNullException.ThrowIfNull(smiles);
         ArgumentNullException.ThrowIfNull(spec);
         Validate(spec);
+        if (SmilesGuard.Check(smiles, Limits) is { } rejected) throw new InvalidSmilesException(rejected, smiles);
         var max = Encoding.UTF8.GetMaxByteCount(smiles.Length);
         byte[]? rented = null;
         var buffer = max <= StackEncodeLimit ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
@@ -215,7 +254,7 @@ public sealed class Rdkit
         }
 
         var n = smiles.Count;
-        var (utf8, inputOffsets) = EncodeBatch(smiles);
+        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
         nint batch = 0;
         try
         {
@@ -237,7 +276,7 @@ public sealed class Rdkit
                     | (path.HasFlag(FingerprintOnlyPath.RdkitMorgan) ? NativeMethods.FlagRdkitMorgan : NativeMethods.FlagNone), out batch);
             if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
 
-            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, canonicalSmiles, nameof(Featurize));
+            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles, nameof(Featurize));
 
             var fingerprints = new Dictionary<FingerprintSpec, SparseBitMatrix>(distinct.Count);
             for (var k = 0; k < distinct.Count; k++)
@@ -279,7 +318,7 @@ public sealed class Rdkit
         ArgumentNullException.ThrowIfNull(smiles);
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
         var n = smiles.Count;
-        var (utf8, inputOffsets) = EncodeBatch(smiles);
+        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
         nint batch = 0;
         try
         {
@@ -290,7 +329,7 @@ public sealed class Rdkit
                     canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical, out batch);
             if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
 
-            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, canonicalSmiles, nameof(Graphs));
+            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles, nameof(Graphs));
 
             status = NativeMethods.BatchGraphSize(batch, out var atoms, out var bonds);
             if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
@@ -320,15 +359,129 @@ public sealed class Rdkit
     }
 
     /// <summary>
+    /// 2-D structure drawing as SVG text, made as Python would: <c>rdDepictor.Compute2DCoords</c>,
+    /// <c>rdMolDraw2D.PrepareMolForDrawing</c>, <c>MolDraw2DSVG(width, height).DrawMolecule</c>. The text starts at
+    /// the <c>&lt;svg&gt;</c> element (RDKit's XML declaration is dropped) so it can be inlined in HTML; the same
+    /// input always gives the same bytes. Throws <see cref="InvalidSmilesException"/> when the SMILES is rejected.
+    /// </summary>
+    /// <param name="width">Pixels, <see cref="MinDepictionSize"/>..<see cref="MaxDepictionSize"/>.</param>
+    /// <param name="height">Pixels, same range.</param>
+    /// <param name="transparentBackground">Leave out the white background rectangle (for dark pages).</param>
+    public unsafe string DepictSvg(string smiles, int width = 250, int height = 200, bool transparentBackground = false)
+    {
+        ArgumentNullException.ThrowIfNull(smiles);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, MinDepictionSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(width, MaxDepictionSize);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, MinDepictionSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(height, MaxDepictionSize);
+        if (SmilesGuard.Check(smiles, Limits) is { } rejected) throw new InvalidSmilesException(rejected, smiles);
+        var utf8 = Encoding.UTF8.GetBytes(smiles); // drawing costs milliseconds; one small array is noise
+        int status;
+        nint text;
+        int textLength;
+        fixed (byte* p = utf8)
+            status = NativeMethods.DepictSvg(p, utf8.Length, width, height,
+                transparentBackground ? NativeMethods.DepictTransparent : 0, out text, out textLength);
+        if (status < 0) throw NativeMethods.Failure(status, nameof(DepictSvg));
+        var message = TakeString(text, textLength);
+        return status == NativeMethods.ValidMolecule ? message : throw new InvalidSmilesException(message, smiles);
+    }
+
+    /// <summary>
+    /// Reads an SD file record by record with RDKit's own SD supplier (settings of Python's <c>Chem.SDMolSupplier</c>:
+    /// sanitise, remove Hs, strict parsing), lazily: records are split on "$$$$" lines in managed code, so memory is
+    /// bounded by one record, and a record RDKit cannot read becomes an invalid <see cref="SdfRecord"/> with RDKit's
+    /// reason instead of ending the file. The stream is left open; it is read as the enumeration advances.
+    /// </summary>
+    /// <param name="maxRecordChars">A longer record is reported as invalid without being passed to RDKit.</param>
+    public IEnumerable<SdfRecord> ReadSdf(Stream sdf, int maxRecordChars = DefaultMaxSdfRecordChars)
+    {
+        ArgumentNullException.ThrowIfNull(sdf);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRecordChars, 1);
+        return SdfReader.Read(sdf, maxRecordChars);
+    }
+
+    /// <summary><see cref="ReadSdf(Stream, int)"/> over a file, opened when the enumeration starts and closed when it ends.</summary>
+    public IEnumerable<SdfRecord> ReadSdf(string path, int maxRecordChars = DefaultMaxSdfRecordChars)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRecordChars, 1);
+        return ReadFile(path, maxRecordChars);
+
+        static IEnumerable<SdfRecord> ReadFile(string path, int maxRecordChars)
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            foreach (var record in SdfReader.Read(stream, maxRecordChars)) yield return record;
+        }
+    }
+
+    /// <summary>
+    /// Descriptors (<see cref="MoleculeDescriptors"/>) of many molecules in one native call on <paramref name="threads"/>
+    /// threads (0 = all cores), one result per input in input order. Parsing is <c>Chem.MolFromSmiles</c>.
+    /// </summary>
+    public unsafe IReadOnlyList<DescribedMolecule> Descriptors(IReadOnlyList<string> smiles, int threads = 0)
+    {
+        ArgumentNullException.ThrowIfNull(smiles);
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        var n = smiles.Count;
+        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
+        nint batch = 0;
+        try
+        {
+            int status;
+            fixed (byte* pUtf8 = utf8)
+            fixed (int* pOffsets = inputOffsets)
+                status = NativeMethods.Descriptors(pUtf8, pOffsets, n, threads, out batch);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Descriptors));
+            // Valid molecules' text is the element list (ReadMolecules reads it as the "canonical" text).
+            var texts = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles: true, nameof(Descriptors));
+            var mass = new double[n];
+            var heavy = new int[n];
+            var charge = new int[n];
+            var fragments = new int[n];
+            fixed (double* pMass = mass)
+            fixed (int* pHeavy = heavy)
+            fixed (int* pCharge = charge)
+            fixed (int* pFragments = fragments)
+                status = NativeMethods.BatchCopyDescriptors(batch, pMass, pHeavy, pCharge, pFragments);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Descriptors));
+            var results = new DescribedMolecule[n];
+            for (var i = 0; i < n; i++)
+            {
+                results[i] = texts[i].Canonical is { } elements
+                    ? new DescribedMolecule(smiles[i], new MoleculeDescriptors(mass[i], heavy[i],
+                        Array.AsReadOnly(elements.Length == 0 ? [] : elements.Split(',')), charge[i], fragments[i]), null)
+                    : new DescribedMolecule(smiles[i], null, texts[i].Error);
+            }
+            return Array.AsReadOnly(results);
+        }
+        finally
+        {
+            if (batch != 0) NativeMethods.BatchFree(batch);
+            ArrayPool<byte>.Shared.Return(utf8);
+            ArrayPool<int>.Shared.Return(inputOffsets);
+        }
+    }
+
+    /// <summary>
     /// All inputs as one contiguous UTF-8 buffer + offsets (n+1), both rented from the pool (the caller returns
     /// them): a single P/Invoke for the whole batch, and repeated batches allocate only their results.
+    /// Inputs <see cref="SmilesGuard"/> rejects are sent as empty strings (RDKit never sees them; the native
+    /// side marks them invalid at no cost) and their reasons returned; <c>Rejected</c> is null when none is.
     /// </summary>
-    private static (byte[] Utf8, int[] Offsets) EncodeBatch(IReadOnlyList<string> smiles)
+    private static (byte[] Utf8, int[] Offsets, string?[]? Rejected) EncodeBatch(IReadOnlyList<string> smiles, SmilesLimits limits)
     {
         var n = smiles.Count;
+        string?[]? rejected = null;
         long total = 0;
         for (var i = 0; i < n; i++)
-            total += Encoding.UTF8.GetByteCount(smiles[i] ?? throw new ArgumentException($"smiles[{i}] is null.", nameof(smiles)));
+        {
+            var reason = SmilesGuard.Check(smiles[i] ?? throw new ArgumentException($"smiles[{i}] is null.", nameof(smiles)), limits);
+            if (reason is null)
+                total += Encoding.UTF8.GetByteCount(smiles[i]);
+            else
+                (rejected ??= new string?[n])[i] = reason;
+        }
         if (total > Array.MaxLength) throw new ArgumentException("Batch exceeds 2 GB of SMILES; split it.", nameof(smiles));
         var utf8 = ArrayPool<byte>.Shared.Rent((int)Math.Max(total, 1));
         var offsets = ArrayPool<int>.Shared.Rent(n + 1);
@@ -336,15 +489,15 @@ public sealed class Rdkit
         offsets[0] = 0;
         for (var i = 0; i < n; i++)
         {
-            at += Encoding.UTF8.GetBytes(smiles[i], utf8.AsSpan(at));
+            if (rejected?[i] is null) at += Encoding.UTF8.GetBytes(smiles[i], utf8.AsSpan(at));
             offsets[i + 1] = at;
         }
-        return (utf8, offsets);
+        return (utf8, offsets, rejected);
     }
 
     /// <summary>One <see cref="ParsedSmiles"/> per input from a native batch's validity flags and texts.</summary>
     private static unsafe ParsedSmiles[] ReadMolecules(nint batch, IReadOnlyList<string> smiles, byte[] utf8, int[] inputOffsets,
-        bool canonicalSmiles, string operation)
+        string?[]? rejected, bool canonicalSmiles, string operation)
     {
         var n = smiles.Count;
         var textBytes = NativeMethods.BatchTextBytes(batch);
@@ -365,7 +518,9 @@ public sealed class Rdkit
             for (var i = 0; i < n; i++)
             {
                 var bytes = text.AsSpan(textOffsets[i], textOffsets[i + 1] - textOffsets[i]);
-                if (valid[i] == 0)
+                if (rejected?[i] is { } reason)
+                    molecules[i] = new ParsedSmiles(smiles[i], null, reason);
+                else if (valid[i] == 0)
                     molecules[i] = new ParsedSmiles(smiles[i], null, Encoding.UTF8.GetString(bytes));
                 else if (!canonicalSmiles)
                     molecules[i] = new ParsedSmiles(smiles[i], null, null);

@@ -124,7 +124,38 @@ public sealed partial class ConsoleSilenceTests
             rdkit.Featurize(many, EcfpOracle.Specs, threads: 2);
             rdkit.Graphs(many, threads: 2);
             rdkit.Featurize(EcfpOracle.Load().Select(r => r.Smiles).ToList(), EcfpOracle.Specs, threads: 2);
+            rdkit.Descriptors(many, threads: 2);
+            foreach (var smiles in noisy.Where(s => rdkit.Parse(s).IsValid)) rdkit.DepictSvg(smiles);
+            // An SD record RDKit cannot sanitise (neutral N with valence 4) and one with a bad counts line.
+            var records = rdkit.ReadSdf(new MemoryStream(Encoding.UTF8.GetBytes(BrokenSdf))).ToList();
+            records.Count.ShouldBe(3);
+            records.ShouldAllBe(r => !r.IsValid);
         });
         output.ShouldBeEmpty();
     }
+
+    private const string BrokenSdf = """
+        pentavalent
+             RDKit          2D
+
+          4  3  0  0  0  0  0  0  0  0999 V2000
+           -1.2990   -0.7500    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0
+            0.0000    0.0000    0.0000 N   0  0  0  0  0  0  0  0  0  0  0  0
+            1.2990   -0.7500    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0
+            0.0000    1.5000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0
+          1  2  1  0
+          2  3  2  0
+          2  4  1  0
+        M  END
+        $$$$
+        garbage
+        not a molblock
+        $$$$
+        truncated
+             RDKit          2D
+
+          4  3  0  0  0  0  0  0  0  0999 V2000
+        $$$$
+
+        """;
 }

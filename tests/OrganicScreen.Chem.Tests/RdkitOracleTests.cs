@@ -157,12 +157,12 @@ public sealed class RdkitOracleTests
     [Fact]
     public void Odd_input_follows_rdkit_or_is_rejected_never_crashes()
     {
-        // RDKit itself stops at the first character its lexer does not know or at whitespace (the
-        // rest is the molecule's name); the shim keeps that behaviour so results equal Python's.
-        _rdkit.Parse("CCé").Canonical.ShouldBe("CC");
+        // RDKit itself stops at whitespace (the rest is the molecule's name); results equal Python's.
         _rdkit.Parse("CC ethane").Canonical.ShouldBe("CC");
-        // A NUL would silently truncate the input at the C boundary, so it is an explicit error.
-        _rdkit.Parse("C\0C").Error.ShouldBe("SMILES contains a NUL character");
+        // RDKit would also stop at the first byte its lexer does not know ("CCé" parsed as ethane) and the C
+        // boundary would truncate at a NUL, so SmilesGuard rejects anything outside printable ASCII first.
+        _rdkit.Parse("CCé").Error.ShouldNotBeNull().ShouldContain("U+00E9) at position 3");
+        _rdkit.Parse("C\0C").Error.ShouldNotBeNull().ShouldContain("NUL (U+0000) at position 2");
         _rdkit.Featurize(["C\0C"], [new FingerprintSpec(2, 2048)]).Molecules[0].IsValid.ShouldBeFalse();
     }
 }

@@ -2,8 +2,13 @@
 #include "osrdkit.h"
 
 #include <DataStructs/ExplicitBitVect.h>
+#include <GraphMol/Depictor/RDDepictor.h>
+#include <GraphMol/Descriptors/MolDescriptors.h>
+#include <GraphMol/FileParsers/MolSupplier.h>
 #include <GraphMol/Fingerprints/MorganFingerprints.h>
 #include <GraphMol/GraphMol.h>
+#include <GraphMol/MolDraw2D/MolDraw2DSVG.h>
+#include <GraphMol/MolDraw2D/MolDraw2DUtils.h>
 #include <GraphMol/MolOps.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
@@ -22,6 +27,7 @@
 #include <mutex>
 #include <new>
 #include <ostream>
+#include <sstream>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -455,6 +461,10 @@ struct osr_batch {
   std::vector<int64_t> nnz;           // [nspecs]
   int64_t atoms = 0;
   int64_t bonds = 0;
+  // osr_descriptors only, [n] each (zero for invalid molecules); the text holds the element list.
+  bool descriptors = false;
+  std::vector<double> molar_mass;
+  std::vector<int32_t> heavy_atoms, formal_charge, fragments;
 };
 
 namespace {
@@ -712,6 +722,168 @@ void graph_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *o
     if (!b.valid[static_cast<size_t>(i)]) c.text += error;
     b.text_len[static_cast<size_t>(i)] = static_cast<int32_t>(c.text.size() - text_before);
   }
+}
+
+// ---- descriptors ---------------------------------------------------------------------------
+
+// Distinct element symbols, ordinal order, joined by ','. Implicit hydrogens count as H, so the list
+// is what a molecular formula would show (explicit H atoms RDKit keeps, e.g. [2H], are "H" too).
+std::string element_list(const RDKit::ROMol &mol) {
+  std::vector<std::string> symbols;
+  for (const RDKit::Atom *atom : mol.atoms()) {
+    symbols.push_back(atom->getSymbol());
+    if (atom->getTotalNumHs() > 0) symbols.emplace_back("H");
+  }
+  std::sort(symbols.begin(), symbols.end());
+  symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
+  std::string out;
+  for (const auto &symbol : symbols) {
+    if (!out.empty()) out += ',';
+    out += symbol;
+  }
+  return out;
+}
+
+void descriptor_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *offsets) {
+  auto &c = b.chunks[static_cast<size_t>(chunk)];
+  const int32_t begin = chunk * kChunk;
+  const int32_t end = std::min(b.n, begin + kChunk);
+  std::string error;
+  for (int32_t i = begin; i < end; ++i) {
+    const auto at = static_cast<size_t>(i);
+    std::string_view smi(utf8 + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
+    const size_t text_before = c.text.size();
+    auto mol = parse(smi, error);
+    if (mol) {
+      try {
+        // calcAMW with onlyHeavy=false is Python's Descriptors.MolWt: implicit Hs included.
+        const double mass = RDKit::Descriptors::calcAMW(*mol);
+        std::vector<int> mapping;
+        const auto fragments = RDKit::MolOps::getMolFrags(*mol, mapping);
+        c.text += element_list(*mol);
+        b.molar_mass[at] = mass;
+        b.heavy_atoms[at] = static_cast<int32_t>(mol->getNumHeavyAtoms());
+        b.formal_charge[at] = static_cast<int32_t>(RDKit::MolOps::getFormalCharge(*mol));
+        b.fragments[at] = static_cast<int32_t>(fragments);
+        b.valid[at] = 1;
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        error = e.what();
+        if (error.empty()) error = "RDKit error";
+      } catch (...) {
+        error = "unknown RDKit error";
+      }
+      tl_log.clear();
+      if (!b.valid[at]) c.text.resize(text_before);
+    }
+    if (!b.valid[at]) c.text += error;
+    b.text_len[at] = static_cast<int32_t>(c.text.size() - text_before);
+  }
+}
+
+// ---- depiction -----------------------------------------------------------------------------
+
+constexpr int32_t kMinDepictSize = 16;
+constexpr int32_t kMaxDepictSize = 4096;
+
+// Python's recipe: Compute2DCoords, PrepareMolForDrawing (kekulise, wedge bonds, chiral Hs), then
+// MolDraw2DSVG.DrawMolecule without preparing a second time. Throws what RDKit throws.
+std::string depict_svg(RDKit::RWMol &mol, int32_t width, int32_t height, bool transparent) {
+  // canonOrient=true is Python's Compute2DCoords default (C++ defaults to false): the drawing is
+  // rotated to a canonical orientation, as Python draws it.
+  RDDepict::compute2DCoords(mol, nullptr, /*canonOrient=*/true);
+  RDKit::MolDraw2DUtils::prepareMolForDrawing(mol);
+  RDKit::MolDraw2DSVG drawer(width, height);
+  drawer.drawOptions().prepareMolsBeforeDrawing = false;
+  drawer.drawOptions().clearBackground = !transparent;  // no white <rect> when transparent
+  drawer.drawMolecule(mol);
+  drawer.finishDrawing();
+  std::string svg = drawer.getDrawingText();
+  // The "<?xml ... encoding='iso-8859-1'?>" line is not allowed inside HTML and claims the wrong
+  // encoding for UTF-8 pages; without it the text is a plain <svg> element.
+  if (svg.compare(0, 5, "<?xml") == 0) {
+    const size_t end = svg.find("?>");
+    size_t start = end == std::string::npos ? 0 : end + 2;
+    while (start < svg.size() && (svg[start] == '\n' || svg[start] == '\r')) ++start;
+    svg.erase(0, start);
+  }
+  return svg;
+}
+
+// ---- SD files ------------------------------------------------------------------------------
+
+// RDKit's ForwardSDMolSupplier over one record, with Python's SDMolSupplier settings (sanitize,
+// removeHs, strictParsing) and its line counter starting where the record starts in the file, so
+// RDKit's own messages ("Could not sanitize molecule ending on line 50") name lines of the file.
+class RecordSupplier final : public RDKit::ForwardSDMolSupplier {
+ public:
+  RecordSupplier(std::istream *in, int32_t lines_before)
+      : ForwardSDMolSupplier(in, /*takeOwnership=*/false, /*sanitize=*/true, /*removeHs=*/true,
+                             /*strictParsing=*/true) {
+    d_line = lines_before;
+  }
+};
+
+void append_field(std::string &out, std::string_view field, int32_t &fields) {
+  out.append(field);
+  out.push_back('\0');
+  ++fields;
+}
+
+// The record's first line: what RDKit would have made _Name, kept for records it cannot read.
+// Stops at a NUL too: fields of the reply are NUL-terminated.
+std::string_view header_line(std::string_view block) {
+  std::string_view line = block.substr(0, block.find_first_of(std::string_view("\n\0", 2)));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+// Reads one record; fills `out` as documented at osr_sdf_record and returns valid/invalid.
+int32_t read_sd_record(std::string_view block, int32_t lines_before, std::string &out,
+                       int32_t &fields) {
+  out.clear();
+  fields = 0;
+  std::string error;
+  if (block.find('\0') != std::string_view::npos) {
+    // The output is NUL-separated; RDKit would also read a NUL byte as part of a line.
+    error = "SDF record contains a NUL character";
+  } else {
+    std::istringstream in{std::string(block)};
+    RecordSupplier supplier(&in, lines_before);
+    tl_log.clear();
+    std::unique_ptr<RDKit::ROMol> mol;
+    try {
+      mol.reset(supplier.next());  // RDKit catches parse/sanitize errors itself and logs them
+      if (mol) {
+        std::string name;
+        mol->getPropIfPresent(RDKit::common_properties::_Name, name);
+        const std::string smiles = RDKit::MolToSmiles(*mol);
+        append_field(out, name, fields);
+        append_field(out, smiles, fields);
+        // Public, non-computed props: the SD data items in file order (Python's GetPropNames()).
+        for (const auto &key : mol->getPropList(/*includePrivate=*/false, /*includeComputed=*/false)) {
+          append_field(out, key, fields);
+          append_field(out, mol->getProp<std::string>(key), fields);
+        }
+        tl_log.clear();
+        return OSR_VALID_MOLECULE;
+      }
+    } catch (const std::bad_alloc &) {
+      throw;
+    } catch (const std::exception &e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown RDKit error";
+    }
+    std::string logged = take_log();
+    if (error.empty()) error = logged.empty() ? "RDKit could not read the SDF record" : logged;
+  }
+  out.clear();
+  fields = 0;
+  append_field(out, header_line(block), fields);
+  append_field(out, error, fields);
+  return OSR_INVALID_MOLECULE;
 }
 
 // Shared by osr_featurize and osr_graphs: offsets must be non-decreasing and inside a buffer.
@@ -1004,6 +1176,117 @@ int32_t osr_batch_copy_graphs(const osr_batch *batch, int32_t *atom_offsets, flo
     ends_at += c.bond_atoms.size();
   }
   return OSR_OK;
+}
+
+int32_t osr_descriptors(const char *utf8, const int32_t *offsets, int32_t n, int32_t threads,
+                        osr_batch **out) {
+  if (!out) return OSR_E_ARGUMENT;
+  *out = nullptr;
+  if (threads < 0 || !valid_inputs(utf8, offsets, n)) return OSR_E_ARGUMENT;
+  try {
+    ensure_init();
+    auto b = std::make_unique<osr_batch>();
+    const auto count = static_cast<size_t>(n);
+    b->n = n;
+    b->descriptors = true;
+    b->valid.assign(count, 0);
+    b->text_len.assign(count, 0);
+    b->molar_mass.assign(count, 0.0);
+    b->heavy_atoms.assign(count, 0);
+    b->formal_charge.assign(count, 0);
+    b->fragments.assign(count, 0);
+    const int32_t nchunks = (n + kChunk - 1) / kChunk;
+    b->chunks.resize(static_cast<size_t>(nchunks));
+    const int32_t status = run_chunks(nchunks, threads, [&](int32_t c) {
+      descriptor_chunk(*b, c, utf8, offsets);
+    });
+    if (status != OSR_OK) return status;
+    for (const auto &c : b->chunks) b->text_bytes += static_cast<int64_t>(c.text.size());
+    if (b->text_bytes > std::numeric_limits<int32_t>::max()) return OSR_E_TOO_LARGE;
+    *out = b.release();
+    return OSR_OK;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_batch_copy_descriptors(const osr_batch *batch, double *molar_mass, int32_t *heavy_atoms,
+                                   int32_t *formal_charge, int32_t *fragments) {
+  if (!batch || !batch->descriptors ||
+      (batch->n > 0 && (!molar_mass || !heavy_atoms || !formal_charge || !fragments))) {
+    return OSR_E_ARGUMENT;
+  }
+  const auto n = static_cast<size_t>(batch->n);
+  if (n == 0) return OSR_OK;
+  std::memcpy(molar_mass, batch->molar_mass.data(), n * sizeof(double));
+  std::memcpy(heavy_atoms, batch->heavy_atoms.data(), n * sizeof(int32_t));
+  std::memcpy(formal_charge, batch->formal_charge.data(), n * sizeof(int32_t));
+  std::memcpy(fragments, batch->fragments.data(), n * sizeof(int32_t));
+  return OSR_OK;
+}
+
+int32_t osr_depict_svg(const char *smiles, int32_t smiles_len, int32_t width, int32_t height,
+                       int32_t flags, char **out_text, int32_t *out_len) {
+  if ((!smiles && smiles_len != 0) || smiles_len < 0 || !out_text || !out_len ||
+      width < kMinDepictSize || width > kMaxDepictSize || height < kMinDepictSize ||
+      height > kMaxDepictSize) {
+    return OSR_E_ARGUMENT;
+  }
+  *out_text = nullptr;
+  *out_len = 0;
+  try {
+    ensure_init();
+    std::string error;
+    auto mol = parse(std::string_view(smiles ? smiles : "", static_cast<size_t>(smiles_len)), error);
+    if (mol) {
+      try {
+        const std::string svg = depict_svg(*mol, width, height, (flags & OSR_DEPICT_TRANSPARENT) != 0);
+        tl_log.clear();
+        *out_text = dup_string(svg, out_len);
+        return OSR_VALID_MOLECULE;
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        error = e.what();
+        if (error.empty()) error = "RDKit error";
+      }
+      tl_log.clear();
+    }
+    *out_text = dup_string(error, out_len);
+    return OSR_INVALID_MOLECULE;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_sdf_record(const char *block, int32_t block_len, int32_t lines_before,
+                       char **out_text, int32_t *out_len, int32_t *out_fields) {
+  if ((!block && block_len != 0) || block_len < 0 || lines_before < 0 || !out_text || !out_len ||
+      !out_fields) {
+    return OSR_E_ARGUMENT;
+  }
+  *out_text = nullptr;
+  *out_len = 0;
+  *out_fields = 0;
+  try {
+    ensure_init();
+    std::string out;
+    int32_t fields = 0;
+    const int32_t status = read_sd_record(
+        std::string_view(block ? block : "", static_cast<size_t>(block_len)), lines_before, out, fields);
+    if (out.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max() - 1)) return OSR_E_TOO_LARGE;
+    *out_text = dup_string(out, out_len);
+    *out_fields = fields;
+    return status;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
 }
 
 }  // extern "C"

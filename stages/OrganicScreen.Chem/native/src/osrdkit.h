@@ -2,7 +2,8 @@
  * osrdkit: the C ABI between OrganicScreen (.NET) and RDKit.
  *
  * Rules that keep it ABI-safe for P/Invoke:
- *  - only int32_t/int64_t/uint8_t/char and pointers to them cross the boundary; no structs by value,
+ *  - only int32_t/int64_t/uint8_t/char and pointers to them (and to float/double arrays) cross the
+ *    boundary; no structs by value,
  *    no C++ types, no exceptions (every entry point catches everything);
  *  - strings are UTF-8 with explicit byte lengths (inputs need not be NUL-terminated);
  *  - memory the shim allocates is released by the caller with osr_free / osr_batch_free;
@@ -26,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the managed side checks it at load. */
-#define OSR_ABI_VERSION 3
+#define OSR_ABI_VERSION 6
 
 #define OSR_OK 0
 #define OSR_INVALID_MOLECULE 0
@@ -55,7 +56,8 @@ OSR_API int32_t osr_abi_version(void);
 /* RDKit::rdkitVersion, e.g. "2022.09.3". Static storage: do not free. */
 OSR_API const char *osr_rdkit_version(void);
 
-/* Frees anything osr_parse / osr_fingerprint returned through an out pointer. NULL is fine. */
+/* Frees anything osr_parse / osr_fingerprint / osr_depict_svg / osr_sdf_record returned through an
+ * out pointer. NULL is fine. */
 OSR_API void osr_free(void *p);
 
 /*
@@ -168,6 +170,57 @@ OSR_API int32_t osr_batch_graph_size(const osr_batch *batch, int32_t *atoms, int
 OSR_API int32_t osr_batch_copy_graphs(const osr_batch *batch, int32_t *atom_offsets,
                                       float *atom_features, int32_t *bond_offsets,
                                       int32_t *bond_atoms, float *bond_features);
+
+/* ---- molecular descriptors, ABI 4 ------------------------------------------------------------ */
+
+/*
+ * Descriptors of n molecules (input layout, threads, parsing and error capture as osr_graphs).
+ * Per valid molecule: average molar mass in g/mol with implicit hydrogens (Descriptors::calcAMW, =
+ * Python's Descriptors.MolWt), heavy atoms (getNumHeavyAtoms), formal charge sum
+ * (MolOps::getFormalCharge), fragment count (MolOps::getMolFrags), and as its text the distinct
+ * element symbols in ordinal order joined by ',' with H present whenever any atom carries a
+ * hydrogen, implicit or explicit (e.g. "C,H,N,O"; "Cl,Na" for [Na+].[Cl-]). Invalid molecules
+ * have zeros and their error as text. Read the text with osr_batch_copy_text, the numbers with
+ * osr_batch_copy_descriptors, release with osr_batch_free.
+ */
+OSR_API int32_t osr_descriptors(const char *utf8, const int32_t *offsets, int32_t n,
+                                int32_t threads, osr_batch **out);
+
+/* Copies n values into each array (OSR_E_ARGUMENT for a batch not made by osr_descriptors). */
+OSR_API int32_t osr_batch_copy_descriptors(const osr_batch *batch, double *molar_mass,
+                                           int32_t *heavy_atoms, int32_t *formal_charge,
+                                           int32_t *fragments);
+
+/* ---- 2-D depiction, ABI 5 ---------------------------------------------------------------------- */
+
+/* Flag for osr_depict_svg: leave the background transparent (default: white rectangle). */
+#define OSR_DEPICT_TRANSPARENT 1
+
+/*
+ * SVG drawing of one SMILES (parsed as osr_parse), as Python would make it:
+ * rdDepictor.Compute2DCoords, rdMolDraw2D.PrepareMolForDrawing, MolDraw2DSVG(width, height)
+ * .DrawMolecule, FinishDrawing; the XML declaration is removed so the text can be inlined in HTML.
+ * width/height 16..4096 pixels, else OSR_E_ARGUMENT. Returns 1 with *out_text = the SVG, or 0 with
+ * the error; malloc'd, NUL-terminated, *out_len bytes, free with osr_free.
+ */
+OSR_API int32_t osr_depict_svg(const char *smiles, int32_t smiles_len, int32_t width,
+                               int32_t height, int32_t flags, char **out_text, int32_t *out_len);
+
+/* ---- SD files, ABI 6 ---------------------------------------------------------------------------- */
+
+/*
+ * Reads one SD record (its molblock and data items, normally ending with its "$$$$" line) with
+ * RDKit's ForwardSDMolSupplier as Python's Chem.SDMolSupplier reads files (sanitize, removeHs,
+ * strictParsing). lines_before: lines of the file before the record, so RDKit's messages name
+ * file lines. *out_text (malloc'd, *out_len bytes, free with osr_free) holds *out_fields
+ * NUL-terminated UTF-8 fields:
+ *   valid (returns 1):   _Name, canonical SMILES (Chem.MolToSmiles), then name/value pairs of the
+ *                        record's data items in file order (Python's GetPropNames / GetProp);
+ *   invalid (returns 0): the record's first line (its would-be name), RDKit's error text.
+ * A record containing a NUL byte is invalid ("SDF record contains a NUL character").
+ */
+OSR_API int32_t osr_sdf_record(const char *block, int32_t block_len, int32_t lines_before,
+                               char **out_text, int32_t *out_len, int32_t *out_fields);
 
 #ifdef __cplusplus
 }
