@@ -25,6 +25,8 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 [ -f /usr/include/rdkit/GraphMol/ROMol.h ] || missing+=(librdkit-dev)
 [ -f /usr/include/boost/version.hpp ] || missing+=(libboost-dev)
+# Tests compare against RDKit's own Python bindings (an independent oracle).
+python3 -c "import rdkit" >/dev/null 2>&1 || missing+=(python3-rdkit)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} (apt)"
