@@ -23,6 +23,9 @@ if (-not (Get-Command cmake -ErrorAction SilentlyContinue)) { $missing += 'cmake
 if (-not (Get-Command g++ -ErrorAction SilentlyContinue)) { $missing += 'g++' }
 if (-not (Test-Path /usr/include/rdkit/GraphMol/ROMol.h)) { $missing += 'librdkit-dev' }
 if (-not (Test-Path /usr/include/boost/version.hpp)) { $missing += 'libboost-dev' }
+# Tests compare against RDKit's own Python bindings (an independent oracle).
+python3 -c 'import rdkit' 2>$null
+if ($LASTEXITCODE -ne 0) { $missing += 'python3-rdkit' }
 if ($missing.Count -gt 0) {
     if ((id -u) -eq '0' -and (Get-Command apt-get -ErrorAction SilentlyContinue)) {
         Say "installing $($missing -join ' ') (apt)"

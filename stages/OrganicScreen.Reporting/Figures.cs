@@ -1,3 +1,4 @@
+using OrganicScreen.Core;
 using System.Globalization;
 using ScottPlot;
 

@@ -1,3 +1,4 @@
+using OrganicScreen.Core;
 using System.Globalization;
 using System.Net;
 using System.Text;

@@ -4,7 +4,6 @@ using System.Text.Json.Serialization;
 using OrganicScreen.Chem;
 using OrganicScreen.Core;
 using OrganicScreen.Data;
-using OrganicScreen.Reporting;
 using OrganicScreen.Screening;
 using OrganicScreen.Training;
 

@@ -5,7 +5,6 @@ using System.Text.Json.Serialization;
 using OrganicScreen.Chem;
 using OrganicScreen.Core;
 using OrganicScreen.Data;
-using OrganicScreen.Reporting;
 using OrganicScreen.Training;
 using OrganicScreen.Training.Graph;
 

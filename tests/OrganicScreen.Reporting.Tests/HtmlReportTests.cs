@@ -1,3 +1,4 @@
+using OrganicScreen.Core;
 using System.Text.RegularExpressions;
 using OrganicScreen.Reporting;
 using OrganicScreen.Screening;

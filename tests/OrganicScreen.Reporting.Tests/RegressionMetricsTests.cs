@@ -1,5 +1,7 @@
 using OrganicScreen.Reporting;
 
+using OrganicScreen.Core;
+
 namespace OrganicScreen.Reporting.Tests;
 
 public class RegressionMetricsTests

@@ -1,4 +1,4 @@
-namespace OrganicScreen.Reporting;
+namespace OrganicScreen.Core;
 
 /// <summary>
 /// Regression quality of predictions against DFT labels. Residual convention: r = label − prediction.
