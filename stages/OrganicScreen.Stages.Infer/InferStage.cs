@@ -128,7 +128,7 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
     /// their population variance, made unbiased by (k−1)/(k−2), times (1 − 1/k). Members trained on a molecule agree
     /// more there than on a new one, so this is a lower bound and the ensemble interval stays conservative.
     /// </summary>
-    internal static double MemberDisagreement(IReadOnlyList<TrainStage.OutOfFoldRow> rows, double[][] perFold, IReadOnlyList<int> foldIds)
+    public static double MemberDisagreement(IReadOnlyList<TrainStage.OutOfFoldRow> rows, double[][] perFold, IReadOnlyList<int> foldIds)
     {
         var k = perFold.Length;
         if (k < 3 || rows.Count == 0) return 0;

@@ -1,0 +1,101 @@
+using OrganicScreen.Pipeline;
+using OrganicScreen.Training;
+
+namespace OrganicScreen.Pipeline.Tests;
+
+public sealed class ProfileTests
+{
+    private const string Valid = """
+        {
+          "name": "t", "description": "test", "model": "fcnn", "fingerprints": ["r1_1024"],
+          "sweep": { "configs": [2], "folds": 2, "foldSeed": 1, "settings": { "epochs": 3, "batchSize": 64 } },
+          "train": { "folds": 3, "foldSeed": 1, "dropout": 0.1, "initStd": 0.05, "settings": { "epochs": 4, "batchSize": 64 } }
+        }
+        """;
+
+    private static string Error(string json, params string[] overrides) =>
+        Should.Throw<FormatException>(() => ProfileDefinition.Parse(json, "data/profiles/t.json", overrides)).Message;
+
+    [Theory]
+    [InlineData("default")]
+    [InlineData("paper")]
+    [InlineData("paper-winners")]
+    [InlineData("best")]
+    [InlineData("dmpnn-cpu")]
+    [InlineData("smoke")]
+    [InlineData("smoke-dmpnn")]
+    public void Every_shipped_profile_loads_and_validates(string name)
+    {
+        var profile = ProfileDefinition.Find(TestRepo.Root, name);
+        profile.Name.ShouldBe(name);
+        profile.RunName.ShouldBe(name);
+        (profile.Model == ModelFamily.Fcnn).ShouldBe(profile.Sweep is not null);
+    }
+
+    [Fact]
+    public void Only_the_studys_own_profiles_ship_the_best_fold()
+    {
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(TestRepo.Root, "data", "profiles"), "*.json"))
+        {
+            var profile = ProfileDefinition.Find(TestRepo.Root, Path.GetFileNameWithoutExtension(file));
+            profile.FinalModel.ShouldBe(profile.Name.StartsWith("paper") ? Stages.FinalModelPolicy.BestFold : Stages.FinalModelPolicy.Ensemble, profile.Name);
+        }
+    }
+
+    [Fact]
+    public void A_misspelled_key_is_named_with_its_file()
+    {
+        Error(Valid.Replace("\"epochs\": 4", "\"epoch\": 4")).ShouldBe("data/profiles/t.json: unknown key 'train.settings.epoch' (misspelled, or not a setting of this section)");
+        Error(Valid.Replace("\"description\"", "\"descripton\"")).ShouldContain("unknown key 'descripton'");
+    }
+
+    [Fact]
+    public void Wrong_types_and_out_of_range_values_name_the_key()
+    {
+        Error(Valid.Replace("\"folds\": 3", "\"folds\": \"three\"")).ShouldContain("key 'train.folds'");
+        Error(Valid.Replace("\"folds\": 3", "\"folds\": 1")).ShouldContain("key 'train.folds' must be 2–100, not 1");
+        Error(Valid.Replace("\"epochs\": 4", "\"epochs\": 0")).ShouldContain("key 'train.settings'");
+        Error(Valid.Replace("\"dropout\": 0.1", "\"dropout\": 1.5")).ShouldContain("key 'train'");
+        Error(Valid.Replace("[\"r1_1024\"]", "[\"ecfp4\"]")).ShouldContain("key 'fingerprints'");
+        Error(Valid.Replace("\"configs\": [2]", "\"configs\": [99]")).ShouldContain("key 'sweep.configs'");
+        Error(Valid.Replace("\"fcnn\"", "\"transformer\"")).ShouldContain("key 'model'");
+        Error("{ not json").ShouldContain("not valid JSON");
+    }
+
+    [Fact]
+    public void Each_family_takes_only_its_own_settings()
+    {
+        // The sweep's fingerprints must be computed; D-MPNN profiles carry no sweep and no FCNN keys.
+        Error(Valid.Replace("[\"r1_1024\"]", "[\"r2_2048\"]")).ShouldContain("lacks r1_1024");
+        var dmpnn = Valid.Replace("\"fcnn\"", "\"dmpnn\"");
+        Error(dmpnn).ShouldContain("key 'train.dmpnn' is required");
+        var withArchitecture = dmpnn.Replace("\"dropout\": 0.1, \"initStd\": 0.05,", "\"dmpnn\": { \"hidden\": 16, \"depth\": 2 },");
+        Error(withArchitecture).ShouldContain("key 'sweep' is an FCNN setting");
+        var clean = withArchitecture.Replace("\"sweep\": { \"configs\": [2], \"folds\": 2, \"foldSeed\": 1, \"settings\": { \"epochs\": 3, \"batchSize\": 64 } },", "");
+        ProfileDefinition.Parse(clean, "t.json", []).Train.Dmpnn!.Hidden.ShouldBe(16);
+        Error(clean.Replace("\"dmpnn\": {", "\"dropout\": 0.2, \"dmpnn\": {")).ShouldContain("key 'train.dropout' is an FCNN setting");
+    }
+
+    [Fact]
+    public void Set_overrides_values_validates_them_and_names_its_own_results()
+    {
+        var plain = ProfileDefinition.Parse(Valid, "t.json", []);
+        var set = ProfileDefinition.Parse(Valid, "t.json", ["train.settings.epochs=7", "screen.cathodeMinimumVolts=3.5"]);
+        set.Train.Settings.Epochs.ShouldBe(7);
+        set.ScreenSettings.CathodeMinimumVolts.ShouldBe(3.5);
+        set.RunName.ShouldStartWith("t+");
+        set.RunName.ShouldNotBe(plain.RunName);
+        ProfileDefinition.Parse(Valid, "t.json", ["train.settings.epochs=7"]).RunName
+            .ShouldNotBe(ProfileDefinition.Parse(Valid, "t.json", ["train.settings.epochs=8"]).RunName);
+        Error(Valid, "train.settings.epohcs=7").ShouldContain("unknown key 'train.settings.epohcs'");
+        Error(Valid, "train.folds=1").ShouldContain("key 'train.folds' must be 2–100");
+        Error(Valid, "novalue").ShouldContain("expected key=value");
+    }
+
+    [Fact]
+    public void Names_are_plain_and_match_their_files()
+    {
+        Should.Throw<FormatException>(() => ProfileDefinition.Find(TestRepo.Root, "../datasets/ocelot")).Message.ShouldContain("must be lower-case");
+        Should.Throw<FileNotFoundException>(() => ProfileDefinition.Find(TestRepo.Root, "nope")).Message.ShouldContain("known: best,");
+    }
+}
