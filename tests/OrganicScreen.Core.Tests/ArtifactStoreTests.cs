@@ -67,14 +67,32 @@ public sealed class ArtifactStoreTests : IDisposable
     [Fact]
     public async Task Damaged_file_is_detected_and_rebuilt()
     {
-        var store = new ArtifactStore(root, log);
-        var first = await BuildAsync(store, Request());
+        var first = await BuildAsync(new ArtifactStore(root, log), Request());
         await File.WriteAllTextAsync(first.PathOf("sub/out.txt"), "HELLO"); // same length, different bytes
-        var again = await BuildAsync(store, Request());
+        // A later run (a new store: nothing verified yet) hashes the files and finds the damage.
+        var again = await BuildAsync(new ArtifactStore(root, log), Request());
         builds.ShouldBe(2);
         again.FromCache.ShouldBeFalse();
         (await File.ReadAllTextAsync(again.PathOf("sub/out.txt"))).ShouldBe("hello");
         log.Lines.ShouldContain(l => l.Contains("damaged"));
+    }
+
+    [Fact]
+    public async Task Within_one_run_a_verified_artifact_is_not_hashed_again_but_a_changed_size_still_shows()
+    {
+        var recorder = new RunRecorder(Path.Combine(root, "runs"), "run-1");
+        var first = await BuildAsync(new ArtifactStore(root, log, recorder), Request());
+        await File.WriteAllTextAsync(first.PathOf("sub/out.txt"), "HELLO");
+        // Another process of the same run (same run id, fresh recorder reading the run's verified list) trusts it.
+        var sameRun = await BuildAsync(new ArtifactStore(root, log, new RunRecorder(Path.Combine(root, "runs"), "run-1")), Request());
+        sameRun.FromCache.ShouldBeTrue();
+        builds.ShouldBe(1);
+        // Sizes are always checked: a truncated file is caught even within the run.
+        await File.WriteAllTextAsync(first.PathOf("sub/out.txt"), "HELL");
+        var truncated = await BuildAsync(new ArtifactStore(root, log, new RunRecorder(Path.Combine(root, "runs"), "run-1")), Request());
+        truncated.FromCache.ShouldBeFalse();
+        builds.ShouldBe(2);
+        Should.Throw<ArgumentException>(() => new RunRecorder(root, "../evil"));
     }
 
     [Fact]
