@@ -270,6 +270,8 @@ public sealed class PipelineRun
             ["commit"] = GitCommit(Layout.Root),
             ["date"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             ["keys"] = keys,
+            // manifest.json in the results folder is the artifact's: its report.html sha256 is of the unfilled copy.
+            ["report"] = $"{ScreenStage.Report} is the screen artifact's report with this provenance filled in; manifest.json lists the artifact's unfilled bytes",
         };
         await AtomicFile.WriteAllTextAsync(Path.Combine(results, Provenance.FileName), provenance.ToJsonString(Json.Options), cancellation);
 
