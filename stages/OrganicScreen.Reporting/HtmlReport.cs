@@ -63,7 +63,7 @@ public static partial class HtmlReport
         dl.settings dt{font-weight:bold;float:left;clear:left;width:18em}dl.settings dd{margin-left:19em}
         p.note{font-size:0.9em;color:#555}
         div.warning{border:2px solid #b45309;background:#fff4e0;padding:0.6em 1em;margin:1em 0}div.warning p{margin:0.3em 0}
-        table.candidates{font-size:0.85em}table.candidates td.smiles{word-break:break-all;min-width:16em;max-width:24em;text-align:left;font-family:DejaVu Sans Mono,monospace}th.t{text-align:left}
+        table.candidates{font-size:0.85em}table.candidates td:not(.smiles){white-space:nowrap}table.candidates td.smiles{word-break:break-all;min-width:16em;max-width:24em;text-align:left;font-family:DejaVu Sans Mono,monospace}th.t{text-align:left}
         div.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:0.6em}
         div.gallery figure{margin:0;border:1px solid #ddd;padding:4px}div.gallery svg{width:100%;height:auto;display:block}
         div.gallery figcaption{font-size:0.8em;word-break:break-all}
