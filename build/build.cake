@@ -6,7 +6,9 @@
 
 var target = Argument("target", "Screen");
 var configuration = Argument("configuration", "Release");
-var dataset = Argument("dataset", "ocelot");
+// OMEAD by default: its energies are in acetonitrile (SMD), so the solvent-window screen is physical. OCELOT
+// (gas phase) stays the benchmark (--dataset ocelot); screening it prints why the result is not a physical screen.
+var dataset = Argument("dataset", "omead");
 var profile = Argument("profile", "default");
 var variant = Argument("variant", "");
 var device = Argument("device", "");
@@ -98,7 +100,8 @@ Task("Test")
 Task("Bench")
     .Description("Featurization throughput and training epoch times on this machine.")
     .IsDependentOn("Build")
-    .Does(() => Organicscreen(new ProcessArgumentBuilder().Append("bench").AppendSwitchQuoted("--dataset", " ", dataset)));
+    // The published benchmark numbers are on OCELOT: bench it unless --dataset is given explicitly.
+    .Does(() => Organicscreen(new ProcessArgumentBuilder().Append("bench").AppendSwitchQuoted("--dataset", " ", HasArgument("dataset") ? dataset : "ocelot")));
 
 Task("Status")
     .Description("Each stage cached or to-run, and why (organicscreen status).")

@@ -19,7 +19,7 @@ public static class StageCommands
         Option<string?> Artifacts, Option<bool> AllowUnpinned, Option<string[]> Set, Option<string?> RunId)
     {
         public static PipelineArguments Create() => new(
-            new Option<string>("--dataset", "-d") { Description = "dataset name (data/datasets/<name>.json)", DefaultValueFactory = _ => "ocelot" },
+            new Option<string>("--dataset", "-d") { Description = "dataset name (data/datasets/<name>.json); default omead (solution phase, what a solvent-window screen needs)", DefaultValueFactory = _ => "omead" },
             new Option<string>("--profile", "-p") { Description = "profile name (data/profiles/<name>.json)", DefaultValueFactory = _ => "default" },
             new Option<string?>("--variant") { Description = "target variant of the dataset (e.g. adiabatic, vertical)" },
             new Option<string?>("--root") { Description = "repository root (default: found from the current directory)" },

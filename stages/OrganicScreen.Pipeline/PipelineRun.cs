@@ -128,7 +128,7 @@ public sealed class PipelineRun
             SweepStage.Name => SweepStage.Request(Profile.Sweep!, keys[FeaturizeStage.Name], Code),
             TrainStage.Name => TrainStage.Request(Profile.Model, Profile.Train, keys[FeaturizeStage.Name], keys.GetValueOrDefault(SweepStage.Name), Code, Rdkit.Version),
             InferStage.Name => InferStage.Request(Profile.FinalModel, keys[FeaturizeStage.Name], keys[TrainStage.Name], Code, Rdkit.Version),
-            ScreenStage.Name => ScreenStage.Request(Profile.ScreenSettings, Solvents(), ReportSettings(), keys[FeaturizeStage.Name], keys[TrainStage.Name], keys[InferStage.Name], Code),
+            ScreenStage.Name => ScreenStage.Request(Profile.ScreenSettings, Phase, Solvents(), ReportSettings(), keys[FeaturizeStage.Name], keys[TrainStage.Name], keys[InferStage.Name], Code, Rdkit.Version),
             _ => throw new ArgumentException($"unknown stage '{node.Name}'"),
         };
         // The DAG's declaration and the key's inputs must agree, or status and Cake would show a different graph than the one that runs.
@@ -140,6 +140,9 @@ public sealed class PipelineRun
     }
 
     private FetchStage.Choice FetchChoice() => FetchStage.Choose(Dataset, Layout.Root, options.AllowUnpinned);
+
+    /// <summary>Where the chosen variant's energies were computed (gas or solution); Screen warns when it is not the window's solvent.</summary>
+    public DatasetPhase Phase => Dataset.PhaseOf(Variant);
 
     private SolventCatalog Solvents() => SolventCatalog.Load(Path.Combine(Layout.Data, "solvents.json"));
 
@@ -206,8 +209,8 @@ public sealed class PipelineRun
         var train = await TrainAsync(cancellation);
         var infer = await InferAsync(cancellation);
         var section = Profile.ScreenSettings;
-        var screen = await new ScreenStage(Store, log).RunAsync(await RequestAsync(ScreenStage.Name), features, train.Artifact, train.Targets, infer.Artifact, infer.Metrics,
-            section, Solvents(), Profile.RunName, Rdkit.Version, ReportSettings(), cancellation);
+        var screen = await new ScreenStage(Store, Rdkit, log).RunAsync(await RequestAsync(ScreenStage.Name), features, train.Artifact, train.Targets, infer.Artifact, infer.Metrics,
+            section, Phase, Solvents(), Profile.RunName, ReportSettings(), cancellation);
         var results = ResultsFolder;
         ScreenStage.Publish(screen, results, log);
         await WriteProvenanceAsync(results, cancellation);
@@ -221,6 +224,7 @@ public sealed class PipelineRun
         return
         [
             new("dataset", $"{Dataset.Name} (variant {Variant})"),
+            new("energies", Phase.ToString()),
             new("profile", $"{Profile.RunName}: {Profile.Description}{(Profile.Overrides.Count > 0 ? $" (overrides: {string.Join(", ", Profile.Overrides)})" : "")}"),
             new("RDKit", Rdkit.Version),
             new("TorchSharp", ModelTools.TorchSharpVersion),
@@ -228,6 +232,15 @@ public sealed class PipelineRun
             new("current collector", section.Collector ?? "none"),
             new("margin", section.Margin.ToString()),
             new("cathode minimum E_ox", $"{section.CathodeMinimumVolts} V vs Li/Li+"),
+            new("ranked by", section.RankBy == CandidateRanking.SpecificEnergy ? "specificEnergy" : "potential"),
+            new("filters", section.HasFilters
+                ? string.Join("; ", new[]
+                {
+                    section.RequireRedoxStable ? "requireRedoxStable" : null,
+                    section.AllowedElements is { } e ? $"allowedElements {string.Join(", ", e)}" : null,
+                    section.MaxHeavyAtoms is { } n ? $"maxHeavyAtoms {n}" : null,
+                }.OfType<string>())
+                : "none"),
             new("E(vs Li/Li+)", string.Create(CultureInfo.InvariantCulture,
                 $"E(absolute) − {section.LithiumAbsoluteVolts:F2} V: E_ox = IE − {section.LithiumAbsoluteVolts:F2} V, E_red = EA − {section.LithiumAbsoluteVolts:F2} V; E(vs SHE) = E(absolute) − {section.Reference.SheAbsoluteVolts:F2} V")),
         ];
@@ -236,6 +249,12 @@ public sealed class PipelineRun
     /// <summary>
     /// <c>provenance.json</c> in the results folder: every stage's key, the dataset file's sha256, the commit
     /// and the date. It lives outside the content-hashed artifact because commit and date are not content.
+    /// The same facts go into the published report.html: the artifact's report carries a placeholder between
+    /// <see cref="HtmlReport.ProvenanceBegin"/> and <see cref="HtmlReport.ProvenanceEnd"/>, and only the published copy
+    /// is filled. That keeps the Screen artifact a pure function of its key (a new commit or day would otherwise change
+    /// its bytes and break verification), while the report a user opens still says where it came from. The published
+    /// report.html therefore differs from the artifact's by exactly that block; nothing verifies results folders against
+    /// artifacts (they are copies for people), and provenance.json names the artifact to compare with.
     /// </summary>
     private async Task WriteProvenanceAsync(string results, CancellationToken cancellation)
     {
@@ -251,8 +270,24 @@ public sealed class PipelineRun
             ["commit"] = GitCommit(Layout.Root),
             ["date"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             ["keys"] = keys,
+            // manifest.json in the results folder is the artifact's: its report.html sha256 is of the unfilled copy.
+            ["report"] = $"{ScreenStage.Report} is the screen artifact's report with this provenance filled in; manifest.json lists the artifact's unfilled bytes",
         };
         await AtomicFile.WriteAllTextAsync(Path.Combine(results, Provenance.FileName), provenance.ToJsonString(Json.Options), cancellation);
+
+        var report = Path.Combine(results, ScreenStage.Report);
+        if (!File.Exists(report)) return;
+        var html = await File.ReadAllTextAsync(report, cancellation);
+        var filled = HtmlReport.FillProvenance(html, [
+            new("commit", (string)provenance["commit"]!),
+            new("date (UTC)", (string)provenance["date"]!),
+            new("dataset", $"{Dataset.Name}, variant {Variant}"),
+            new("dataset sha256", (string?)provenance["datasetSha256"] ?? "not pinned"),
+            new("profile", Profile.RunName + (Profile.Overrides.Count > 0 ? $" (overrides: {string.Join(", ", Profile.Overrides)})" : "")),
+            .. Graph.Select(node => new ReportSetting($"{node.Name} artifact", (string)keys[node.Name]!)),
+        ]);
+        if (ReferenceEquals(filled, html)) log.Warn($"report: {report} has no provenance placeholder; see {Provenance.FileName}");
+        else await AtomicFile.WriteAllTextAsync(report, filled, cancellation);
     }
 
     /// <summary>The checked-out commit read from .git (no git binary needed), or "unknown".</summary>

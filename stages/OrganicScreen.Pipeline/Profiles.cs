@@ -185,6 +185,7 @@ public sealed record ProfileDefinition(
 
         Check(ScreenSettings.LithiumAbsoluteVolts is > 0 and < 10, "screen.lithiumAbsoluteVolts", "must be between 0 and 10 V");
         Check(double.IsFinite(ScreenSettings.CathodeMinimumVolts), "screen.cathodeMinimumVolts", "must be a number");
+        if (ScreenSettings.ValidateScreening() is { } problem) Check(false, problem.Key, problem.Problem);
     }
 
     /// <summary>The canonical JSON of what this profile sets (after overrides), for reports and keys.</summary>

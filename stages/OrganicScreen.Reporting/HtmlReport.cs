@@ -17,9 +17,10 @@ public sealed record ReportFigure(string Title, string Caption, byte[] Png);
 
 /// <summary>
 /// A candidate table. Only the first <paramref name="MaxRows"/> rows go into the HTML (a library screen can pass
-/// thousands); the report says how many were left out and the CSV holds them all.
+/// thousands); the report says how many were left out and that the CSV (<paramref name="CsvFile"/> when named) holds
+/// them all. Capacity and energy columns appear when any candidate has <see cref="Candidate.Traits"/>.
 /// </summary>
-public sealed record CandidateTable(string Title, IReadOnlyList<Candidate> Candidates, int MaxRows = 500);
+public sealed record CandidateTable(string Title, IReadOnlyList<Candidate> Candidates, int MaxRows = 500, string? CsvFile = null);
 
 /// <summary>One run setting, shown verbatim (key/value, in the caller's order).</summary>
 public sealed record ReportSetting(string Key, string Value);
@@ -35,14 +36,24 @@ public sealed record ReportContent(
     IReadOnlyList<ReportFigure> Figures,
     IReadOnlyList<CandidateTable> Candidates,
     IReadOnlyList<ReportSetting> Settings,
-    IReadOnlyList<MethodNote>? Methods = null);
+    IReadOnlyList<MethodNote>? Methods = null)
+{
+    /// <summary>Shown in a box at the top of the page, before anything else (e.g. a gas-phase dataset in a solvent window).</summary>
+    public IReadOnlyList<ReportWarning> Warnings { get; init; } = [];
+
+    /// <summary>The screen's summary, filter counts and window figure, shown before the candidate tables; null leaves the section out.</summary>
+    public ScreenSummary? Screen { get; init; }
+
+    /// <summary>Structure drawings of the top candidates, shown before the candidate tables.</summary>
+    public IReadOnlyList<StructureGallery> Structures { get; init; } = [];
+}
 
 /// <summary>
 /// Builds one self-contained <c>report.html</c>: inline CSS, figures as base64 data URIs, no scripts or external
 /// resources, so it can be mailed or archived as a single file. Every caller-supplied string is HTML-escaped.
 /// The output is a pure function of the content (no timestamps), so two runs with the same inputs diff clean.
 /// </summary>
-public static class HtmlReport
+public static partial class HtmlReport
 {
     private const string Style = """
         body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222;line-height:1.45}
@@ -52,6 +63,12 @@ public static class HtmlReport
         figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:0.9em;color:#555}
         dl.settings dt{font-weight:bold;float:left;clear:left;width:18em}dl.settings dd{margin-left:19em}
         p.note{font-size:0.9em;color:#555}
+        div.warning{border:2px solid #b45309;background:#fff4e0;padding:0.6em 1em;margin:1em 0}div.warning p{margin:0.3em 0}
+        table.candidates{font-size:0.85em}table.candidates td:not(.smiles){white-space:nowrap}table.candidates td.smiles{word-break:break-all;min-width:16em;max-width:24em;text-align:left;font-family:DejaVu Sans Mono,monospace}th.t{text-align:left}
+        div.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:0.6em}
+        div.gallery figure{margin:0;border:1px solid #ddd;padding:4px}div.gallery svg{width:100%;height:auto;display:block}
+        div.gallery figcaption{font-size:0.8em;word-break:break-all}
+        dl.provenance dt{font-weight:bold;float:left;clear:left;width:12em}dl.provenance dd{margin-left:13em;font-family:DejaVu Sans Mono,monospace;word-break:break-all}
         """;
 
     public static string Build(ReportContent content)
@@ -62,11 +79,16 @@ public static class HtmlReport
             .Append(E(content.Title)).Append("</title>\n<style>\n").Append(Style).Append("</style>\n</head>\n<body>\n");
         html.Append("<h1>").Append(E(content.Title)).Append("</h1>\n");
 
+        // Screen first (what a reader acts on), then the model evidence, then settings, provenance and methods.
+        AppendWarnings(html, content.Warnings);
+        if (content.Screen is { } screen) AppendScreen(html, screen);
+        foreach (var gallery in content.Structures) AppendGallery(html, gallery);
+        foreach (var table in content.Candidates) AppendCandidates(html, table);
         AppendMetrics(html, content.Metrics);
         AppendIntervals(html, content.Intervals);
         AppendFigures(html, content.Figures);
-        foreach (var table in content.Candidates) AppendCandidates(html, table);
         AppendSettings(html, content.Settings);
+        AppendProvenancePlaceholder(html);
         AppendMethods(html, content.Methods ?? MethodNotes.Defaults);
 
         html.Append("</body>\n</html>\n");
@@ -122,39 +144,14 @@ public static class HtmlReport
     private static void AppendFigures(StringBuilder html, IReadOnlyList<ReportFigure> figures)
     {
         if (figures.Count == 0) return;
-        html.Append("<h2>Figures</h2>\n");
-        foreach (var f in figures)
-        {
-            html.Append("<figure>\n<img alt=\"").Append(E(f.Title)).Append("\" src=\"data:image/png;base64,")
-                .Append(Convert.ToBase64String(f.Png)).Append("\">\n<figcaption><b>").Append(E(f.Title)).Append(".</b> ")
-                .Append(E(f.Caption)).Append("</figcaption>\n</figure>\n");
-        }
+        html.Append("<h2>Model figures</h2>\n");
+        foreach (var f in figures) AppendFigure(html, f);
     }
 
-    private static void AppendCandidates(StringBuilder html, CandidateTable table)
-    {
-        html.Append("<h2>").Append(E(table.Title)).Append("</h2>\n");
-        if (table.Candidates.Count == 0)
-        {
-            html.Append("<p class=\"note\">No candidates passed the rules.</p>\n");
-            return;
-        }
-        html.Append("<table class=\"candidates\">\n<tr><th>Role</th><th>Id</th><th>SMILES</th><th>E (V vs Li/Li+)</th><th>Lower</th><th>Upper</th><th>Margin (V)</th><th>Headroom (V)</th><th>DFT E (V vs Li/Li+)</th></tr>\n");
-        foreach (var c in table.Candidates.Take(table.MaxRows))
-        {
-            html.Append("<tr><td class=\"t\">").Append(c.Role == ElectrodeRole.Cathode ? "cathode" : "anode")
-                .Append("</td><td class=\"t\">").Append(E(c.Id)).Append("</td><td class=\"t\">").Append(E(c.CanonicalSmiles))
-                .Append("</td><td>").Append(F(c.Potential.Predicted, 3)).Append("</td><td>").Append(F(c.Potential.Lower, 3))
-                .Append("</td><td>").Append(F(c.Potential.Upper, 3)).Append("</td><td>").Append(F(c.MarginVolts, 3))
-                .Append("</td><td>").Append(F(c.HeadroomVolts, 3)).Append("</td><td>")
-                .Append(c.DftPotentialVolts is { } dft ? F(dft, 3) : "").Append("</td></tr>\n");
-        }
-        html.Append("</table>\n");
-        if (table.Candidates.Count > table.MaxRows)
-            html.Append("<p class=\"note\">Showing the first ").Append(table.MaxRows.ToString(CultureInfo.InvariantCulture))
-                .Append(" of ").Append(table.Candidates.Count.ToString(CultureInfo.InvariantCulture))
-                .Append(" candidates; the CSV file holds them all.</p>\n");
-    }
+    private static void AppendFigure(StringBuilder html, ReportFigure f) =>
+        html.Append("<figure>\n<img alt=\"").Append(E(f.Title)).Append("\" src=\"data:image/png;base64,")
+            .Append(Convert.ToBase64String(f.Png)).Append("\">\n<figcaption><b>").Append(E(f.Title)).Append(".</b> ")
+            .Append(E(f.Caption)).Append("</figcaption>\n</figure>\n");
 
     private static void AppendSettings(StringBuilder html, IReadOnlyList<ReportSetting> settings)
     {

@@ -8,6 +8,8 @@ namespace OrganicScreen.Screening;
 /// fixed column order (<see cref="Header"/>), invariant culture, a fixed number of decimals, "\n" line endings on
 /// every OS, UTF-8 without BOM, RFC 4180 quoting, and −0 printed as 0. Missing values are empty fields.
 /// Rows are written in the order given: sort with <see cref="CandidateOrder"/> first for tables.
+/// <see cref="CandidateColumns.WithTraits"/> appends <see cref="TraitHeader"/> (the Screen stage's tables); the default
+/// layout is the prediction columns alone, so the streaming library screen, which has no traits, keeps its bytes.
 /// </summary>
 public static class CandidateCsv
 {
@@ -21,16 +23,31 @@ public static class CandidateCsv
         "margin_v", "headroom_v", "dft_ie_ev", "dft_ea_ev", "dft_potential_v_li",
     ];
 
-    public static void Write(TextWriter writer, IEnumerable<Candidate> candidates, int decimals = DefaultDecimals)
+    /// <summary>
+    /// The <see cref="CandidateColumns.WithTraits"/> columns (empty fields when a candidate has no traits):
+    /// RDKit molar mass (g/mol) and heavy atoms; capacity for one electron, the electron count n and where it comes from
+    /// (<c>redox_centers</c> from the dataset, or <c>per_electron</c> when it gives none), capacity with n electrons (mAh/g);
+    /// specific energy = capacity × |potential vs Li/Li+| (Wh/kg); the dataset's redox_stable (yes/no) and its own capacity
+    /// column (for comparison); curation flags.
+    /// </summary>
+    public static readonly IReadOnlyList<string> TraitHeader =
+    [
+        "molar_mass_g_mol", "heavy_atoms", "capacity_per_electron_mah_g", "electrons", "electrons_source", "capacity_mah_g",
+        "specific_energy_wh_kg", "redox_stable", "dataset_capacity_mah_g", "flags",
+    ];
+
+    public static void Write(TextWriter writer, IEnumerable<Candidate> candidates, int decimals = DefaultDecimals, CandidateColumns columns = CandidateColumns.Predictions)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentOutOfRangeException.ThrowIfNegative(decimals);
-        WriteRow(writer, Header);
+        if (!Enum.IsDefined(columns)) throw new ArgumentOutOfRangeException(nameof(columns), columns, "Unknown column layout.");
+        var traits = columns == CandidateColumns.WithTraits;
+        WriteRow(writer, traits ? [.. Header, .. TraitHeader] : Header);
         foreach (var c in candidates)
         {
             string Optional(double? value) => value is { } v ? Number(v, decimals) : "";
             var m = c.Molecule;
-            WriteRow(writer,
+            List<string> fields =
             [
                 c.Role == ElectrodeRole.Cathode ? "cathode" : "anode",
                 c.Id,
@@ -44,22 +61,38 @@ public static class CandidateCsv
                 Number(c.HeadroomVolts, decimals),
                 Optional(m?.DftIonizationEnergy), Optional(m?.DftElectronAffinity),
                 Optional(c.DftPotentialVolts),
-            ]);
+            ];
+            if (traits) fields.AddRange(TraitFields(c.Traits, decimals));
+            WriteRow(writer, fields);
         }
     }
 
-    public static string ToCsv(IEnumerable<Candidate> candidates, int decimals = DefaultDecimals)
+    private static IEnumerable<string> TraitFields(CandidateTraits? t, int decimals)
+    {
+        if (t is null) return Enumerable.Repeat("", TraitHeader.Count);
+        var m = t.Molecule;
+        return
+        [
+            Number(m.MolarMassGPerMol, decimals), m.HeavyAtoms.ToString(CultureInfo.InvariantCulture),
+            Number(t.CapacityPerElectronMahG, decimals), t.Electrons.ToString(CultureInfo.InvariantCulture), t.ElectronSourceName,
+            Number(t.CapacityMahG, decimals), Number(t.SpecificEnergyWhKg, decimals),
+            m.RedoxStable switch { true => "yes", false => "no", null => "" },
+            m.DatasetCapacityMahG is { } dataset ? Number(dataset, decimals) : "", m.Flags,
+        ];
+    }
+
+    public static string ToCsv(IEnumerable<Candidate> candidates, int decimals = DefaultDecimals, CandidateColumns columns = CandidateColumns.Predictions)
     {
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
-        Write(writer, candidates, decimals);
+        Write(writer, candidates, decimals, columns);
         return writer.ToString();
     }
 
     /// <summary>Streams to a file; memory stays bounded however many candidates there are.</summary>
-    public static void WriteFile(string path, IEnumerable<Candidate> candidates, int decimals = DefaultDecimals)
+    public static void WriteFile(string path, IEnumerable<Candidate> candidates, int decimals = DefaultDecimals, CandidateColumns columns = CandidateColumns.Predictions)
     {
         using var writer = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        Write(writer, candidates, decimals);
+        Write(writer, candidates, decimals, columns);
     }
 
     /// <summary>Fixed-point with invariant culture; negative zero after rounding becomes "0.0000" so −0.00001 and 0 diff equal.</summary>
@@ -83,4 +116,14 @@ public static class CandidateCsv
         }
         writer.Write('\n');
     }
+}
+
+/// <summary>Which columns <see cref="CandidateCsv"/> writes.</summary>
+public enum CandidateColumns
+{
+    /// <summary><see cref="CandidateCsv.Header"/> only: predictions, potentials, margin, headroom, DFT labels.</summary>
+    Predictions,
+
+    /// <summary><see cref="CandidateCsv.Header"/> then <see cref="CandidateCsv.TraitHeader"/>.</summary>
+    WithTraits,
 }

@@ -84,6 +84,8 @@ public sealed record ScreeningRules(
 /// <param name="HeadroomVolts">How far inside the limit the candidate sits after the margin (≥ 0).</param>
 /// <param name="DftPotentialVolts">The same potential from the DFT label, when known.</param>
 /// <param name="Molecule">The predictions the candidate came from (IE and EA with intervals, DFT labels), for tables.</param>
+/// <param name="Traits">Molar mass, capacity, specific energy and dataset values (<see cref="CandidateTraits"/>); null until the
+/// caller adds them (the rules above need only potentials, so a library screen streams without them).</param>
 public sealed record Candidate(
     ElectrodeRole Role,
     string Id,
@@ -92,7 +94,8 @@ public sealed record Candidate(
     double MarginVolts,
     double HeadroomVolts,
     double? DftPotentialVolts,
-    MoleculePrediction? Molecule = null);
+    MoleculePrediction? Molecule = null,
+    CandidateTraits? Traits = null);
 
 /// <summary>
 /// Applies <see cref="ScreeningRules"/> one molecule at a time. <see cref="Screen"/> is lazy and keeps no state
@@ -184,23 +187,38 @@ public sealed class CandidateScreen
     }
 }
 
+/// <summary>How candidate tables are ranked within each role.</summary>
+public enum CandidateRanking
+{
+    /// <summary>Most useful potential first: cathodes by descending E_ox, anodes by ascending E_red.</summary>
+    Potential,
+
+    /// <summary>Highest specific energy (Wh/kg) first; candidates without one (no molar mass) last; ties by potential.</summary>
+    SpecificEnergy,
+}
+
 /// <summary>
 /// The deterministic order of final candidate tables:
 /// 1. role — cathodes, then anodes;
-/// 2. potential, most useful first — cathodes by descending E_ox (higher cell voltage), anodes by ascending E_red
+/// 2. with <see cref="CandidateRanking.SpecificEnergy"/>, descending specific energy (unknown last);
+/// 3. potential, most useful first — cathodes by descending E_ox (higher cell voltage), anodes by ascending E_red
 ///    (lower anode potential, higher cell voltage);
-/// 3. Id, ordinal (culture-independent) comparison;
-/// 4. canonical SMILES, ordinal.
+/// 4. Id, ordinal (culture-independent) comparison;
+/// 5. canonical SMILES, ordinal.
 /// Exact duplicates keep their input order (the sort is stable), so the output is a pure function of the input.
 /// This needs the whole set in memory; run it on the (small) candidate set, not on the library.
 /// </summary>
 public static class CandidateOrder
 {
-    public static IReadOnlyList<Candidate> Sort(IEnumerable<Candidate> candidates) =>
-        candidates
+    public static IReadOnlyList<Candidate> Sort(IEnumerable<Candidate> candidates, CandidateRanking ranking = CandidateRanking.Potential)
+    {
+        if (!Enum.IsDefined(ranking)) throw new ArgumentOutOfRangeException(nameof(ranking), ranking, "Unknown ranking.");
+        return candidates
             .OrderBy(c => c.Role)
+            .ThenByDescending(c => ranking == CandidateRanking.SpecificEnergy ? c.Traits?.SpecificEnergyWhKg ?? double.NegativeInfinity : 0)
             .ThenBy(c => c.Role == ElectrodeRole.Cathode ? -c.Potential.Predicted : c.Potential.Predicted)
             .ThenBy(c => c.Id, StringComparer.Ordinal)
             .ThenBy(c => c.CanonicalSmiles, StringComparer.Ordinal)
             .ToList();
+    }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OrganicScreen.Chem;
 using OrganicScreen.Core;
 using OrganicScreen.Data;
 using OrganicScreen.Reporting;
@@ -21,31 +22,40 @@ public sealed record ModelCard(string Dataset, string Profile, string Variant, I
 public sealed record ModelCardTarget(string Target, TrainedModel Model, string FinalModel, IReadOnlyList<string> Folds, string Calibration, string GlobalCalibration);
 
 /// <summary>
-/// Screen: potentials vs Li/Li+ from the predictions, the solvent-window rules with each molecule's
-/// interval as the margin, figures, the HTML report, and the published results folder.
+/// Screen: potentials vs Li/Li+ from the predictions, the solvent-window rules with each molecule's interval as the
+/// margin, molar mass/capacity/specific energy of the candidates (RDKit), the profile's filters and ranking, figures,
+/// the HTML report, and the published results folder.
 /// </summary>
-public sealed class ScreenStage(ArtifactStore store, IStageLog log)
+public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
 {
     public const string Name = "screen";
     public const string Cathodes = "candidates_cathode.csv";
     public const string Anodes = "candidates_anode.csv";
     public const string Potentials = "potentials.parquet";
+    public const string Report = "report.html";
 
-    public static StageRequest Request(ScreenSection section, SolventCatalog solvents, IReadOnlyList<ReportSetting> settings, string featurizeKey, string trainKey, string inferKey, CodeLocation code)
+    /// <param name="phase">Where the dataset variant's energies were computed: explicit key material, because it decides
+    /// whether the screen is physical and what the report says at its top.</param>
+    public static StageRequest Request(ScreenSection section, DatasetPhase phase, SolventCatalog solvents, IReadOnlyList<ReportSetting> settings,
+        string featurizeKey, string trainKey, string inferKey, CodeLocation code, string rdkitVersion)
     {
         var solvent = solvents.Solvent(section.Solvent);
         var collector = section.Collector is null ? null : solvents.Collector(section.Collector);
         return new StageRequest(Name, code.Identity(typeof(ScreenStage).Assembly.GetName().Name!),
-            JsonSerializer.SerializeToNode(new { section, solvent, collector, settings }, Json.Options),
+            JsonSerializer.SerializeToNode(new { section, phase, solvent, collector, settings }, Json.Options),
             new Dictionary<string, string> { [InferStage.Name] = inferKey, [TrainStage.Name] = trainKey, [FeaturizeStage.Name] = featurizeKey },
-            new Dictionary<string, string> { ["dotnet"] = CodeVersion.Runtime });
+            // RDKit computes the molar masses and draws the structures.
+            new Dictionary<string, string> { ["dotnet"] = CodeVersion.Runtime, ["rdkit"] = rdkitVersion });
     }
 
     public async Task<Artifact> RunAsync(StageRequest request, FeatureSet features, Artifact train, IReadOnlyList<TrainedTarget> trained, Artifact infer, IReadOnlyList<TargetMetrics> metrics,
-        ScreenSection section, SolventCatalog solvents, string profile, string rdkitVersion, IReadOnlyList<ReportSetting> settings, CancellationToken cancellation)
+        ScreenSection section, DatasetPhase phase, SolventCatalog solvents, string profile, IReadOnlyList<ReportSetting> settings, CancellationToken cancellation)
     {
         var solvent = solvents.Solvent(section.Solvent);
         var collector = section.Collector is null ? null : solvents.Collector(section.Collector);
+        // Said before the cache lookup too, so a cached run still tells the user.
+        var warning = PhaseWarning.For(phase, features.Dataset, features.Variant, solvent.Name);
+        if (warning is not null) log.Warn($"{warning.Title}. {warning.Text}");
         return await store.GetOrBuildAsync(request, async (context, ct) =>
         {
             var output = context.OutputDirectory;
@@ -54,22 +64,25 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
             var ea = metrics.Single(m => m.Target == "ea");
             var rules = new ScreeningRules(solvent, collector, section.Margin, section.CathodeMinimumVolts, section.AnodeMinimumVolts,
                 GlobalBandVolts: section.Margin == MarginPolicy.GlobalBand ? Math.Max(ie.GlobalBand.Q, ea.GlobalBand.Q) : 0, Reference: section.Reference);
-            var molecules = predictions.Where(p => p.IePred is not null && p.EaPred is not null).Select(p => new MoleculePrediction(
-                p.Id, p.CanonicalSmiles, p.Interval("ie")!, p.Interval("ea")!, p.IeDft, p.EaDft));
-            var candidates = CandidateOrder.Sort(new CandidateScreen(rules).Screen(molecules));
-            var cathodes = candidates.Where(c => c.Role == ElectrodeRole.Cathode).ToList();
-            var anodes = candidates.Where(c => c.Role == ElectrodeRole.Anode).ToList();
-            CandidateCsv.WriteFile(Path.Combine(output, Cathodes), cathodes);
-            CandidateCsv.WriteFile(Path.Combine(output, Anodes), anodes);
+            var usable = predictions.Where(p => p.IePred is not null && p.EaPred is not null).ToList();
+            var outcome = await ScreenAsync(usable, features, rules, section);
+            var (cathodes, anodes) = (outcome.Cathodes, outcome.Anodes);
+            CandidateCsv.WriteFile(Path.Combine(output, Cathodes), cathodes, columns: CandidateColumns.WithTraits);
+            CandidateCsv.WriteFile(Path.Combine(output, Anodes), anodes, columns: CandidateColumns.WithTraits);
+            await CandidateFiles.WriteParquetAsync(Path.Combine(output, CandidateFiles.Parquet), [.. cathodes, .. anodes]);
+            if (outcome.Filters is { } filtered) CandidateFiles.WriteFilteredOut(Path.Combine(output, CandidateFiles.FilteredOut), filtered.Removed);
             log.Info($"screen: {cathodes.Count:N0} cathode and {anodes.Count:N0} anode candidates of {predictions.Count:N0} molecules in {solvent.Name} " +
-                     $"(cathode: E_ox + margin <= {rules.CathodeCeilingVolts:F2} V, E_ox >= {section.CathodeMinimumVolts:F2} V; anode: E_red - margin >= {rules.AnodeFloorVolts:F2} V vs Li/Li+)");
+                     $"(cathode: E_ox + margin <= {rules.CathodeCeilingVolts:F2} V, E_ox >= {section.CathodeMinimumVolts:F2} V; anode: E_red - margin >= {rules.AnodeFloorVolts:F2} V vs Li/Li+), ranked by {RankedBy(section)}");
 
-            await ParquetTable.WriteAsync(Path.Combine(output, Potentials), predictions.Where(p => p.IePred is not null && p.EaPred is not null)
-                .Select(p => PotentialRow.From(p, section.Reference)).ToList());
+            await ParquetTable.WriteAsync(Path.Combine(output, Potentials), usable.Select(p => PotentialRow.From(p, section.Reference)).ToList());
             var figures = await FiguresAsync(train, trained, infer, metrics, predictions, Path.Combine(output, "figures"));
+            var toLithium = -section.Reference.LithiumAbsoluteVolts;
+            var window = ScreenReport.Window(rules, usable.Select(p => p.IePred!.Value + toLithium).ToList(), usable.Select(p => p.EaPred!.Value + toLithium).ToList(),
+                [.. cathodes, .. anodes], $"{features.Dataset}: {phase}");
+            Figures.WritePng(Path.Combine(output, "figures", ScreenReport.WindowFile), window.Png);
             File.Copy(infer.PathOf(InferStage.Predictions), Path.Combine(output, InferStage.Predictions));
             File.Copy(infer.PathOf(InferStage.Metrics), Path.Combine(output, InferStage.Metrics));
-            WriteModelFolder(Path.Combine(output, "model"), features, train, trained, infer, metrics, profile, rdkitVersion);
+            WriteModelFolder(Path.Combine(output, "model"), features, train, trained, infer, metrics, profile, rdkit.Version);
             var content = new ReportContent(
                 $"OrganicScreen — {features.Dataset} / {profile}",
                 metrics.SelectMany(m => new[]
@@ -80,13 +93,92 @@ public sealed class ScreenStage(ArtifactStore store, IStageLog log)
                 }).ToList(),
                 metrics.Select(m => new IntervalRow(m.Target.ToUpperInvariant(), m.Calibration, m.CoverageFoldHeldOut)).ToList(),
                 figures,
-                [new CandidateTable($"Cathode candidates ({cathodes.Count})", cathodes), new CandidateTable($"Anode candidates ({anodes.Count})", anodes)],
+                [
+                    new CandidateTable($"Cathode candidates ({cathodes.Count})", cathodes, ScreenReport.TableRows, Cathodes),
+                    new CandidateTable($"Anode candidates ({anodes.Count})", anodes, ScreenReport.TableRows, Anodes),
+                ],
                 settings.Concat(metrics.Select(m => new ReportSetting($"{m.Target.ToUpperInvariant()} model",
                     $"{m.Model.Summary}; shipped: {(m.FinalModel == "ensemble" ? $"the {trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble" : $"{m.FinalModel} (the study's best fold)")}; 95 % interval {m.Calibration.Method} ±{m.Calibration.Q.ToString("F3", CultureInfo.InvariantCulture)} eV"))).ToList(),
-                [.. MethodNotes.Defaults, new MethodNote("Published reference numbers (for comparison with the out-of-fold metrics above)", PublishedNumbers)]);
-            HtmlReport.Write(Path.Combine(output, "report.html"), content);
-            return JsonSerializer.SerializeToNode(new { cathodes = cathodes.Count, anodes = anodes.Count }, Json.Options);
+                [.. MethodNotes.Defaults, .. ScreenReport.Methods, new MethodNote("Published reference numbers (for comparison with the out-of-fold metrics above)", PublishedNumbers)])
+            {
+                Warnings = warning is null ? [] : [warning],
+                Screen = new ScreenSummary(Summary(usable.Count, rules, section, phase, outcome), window, ScreenReport.Filters(outcome)),
+                Structures =
+                [
+                    ScreenReport.Gallery($"Top cathode candidates ({Math.Min(ScreenReport.DrawnPerRole, cathodes.Count)} of {cathodes.Count})", cathodes, rdkit, RankedBy(section)),
+                    ScreenReport.Gallery($"Top anode candidates ({Math.Min(ScreenReport.DrawnPerRole, anodes.Count)} of {anodes.Count})", anodes, rdkit, RankedBy(section)),
+                ],
+            };
+            HtmlReport.Write(Path.Combine(output, Report), content);
+            return JsonSerializer.SerializeToNode(new
+            {
+                cathodes = cathodes.Count, anodes = anodes.Count, phase = phase.Kind, physical = warning is null,
+                filtered = outcome.Filters?.Counts.ToDictionary(c => c.Filter, c => new { c.Cathodes, c.Anodes }),
+            }, Json.Options);
         }, cancellation);
+    }
+
+    /// <summary>The potential rules per molecule (cathode before anode, input order), traits, the profile's filters, then the ranking.</summary>
+    private async Task<ScreenSectionOutcome> ScreenAsync(IReadOnlyList<InferStage.PredictionRow> usable, FeatureSet features, ScreeningRules rules, ScreenSection section)
+    {
+        var screen = new CandidateScreen(rules);
+        var found = new List<(Candidate Candidate, int Index)>();
+        foreach (var p in usable)
+        {
+            var molecule = new MoleculePrediction(p.Id, p.CanonicalSmiles, p.Interval("ie")!, p.Interval("ea")!, p.IeDft, p.EaDft);
+            if (screen.AsCathode(molecule) is { } cathode) found.Add((cathode, p.Index));
+            if (screen.AsAnode(molecule) is { } anode) found.Add((anode, p.Index));
+        }
+
+        var molecules = (await features.MoleculesAsync()).ToDictionary(m => m.Index);
+        var traits = CandidateAnnotation.Describe(found.Select(f => f.Index), molecules, rdkit, log);
+        var annotated = found.Select(f => traits.TryGetValue(f.Index, out var t) ? f.Candidate with { Traits = CandidateTraits.Of(t, f.Candidate.Potential.Predicted) } : f.Candidate).ToList();
+        var (cathodesBefore, anodesBefore) = (annotated.Count(c => c.Role == ElectrodeRole.Cathode), annotated.Count(c => c.Role == ElectrodeRole.Anode));
+        FilterOutcome? filtered = null;
+        if (section.HasFilters)
+        {
+            if (section.RequireRedoxStable && molecules.Values.All(m => m.Carried?.RedoxStable is null))
+                log.Warn($"screen: requireRedoxStable is set but {features.Dataset} carries no redox_stable values: every candidate is removed");
+            if (section.AllowedElements is { } allowed && !allowed.Contains("H"))
+                log.Warn("screen: allowedElements does not list H, so every molecule with a hydrogen is removed (hydrogen is not implied)");
+            filtered = CandidateFiltering.Apply(annotated, section.Filters);
+            foreach (var c in filtered.Counts)
+                log.Info($"screen: filter {c.Filter} = {c.Setting} removed {c.Cathodes:N0} cathode and {c.Anodes:N0} anode candidates");
+            annotated = [.. filtered.Kept];
+        }
+
+        var sorted = CandidateOrder.Sort(annotated, section.RankBy);
+        return new ScreenSectionOutcome(sorted.Where(c => c.Role == ElectrodeRole.Cathode).ToList(), sorted.Where(c => c.Role == ElectrodeRole.Anode).ToList(),
+            cathodesBefore, anodesBefore, filtered);
+    }
+
+    private static string MarginWords(MarginPolicy margin) => margin switch
+    {
+        MarginPolicy.IntervalHalfWidth => "each molecule's 95 % interval on the side facing the limit",
+        MarginPolicy.GlobalBand => "one global band for every molecule (the study's z·σ)",
+        _ => "none (point predictions)",
+    };
+
+    private static string RankedBy(ScreenSection section) => section.RankBy == CandidateRanking.SpecificEnergy
+        ? "specific energy (Wh/kg, highest first)"
+        : "potential (cathodes highest E_ox first, anodes lowest E_red first)";
+
+    private static IReadOnlyList<string> Summary(int molecules, ScreeningRules rules, ScreenSection section, DatasetPhase phase, ScreenSectionOutcome outcome)
+    {
+        var s = rules.Solvent;
+        var lines = new List<string>
+        {
+            string.Create(CultureInfo.InvariantCulture,
+                $"{molecules:N0} molecules screened against the {s.Name} window ({s.ReductionLimit.Volts:0.00}–{s.OxidationLimit.Volts:0.00} V vs Li/Li+)" +
+                $"{(rules.Collector is { } c ? $" and the {c.Name} current collector ({c.OxidationLimit.Volts:0.00} V)" : "")}, margin: {MarginWords(section.Margin)}. Found " +
+                $"{outcome.Cathodes.Count:N0} cathode candidates (E_ox + margin ≤ {rules.CathodeCeilingVolts:0.00} V, E_ox ≥ {rules.CathodeMinimumVolts:0.00} V) and " +
+                $"{outcome.Anodes.Count:N0} anode candidates (E_red − margin ≥ {rules.AnodeFloorVolts:0.00} V{(rules.AnodeMinimumVolts is { } a ? $", E_red ≥ {a:0.00} V" : "")})."),
+            $"Energies: {phase}. Tables and drawings ranked by {RankedBy(section)}.",
+        };
+        if (outcome.Filters is not null)
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"Filters kept {outcome.Cathodes.Count:N0} of {outcome.CathodesBeforeFilters:N0} cathode and {outcome.Anodes.Count:N0} of {outcome.AnodesBeforeFilters:N0} anode candidates; {CandidateFiles.FilteredOut} lists the others with the reason."));
+        return lines;
     }
 
     private static async Task<IReadOnlyList<ReportFigure>> FiguresAsync(Artifact train, IReadOnlyList<TrainedTarget> trained, Artifact infer, IReadOnlyList<TargetMetrics> metrics,

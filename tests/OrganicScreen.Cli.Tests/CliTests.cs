@@ -33,4 +33,23 @@ public sealed class CliTests
         (await CliHost.RunAsync(["stage", "fetch", "--dataset", "nope"], TextWriter.Null, error)).ShouldBe(CliHost.UserError);
         error.ToString().ShouldContain("ocelot");
     }
+
+    [Fact]
+    public async Task Omead_is_the_default_dataset()
+    {
+        var output = new StringWriter();
+        (await CliHost.RunAsync(["dag"], output, TextWriter.Null)).ShouldBe(0);
+        var status = new StringWriter();
+        var store = Directory.CreateTempSubdirectory("os-default").FullName;
+        try
+        {
+            // status names the run it would do; a fresh store has nothing cached, so it builds nothing.
+            (await CliHost.RunAsync(["status", "--profile", "smoke", "--artifacts", store], status, status)).ShouldBe(0, status.ToString());
+            status.ToString().ShouldStartWith("omead / solution / smoke");
+        }
+        finally
+        {
+            Directory.Delete(store, recursive: true);
+        }
+    }
 }

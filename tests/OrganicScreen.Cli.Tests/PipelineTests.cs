@@ -81,6 +81,31 @@ public sealed class PipelineTests(PipelineFixture run) : IClassFixture<PipelineF
     }
 
     [Fact]
+    public void Gas_phase_dataset_warns_in_the_log_and_at_the_top_of_the_report()
+    {
+        // OCELOT's energies are gas phase; the acetonitrile window applies to solvated molecules (about 2 V apart).
+        run.Log.ShouldContain("warning: Not a physical screen: gas-phase energies against a solvent window. ocelot-fixture (variant adiabatic) holds gas-phase IE/EA");
+        run.Log.ShouldContain("1.98 V below the gas-phase oxidation and reduction 1.54 V above");
+        var report = File.ReadAllText(Path.Combine(run.Results, "report.html"));
+        var warning = report.IndexOf("<div class=\"warning\" role=\"alert\"><p><b>Not a physical screen", StringComparison.Ordinal);
+        warning.ShouldBeGreaterThan(0);
+        warning.ShouldBeLessThan(report.IndexOf("<h2>", StringComparison.Ordinal)); // above every section
+        report.ShouldContain("Energies: gas phase.");
+    }
+
+    [Fact]
+    public void Without_redox_centres_in_the_dataset_capacity_is_per_electron()
+    {
+        foreach (var file in new[] { "candidates_cathode.csv", "candidates_anode.csv" })
+            foreach (var r in Csv.Rows(Path.Combine(run.Results, file)))
+            {
+                (r["electrons"], r["electrons_source"], r["redox_stable"], r["dataset_capacity_mah_g"]).ShouldBe(("1", "per_electron", "", ""));
+                r["capacity_mah_g"].ShouldBe(r["capacity_per_electron_mah_g"]);
+                Csv.Number(r["specific_energy_wh_kg"]).ShouldBe(Csv.Number(r["capacity_mah_g"]) * Math.Abs(Csv.Number(r["potential_v_li"])), 0.05); // 4-decimal potential
+            }
+    }
+
+    [Fact]
     public void Metrics_match_approved_snapshot()
     {
         var text = new StringBuilder();

@@ -67,9 +67,9 @@ public class HtmlReportTests
     {
         var many = Enumerable.Range(0, 5).Select(i => Cand($"m{i}", "C")).ToList();
         var html = HtmlReport.Build(Content(many, maxRows: 3));
-        Regex.Matches(html, "<td class=\"t\">cathode</td>").Count.ShouldBe(3);
-        html.ShouldContain("Showing the first 3 of 5 candidates");
-        html.ShouldContain("<td>4.200</td><td>4.000</td><td>4.400</td><td>0.200</td><td>0.100</td><td></td>");
+        Regex.Matches(html, "<td class=\"smiles\">").Count.ShouldBe(3);
+        html.ShouldContain("Showing the first 3 of 5 candidates; the CSV file holds them all.");
+        html.ShouldContain("<td>4.200</td><td>4.000–4.400</td><td>0.200</td><td>0.100</td><td></td></tr>"); // no trait columns without traits
         HtmlReport.Build(Content()).ShouldContain("No candidates passed the rules.");
     }
 
