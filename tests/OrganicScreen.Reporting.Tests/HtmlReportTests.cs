@@ -57,7 +57,7 @@ public class HtmlReportTests
         var html = HtmlReport.Build(Content());
         html.ShouldContain("<td class=\"t\">IE</td><td class=\"t\">out-of-fold</td><td>4</td><td>0.7000</td><td>0.5000</td><td>0.6124</td><td>0.5590</td><td>0.2500</td>");
         html.ShouldContain("<td class=\"t\">EA</td><td class=\"t\">final model</td><td>3</td><td>n/a</td>");
-        html.ShouldContain("<td>95.0 %</td><td>1.9000</td><td>0.0100</td><td>20000</td><td>95.01 %</td>");
+        html.ShouldContain("<td>95.0 %</td><td>1.9000</td><td>1.000</td><td>0.0100</td><td>20000</td><td>95.01 %</td>");
         html.ShouldContain("<dt>solvent</dt><dd>acetonitrile</dd>");
         html.IndexOf("<dt>solvent</dt>", StringComparison.Ordinal).ShouldBeLessThan(html.IndexOf("<dt>margin", StringComparison.Ordinal));
     }
