@@ -36,10 +36,14 @@ public interface IProgressCounter : IDisposable
 /// throttled lines (with rate and ETA) when output is redirected, because CI logs and files must not fill with
 /// control characters.
 /// </summary>
-public sealed class ConsoleStageLog(TextWriter? writer = null, bool? interactive = null) : IStageLog
+/// <param name="writer">Where plain lines go (default: standard output, or standard error with <paramref name="standardError"/>).</param>
+/// <param name="interactive">Force live (true) or plain (false) output; null: live when the stream is a terminal that understands ANSI.</param>
+/// <param name="standardError">Report on standard error, e.g. when standard output carries the command's data (<c>--output -</c>).</param>
+public sealed class ConsoleStageLog(TextWriter? writer = null, bool? interactive = null, bool standardError = false) : IStageLog
 {
-    private readonly TextWriter output = writer ?? Console.Out;
-    private readonly bool live = interactive ?? (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Ansi);
+    private readonly TextWriter output = writer ?? (standardError ? Console.Error : Console.Out);
+    private readonly IAnsiConsole console = standardError ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : AnsiConsole.Console;
+    private readonly bool live = interactive ?? (!(standardError ? Console.IsErrorRedirected : Console.IsOutputRedirected) && AnsiConsole.Profile.Capabilities.Ansi);
     private readonly Lock gate = new();
 
     public void Info(string message) => Write(message, "grey");
@@ -47,13 +51,13 @@ public sealed class ConsoleStageLog(TextWriter? writer = null, bool? interactive
     public void Warn(string message) => Write($"warning: {message}", "yellow");
 
     public IProgressCounter Progress(string task, long total, ProgressUnit unit = ProgressUnit.Items) =>
-        live ? new LiveCounter(task, total, unit) : new PlainCounter(this, task, total, unit);
+        live ? new LiveCounter(console, task, total, unit) : new PlainCounter(this, task, total, unit);
 
     private void Write(string message, string colour)
     {
         lock (gate)
         {
-            if (live) AnsiConsole.MarkupLine($"[{colour}]{Markup.Escape(message)}[/]");
+            if (live) console.MarkupLine($"[{colour}]{Markup.Escape(message)}[/]");
             else output.WriteLine(message);
         }
     }
@@ -125,10 +129,10 @@ public sealed class ConsoleStageLog(TextWriter? writer = null, bool? interactive
         private readonly long total;
         private readonly ProgressUnit unit;
 
-        public LiveCounter(string task, long total, ProgressUnit unit)
+        public LiveCounter(IAnsiConsole console, string task, long total, ProgressUnit unit)
         {
             (this.task, this.total, this.unit) = (task, total, unit);
-            display = Task.Run(() => AnsiConsole.Progress()
+            display = Task.Run(() => console.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                 .StartAsync(async context =>

@@ -202,6 +202,8 @@ public sealed class MoleculeSource : IDisposable
 
     public void Dispose()
     {
+        sdfRecords?.Dispose();
+        sdfText?.Dispose();
         csvParser?.Dispose();
         textReader?.Dispose();
         content.Dispose();
@@ -395,10 +397,28 @@ public sealed class MoleculeSource : IDisposable
         }
     }
 
+    private Stream? sdfText;
+    private IEnumerator<SdfRecord>? sdfRecords;
+    private SdfRecord? firstRecord;
+
     private void PrepareSdf()
     {
         IdColumn = options.IdColumn;
-        if (sdfPath is null) return; // standard input: columns come from the first record
+        // Invalid UTF-8 bytes reach RDKit as U+FFFF (re-encoded), so names and items that were not UTF-8 are caught when read.
+        sdfText = Encoding.CreateTranscodingStream(content, InputText.Encoding, Encoding.UTF8, leaveOpen: true);
+        sdfRecords = rdkit!.ReadSdf(sdfText).GetEnumerator();
+        if (sdfPath is null)
+        {
+            // Standard input is read once: the first record's items make the columns (later new ones are reported).
+            if (sdfRecords.MoveNext())
+            {
+                firstRecord = sdfRecords.Current;
+                carried.AddRange(firstRecord.Properties.Select(p => p.Key).Distinct().Where(k => k != IdColumn));
+            }
+
+            return;
+        }
+
         // A text-only pass over the data headers ("> <name>") so every item any record has gets a column.
         using var file = new FileStream(sdfPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         using var stream = Compressed ? (Stream)new GZipStream(file, CompressionMode.Decompress) : file;
@@ -433,22 +453,16 @@ public sealed class MoleculeSource : IDisposable
 
     private IEnumerable<InputMolecule> ReadSdf(CancellationToken cancellation)
     {
-        // Invalid UTF-8 bytes reach RDKit as U+FFFF (re-encoded), so names and items that were not UTF-8 are caught below.
-        using var marked = Encoding.CreateTranscodingStream(content, InputText.Encoding, Encoding.UTF8, leaveOpen: true);
         var warned = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var record in rdkit!.ReadSdf(marked))
+        while (firstRecord is not null || sdfRecords!.MoveNext())
         {
+            var record = firstRecord ?? sdfRecords!.Current;
+            firstRecord = null;
             cancellation.ThrowIfCancellationRequested();
             var number = record.Index + 1L;
             var items = record.Properties.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
-            if (sdfPath is null)
-            {
-                // Standard input is read once: the first record's items make the columns; later new ones are reported.
-                if (number == 1) carried.AddRange(record.Properties.Select(p => p.Key).Distinct().Where(k => k != IdColumn));
-                foreach (var key in items.Keys.Where(k => k != IdColumn && !carried.Contains(k) && warned.Add(k)))
-                    warnings.Add($"SD data item '{key}' (first in record {number}) is not in the first record; it is not carried");
-            }
-
+            foreach (var key in items.Keys.Where(k => k != IdColumn && !carried.Contains(k) && warned.Add(k)))
+                warnings.Add($"SD data item '{key}' (first in record {number}) is not in the first record; it is not carried");
             var name = IdColumn is { } item ? items.GetValueOrDefault(item) : record.Name;
             var id = string.IsNullOrWhiteSpace(name) ? null : name.Trim();
             var values = carried.Select(c => items.GetValueOrDefault(c)).ToArray();
