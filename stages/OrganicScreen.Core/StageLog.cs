@@ -63,12 +63,12 @@ public sealed class ConsoleStageLog(TextWriter? writer = null, bool? interactive
     }
 
     /// <summary>"1.5/27.0 MB" or "1,500/27,000"; the total left out when unknown.</summary>
-    internal static string Amount(long done, long total, ProgressUnit unit) => unit == ProgressUnit.Bytes
+    public static string Amount(long done, long total, ProgressUnit unit) => unit == ProgressUnit.Bytes
         ? total > 0 ? string.Create(CultureInfo.InvariantCulture, $"{done / 1e6:F1}/{total / 1e6:F1} MB") : string.Create(CultureInfo.InvariantCulture, $"{done / 1e6:F1} MB")
         : total > 0 ? string.Create(CultureInfo.InvariantCulture, $"{done:N0}/{total:N0}") : string.Create(CultureInfo.InvariantCulture, $"{done:N0}");
 
     /// <summary>Remaining time from the rate so far, e.g. "0:42" or "1:02:03"; null while it cannot be estimated.</summary>
-    internal static string? Eta(long done, long total, TimeSpan elapsed)
+    public static string? Eta(long done, long total, TimeSpan elapsed)
     {
         if (total <= 0 || done <= 0 || done >= total || elapsed < TimeSpan.FromMilliseconds(200)) return null;
         var remaining = TimeSpan.FromSeconds(elapsed.TotalSeconds * (total - done) / done);
