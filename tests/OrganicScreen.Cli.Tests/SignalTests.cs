@@ -30,7 +30,7 @@ public sealed class SignalTests(PipelineFixture run) : IDisposable
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         // Signal once predicting is under way (its temporary output exists), and no sooner than 1.5 s after the start.
-        while (!Directory.EnumerateFiles(outputs, "*.tmp").Any() && !process.HasExited && started.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(20);
+        while (!Directory.EnumerateFiles(outputs, "*.tmp").Any() && !process.HasExited && started.Elapsed < TimeSpan.FromSeconds(120)) await Task.Delay(20);
         if (started.Elapsed < TimeSpan.FromSeconds(1.5)) await Task.Delay(TimeSpan.FromSeconds(1.5) - started.Elapsed);
         if (process.HasExited || !Directory.EnumerateFiles(outputs, "*.tmp").Any())
         {
