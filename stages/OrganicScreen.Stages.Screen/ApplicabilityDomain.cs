@@ -221,9 +221,11 @@ public sealed class ApplicabilityDomain
 }
 
 /// <summary>
-/// Training fingerprints with an inverted index (bit → molecules), for the largest Tanimoto similarity of a query:
-/// only molecules sharing a bit with the query are touched (about 40 bits × a few hundred molecules each for ECFP4),
-/// not every molecule. On disk: "OSFP", version, radius, bits, count, row offsets (int32), bit indices (uint16), little-endian.
+/// Training fingerprints indexed for the largest Tanimoto similarity of a query. The 64 most frequent bits (aromatic
+/// carbon and the like, set in most molecules) are a 64-bit mask per molecule, counted with one popcount; every other
+/// bit has a posting list (bit → molecules), so a query touches only the molecules that share a rare bit with it and
+/// then one pass computes every molecule's exact similarity. On disk: "OSFP", version, radius, bits, count, row offsets
+/// (int32), bit indices (uint16), little-endian.
 /// </summary>
 public sealed class FingerprintIndex
 {
@@ -232,17 +234,34 @@ public sealed class FingerprintIndex
     private readonly SparseBitMatrix rows;
     private readonly int[] postingOffsets;
     private readonly int[] postings;
+    private readonly int[] denseSlot; // bit → 0..63 for the frequent bits, -1 otherwise
+    private readonly ulong[] denseMasks;
+    private readonly int[] sizes;
 
     private FingerprintIndex(SparseBitMatrix rows)
     {
         this.rows = rows;
+        var frequency = new int[rows.Columns];
+        foreach (var bit in rows.Indices) frequency[bit]++;
+        denseSlot = Enumerable.Repeat(-1, rows.Columns).ToArray();
+        var slot = 0;
+        foreach (var bit in Enumerable.Range(0, rows.Columns).Where(b => frequency[b] > 0).OrderByDescending(b => frequency[b]).ThenBy(b => b).Take(64))
+            denseSlot[bit] = slot++;
         postingOffsets = new int[rows.Columns + 1];
-        foreach (var bit in rows.Indices) postingOffsets[bit + 1]++;
-        for (var b = 0; b < rows.Columns; b++) postingOffsets[b + 1] += postingOffsets[b];
-        postings = new int[rows.Indices.Length];
+        for (var b = 0; b < rows.Columns; b++) postingOffsets[b + 1] = postingOffsets[b] + (denseSlot[b] < 0 ? frequency[b] : 0);
+        postings = new int[postingOffsets[^1]];
+        denseMasks = new ulong[rows.Rows];
+        sizes = new int[rows.Rows];
         var next = postingOffsets[..^1].ToArray();
         for (var m = 0; m < rows.Rows; m++)
-            foreach (var bit in rows.Row(m)) postings[next[bit]++] = m;
+        {
+            sizes[m] = rows.Offsets[m + 1] - rows.Offsets[m];
+            foreach (var bit in rows.Row(m))
+            {
+                if (denseSlot[bit] >= 0) denseMasks[m] |= 1UL << denseSlot[bit];
+                else postings[next[bit]++] = m;
+            }
+        }
     }
 
     public int Count => rows.Rows;
@@ -255,40 +274,38 @@ public sealed class FingerprintIndex
     public sealed class Scratch(int count)
     {
         internal readonly int[] Shared = new int[count];
-        internal readonly List<int> Touched = [];
     }
 
-    /// <summary>The largest Tanimoto similarity of <paramref name="query"/> (sorted on-bits) to a molecule <paramref name="include"/> accepts (all when null), and which.</summary>
+    /// <summary>The largest Tanimoto similarity of <paramref name="query"/> (distinct on-bits) to a molecule <paramref name="include"/> accepts (all when null), and which (-1: none shares a bit).</summary>
     public (double Similarity, int Neighbour) Nearest(ReadOnlySpan<int> query, Scratch scratch, Func<int, bool>? include)
     {
         var shared = scratch.Shared;
-        var touched = scratch.Touched;
+        ulong mask = 0;
         foreach (var bit in query)
         {
             if ((uint)bit >= (uint)rows.Columns) continue;
-            for (var p = postingOffsets[bit]; p < postingOffsets[bit + 1]; p++)
+            if (denseSlot[bit] >= 0)
             {
-                var m = postings[p];
-                if (shared[m]++ == 0) touched.Add(m);
+                mask |= 1UL << denseSlot[bit];
+                continue;
             }
+
+            for (var p = postingOffsets[bit]; p < postingOffsets[bit + 1]; p++) shared[postings[p]]++;
         }
 
         double best = 0;
         var neighbour = -1;
-        foreach (var m in touched)
+        for (var m = 0; m < shared.Length; m++)
         {
-            var c = shared[m];
+            var c = shared[m] + System.Numerics.BitOperations.PopCount(mask & denseMasks[m]);
             shared[m] = 0;
-            if (include is not null && !include(m)) continue;
-            var similarity = (double)c / (query.Length + (rows.Offsets[m + 1] - rows.Offsets[m]) - c);
-            if (similarity > best)
-            {
-                best = similarity;
-                neighbour = m;
-            }
+            if (c == 0) continue;
+            var similarity = (double)c / (query.Length + sizes[m] - c);
+            if (similarity <= best || (include is not null && !include(m))) continue;
+            best = similarity;
+            neighbour = m;
         }
 
-        touched.Clear();
         return (best, neighbour);
     }
 
