@@ -1,75 +1,129 @@
 using System.CommandLine;
-using OrganicScreen.Pipeline;
-using OrganicScreen.Stages;
+using System.Globalization;
+using OrganicScreen.Chem;
+using OrganicScreen.Chem.Inputs;
 using OrganicScreen.Core;
+using OrganicScreen.Pipeline;
 using OrganicScreen.Screening;
+using OrganicScreen.Stages;
 
 namespace OrganicScreen.Cli;
 
 /// <summary>
-/// <c>organicscreen screen</c>: screens a user's SMILES library of any size with a results folder's
-/// model. Molecules stream through prediction and the rules; candidates are written as they are
-/// found (input order, ids are line numbers) and rejects with their reason, so memory stays bounded.
+/// <c>organicscreen screen</c>: screens a user's molecule library of any size with a results folder's model.
+/// Molecules stream through prediction and the rules; candidates are written as they are found (input order, with
+/// the input's ids and other columns), rejects with their reason, so memory stays bounded. Molecules outside the
+/// model's applicability domain are counted and left out of the candidate lists unless --include-out-of-domain.
 /// </summary>
 public static class LibraryScreenCommand
 {
+    public const string Rejects = "rejects.csv";
+
     public static Command Create(CommandContext context)
     {
+        var inputs = new InputOptions();
         var model = new Option<DirectoryInfo>("--model", "-m") { Description = "results folder or its model/ folder", Required = true };
-        var input = new Option<FileInfo>("--input", "-i") { Description = "SMILES library, one per line", Required = true };
-        var output = new Option<DirectoryInfo>("--output", "-o") { Description = "folder for candidates_cathode.csv, candidates_anode.csv, rejects.csv", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "folder for candidates_cathode.csv, candidates_anode.csv, rejects.csv", Required = true };
         var solvent = new Option<string>("--solvent") { Description = "solvent (data/solvents.json)", DefaultValueFactory = _ => "acetonitrile" };
         var collector = new Option<string?>("--collector") { Description = "current collector (default aluminium; 'none' for no collector limit)" };
         var margin = new Option<MarginPolicy>("--margin") { Description = "IntervalHalfWidth (default), GlobalBand or None", DefaultValueFactory = _ => MarginPolicy.IntervalHalfWidth };
         var minimum = new Option<double>("--cathode-min") { Description = "minimum E_ox for cathodes, V vs Li/Li+", DefaultValueFactory = _ => 3.0 };
+        var includeOutside = new Option<bool>("--include-out-of-domain") { Description = "also list candidates outside the model's applicability domain (marked in the domain column)" };
         var libtorch = new Option<string?>("--libtorch") { Description = "directory of an existing libtorch" };
         var root = new Option<string?>("--root") { Description = "repository root (for data/solvents.json)" };
-        var command = new Command("screen", "screen a SMILES library for electrode candidates") { model, input, output, solvent, collector, margin, minimum, libtorch, root };
+        var command = new Command("screen", "screen a molecule library for electrode candidates") { model, output, solvent, collector, margin, minimum, includeOutside, libtorch, root };
+        foreach (var option in inputs.All) command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
-            var source = parse.GetValue(input)!;
-            if (!source.Exists) throw new FileNotFoundException($"input file not found: {source.FullName}");
-            var loaded = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
+            var input = inputs.Path(parse);
+            var folder = OutputPaths.Folder(parse.GetValue(output)!, input, [ScreenStage.Cathodes, ScreenStage.Anodes, Rejects]);
             var catalog = SolventCatalog.Load(Path.Combine(RepositoryLayout.Locate(parse.GetValue(root)).Data, "solvents.json"));
-            var collectorName = parse.GetValue(collector) ?? "aluminium";
-            var rules = new ScreeningRules(catalog.Solvent(parse.GetValue(solvent)!), collectorName == "none" ? null : catalog.Collector(collectorName),
-                parse.GetValue(margin), parse.GetValue(minimum), GlobalBandVolts: parse.GetValue(margin) == MarginPolicy.GlobalBand ? loaded.GlobalBandVolts : 0);
+            var window = Catalog.Solvent(catalog, parse.GetValue(solvent)!);
+            var current = Catalog.Collector(catalog, parse.GetValue(collector) ?? "aluminium");
+            var rdkit = new Rdkit();
+            using var source = inputs.Open(parse, rdkit);
+            var loaded = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
+            var rules = new ScreeningRules(window, current, parse.GetValue(margin), parse.GetValue(minimum),
+                GlobalBandVolts: parse.GetValue(margin) == MarginPolicy.GlobalBand ? loaded.GlobalBandVolts : 0);
             var screen = new CandidateScreen(rules);
-            var folder = parse.GetValue(output)!.FullName;
+            var keepOutside = parse.GetValue(includeOutside);
             Directory.CreateDirectory(folder);
-            int lines = 0, rejected = 0, cathodes = 0, anodes = 0;
-            var cathodePath = Path.Combine(folder, ScreenStage.Cathodes);
-            var anodePath = Path.Combine(folder, ScreenStage.Anodes);
-            await AtomicFile.WriteAsync(cathodePath, async cathodeStream =>
-            await AtomicFile.WriteAsync(anodePath, async anodeStream =>
-            await AtomicFile.WriteAsync(Path.Combine(folder, "rejects.csv"), async rejectStream =>
+            int records = 0, rejected = 0, outside = 0, cathodes = 0, anodes = 0;
+            string? firstFailure = null;
+            var extras = Outputs.Carried(source.CarriedColumns, [.. CandidateCsv.Header, "domain", "similarity"]);
+            IReadOnlyList<string> extraColumns = ["domain", "similarity", .. extras];
+            await AtomicFile.WriteAsync(Path.Combine(folder, ScreenStage.Cathodes), async cathodeStream =>
+            await AtomicFile.WriteAsync(Path.Combine(folder, ScreenStage.Anodes), async anodeStream =>
+            await AtomicFile.WriteAsync(Path.Combine(folder, Rejects), async rejectStream =>
             {
-                await using var cathodeWriter = new StreamWriter(cathodeStream);
-                await using var anodeWriter = new StreamWriter(anodeStream);
-                await using var rejectWriter = new StreamWriter(rejectStream);
-                CandidateCsv.Write(cathodeWriter, []);
-                CandidateCsv.Write(anodeWriter, []);
-                await rejectWriter.WriteAsync("line,input,reason\n");
-                await foreach (var row in loaded.PredictAsync(source.FullName, cancellation))
+                await using var cathodeText = new StreamWriter(cathodeStream, Csv.Utf8);
+                await using var anodeText = new StreamWriter(anodeStream, Csv.Utf8);
+                await using var rejectText = new StreamWriter(rejectStream, Csv.Utf8);
+                using var cathodeWriter = new CandidateCsvWriter(cathodeText, extraColumns);
+                using var anodeWriter = new CandidateCsvWriter(anodeText, extraColumns);
+                using var rejectWriter = Csv.Writer(rejectText);
+                foreach (var name in new[] { source.RowLabel, "id", "input", "reason" }) rejectWriter.WriteField(name);
+                rejectWriter.NextRecord();
+                using var progress = context.ErrorLog.Progress("screen", source.Length ?? 0, ProgressUnit.Bytes);
+                await foreach (var row in loaded.PredictAsync(source, cancellation))
                 {
-                    lines++;
+                    records++;
+                    if (records % ShippedModel.BatchSize == 0) progress.Report(source.BytesRead, $"{records:N0} molecules");
                     if (row.Prediction is null)
                     {
                         rejected++;
-                        await rejectWriter.WriteAsync($"{lines},{Core.Csv.Escape(row.Input)},{Core.Csv.Escape(row.Status)}\n");
+                        firstFailure ??= $"{source.RowLabel} {row.Input.Row}: {row.Status}";
+                        rejectWriter.WriteField(row.Input.Row.ToString(CultureInfo.InvariantCulture));
+                        rejectWriter.WriteField(Csv.Neutralize(row.Id));
+                        rejectWriter.WriteField(Csv.Neutralize(InputEcho.Of(row.Smiles)));
+                        rejectWriter.WriteField(row.Status);
+                        rejectWriter.NextRecord();
                         continue;
                     }
 
+                    if (row.Domain is { Inside: false })
+                    {
+                        outside++;
+                        if (!keepOutside) continue;
+                    }
+
+                    string?[] cells =
+                    [
+                        row.Domain?.Text, row.Domain?.MaxSimilarity.ToString("F3", CultureInfo.InvariantCulture),
+                        .. row.Input.Carried.Select(Csv.Neutralize), .. Enumerable.Repeat("", extras.Count - row.Input.Carried.Count),
+                    ];
                     foreach (var candidate in screen.Screen([row.Prediction]))
                     {
-                        var writer = candidate.Role == ElectrodeRole.Cathode ? cathodeWriter : anodeWriter;
-                        if (candidate.Role == ElectrodeRole.Cathode) cathodes++;
-                        else anodes++;
-                        await writer.WriteAsync(CandidateCsv.ToCsv([candidate]).Split('\n', 2)[1]);
+                        if (candidate.Role == ElectrodeRole.Cathode)
+                        {
+                            cathodes++;
+                            cathodeWriter.Write(candidate, cells);
+                        }
+                        else
+                        {
+                            anodes++;
+                            anodeWriter.Write(candidate, cells);
+                        }
                     }
                 }
+
+                progress.Report(source.BytesRead, $"{records:N0} molecules");
+                cathodeWriter.Flush();
+                anodeWriter.Flush();
+                rejectWriter.Flush();
             })));
-            await context.Output.WriteLineAsync($"screen: {lines:N0} lines, {rejected:N0} rejected, {cathodes:N0} cathode and {anodes:N0} anode candidates in {rules.Solvent.Name} -> {folder}");
+            foreach (var warning in source.Warnings) await context.Error.WriteLineAsync($"warning: {warning}");
+            await context.Output.WriteLineAsync($"screen: {records:N0} {source.RowLabel}s, {rejected:N0} rejected, {outside:N0} outside the applicability domain " +
+                                                $"({(keepOutside ? "kept, marked in the domain column" : "left out; --include-out-of-domain keeps them")}), " +
+                                                $"{cathodes:N0} cathode and {anodes:N0} anode candidates in {rules.Solvent.Name} -> {folder}");
+            if (records == rejected)
+            {
+                await context.Error.WriteLineAsync(records == 0
+                    ? $"error: {source.Name} holds no molecules"
+                    : $"error: none of the {records:N0} {source.RowLabel}s could be predicted (first reason: {firstFailure})");
+                return CliHost.AllRowsFailed;
+            }
+
             return 0;
         });
         return command;

@@ -16,10 +16,10 @@ public static class StageCommands
 {
     private sealed record PipelineArguments(
         Option<string> Dataset, Option<string> Profile, Option<string?> Variant, Option<string?> Root, Option<string?> Device, Option<string?> Libtorch,
-        Option<string?> Artifacts, Option<bool> AllowUnpinned, Option<string[]> Set, Option<string?> RunId)
+        Option<string?> Artifacts, Option<bool> AllowUnpinned, Option<string[]> Set, Option<string?> RunId, Option<bool> AllowOutsideSources)
     {
         public static PipelineArguments Create() => new(
-            new Option<string>("--dataset", "-d") { Description = "dataset name (data/datasets/<name>.json); default omead (solution phase, what a solvent-window screen needs)", DefaultValueFactory = _ => "omead" },
+            new Option<string>("--dataset", "-d") { Description = "dataset name (data/datasets/<name>.json, or <artifacts>/datasets/<name>.json made by train); default omead (solution phase, what a solvent-window screen needs)", DefaultValueFactory = _ => "omead" },
             new Option<string>("--profile", "-p") { Description = "profile name (data/profiles/<name>.json)", DefaultValueFactory = _ => "default" },
             new Option<string?>("--variant") { Description = "target variant of the dataset (e.g. adiabatic, vertical)" },
             new Option<string?>("--root") { Description = "repository root (default: found from the current directory)" },
@@ -28,12 +28,14 @@ public static class StageCommands
             new Option<string?>("--artifacts") { Description = "artifact store folder (default: <root>/artifacts)" },
             new Option<bool>("--allow-unpinned") { Description = "download a source that has no pinned sha256 (prints it for pinning)" },
             new Option<string[]>("--set") { Description = "override a profile value, e.g. --set train.settings.epochs=5 (repeatable; part of the keys)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] },
-            new Option<string?>("--run-id") { Description = "shared by the processes of one invocation (Cake passes one) so each artifact is verified once" });
+            new Option<string?>("--run-id") { Description = "shared by the processes of one invocation (Cake passes one) so each artifact is verified once" },
+            new Option<bool>("--allow-outside-sources") { Description = "let the dataset manifest read a local file outside the repository, ../shared and the store's datasets/ folder" });
 
-        public IEnumerable<Option> All => [Dataset, Profile, Variant, Root, Device, Libtorch, Artifacts, AllowUnpinned, Set, RunId];
+        public IEnumerable<Option> All => [Dataset, Profile, Variant, Root, Device, Libtorch, Artifacts, AllowUnpinned, Set, RunId, AllowOutsideSources];
 
         public PipelineOptions Read(ParseResult parse) => new(parse.GetValue(Dataset)!, parse.GetValue(Profile)!, parse.GetValue(Variant), parse.GetValue(Root),
-            parse.GetValue(Device), parse.GetValue(Libtorch), parse.GetValue(AllowUnpinned), parse.GetValue(Artifacts), parse.GetValue(Set) ?? [], parse.GetValue(RunId));
+            parse.GetValue(Device), parse.GetValue(Libtorch), parse.GetValue(AllowUnpinned), parse.GetValue(Artifacts), parse.GetValue(Set) ?? [], parse.GetValue(RunId),
+            parse.GetValue(AllowOutsideSources));
     }
 
     public static IEnumerable<Command> Create(CommandContext context)

@@ -45,14 +45,26 @@ public sealed class FileLock : IAsyncDisposable
     public ValueTask DisposeAsync() => stream.DisposeAsync();
 }
 
-/// <summary>Writes a file through a temporary sibling and a rename, so readers never see half a file.</summary>
+/// <summary>
+/// Writes a file through a temporary sibling and a rename, so readers never see half a file. The temporary
+/// file is removed whatever happens (an exception, cancellation by Ctrl-C or SIGTERM): the target is either the
+/// old file or the complete new one, and no <c>*.tmp</c> stays behind.
+/// </summary>
 public static class AtomicFile
 {
     public static async Task WriteAllTextAsync(string path, string text, CancellationToken cancellation = default)
     {
         var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        await File.WriteAllTextAsync(temp, text, cancellation);
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            await File.WriteAllTextAsync(temp, text, cancellation);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            // Cancelled or failed: no temporary file is left beside the target.
+            if (File.Exists(temp)) File.Delete(temp);
+        }
     }
 
     public static async Task WriteAsync(string path, Func<Stream, Task> write)

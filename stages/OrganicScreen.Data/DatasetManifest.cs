@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using OrganicScreen.Core;
 
 namespace OrganicScreen.Data;
 
@@ -44,35 +46,103 @@ public sealed record DatasetManifest(
     /// <summary>Everything curation needs to flag a variant's molecules.</summary>
     public CurationRules CurationOf(string? variant) => new(PlausibleOf(variant), DuplicateSpreadEv);
 
+    /// <summary>Manifests made by <c>organicscreen train --data-path</c>: <c>&lt;artifact store&gt;/datasets/</c>.</summary>
+    public const string AdHocFolder = "datasets";
+
+    /// <summary>
+    /// Where relative source paths are resolved: null for manifests in <c>data/datasets</c> (the repository root),
+    /// the manifest's own folder for ad-hoc manifests in the artifact store.
+    /// </summary>
+    [JsonIgnore]
+    public string? SourceBase { get; init; }
+
+    /// <summary>
+    /// Reads and validates a manifest; any problem is a <see cref="DatasetException"/> naming the file and the field
+    /// (invalid JSON, a missing required field such as <c>columns</c> or a target's <c>sign</c>, a wrong value).
+    /// </summary>
     public static DatasetManifest Load(string path)
     {
         if (!File.Exists(path)) throw new DatasetException($"dataset manifest not found: {path}");
-        var manifest = JsonSerializer.Deserialize<DatasetManifest>(File.ReadAllText(path), Core.Json.Options)
-            ?? throw new DatasetException($"dataset manifest is empty: {path}");
+        DatasetManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<DatasetManifest>(File.ReadAllText(path), Core.Json.Options);
+        }
+        catch (JsonException e)
+        {
+            throw new DatasetException($"{path}: not a valid dataset manifest: {e.Message}");
+        }
+
+        if (manifest is null) throw new DatasetException($"{path}: the manifest is empty (null); it must be a JSON object");
         manifest.Validate(path);
         return manifest;
     }
 
-    /// <summary>Finds <c>data/datasets/&lt;name&gt;.json</c> below the repository root.</summary>
-    public static DatasetManifest Find(string repositoryRoot, string name)
+    /// <summary>
+    /// Finds dataset <paramref name="name"/>: <c>data/datasets/&lt;name&gt;.json</c> below the repository root, else
+    /// <c>&lt;name&gt;.json</c> in <paramref name="adHocFolder"/> (the artifact store's ad-hoc manifests). Names are plain
+    /// (<see cref="PlainNames"/>) and a manifest must call itself by its file name, so no name reaches outside these folders.
+    /// </summary>
+    public static DatasetManifest Find(string repositoryRoot, string name, string? adHocFolder = null)
     {
+        if (!PlainNames.IsValid(name)) throw new DatasetException($"dataset name '{name}' is not valid: {PlainNames.Rule}");
         var folder = Path.Combine(repositoryRoot, "data", "datasets");
-        var path = Path.Combine(folder, $"{name}.json");
-        if (File.Exists(path)) return Load(path);
-        var known = Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.json").Select(Path.GetFileNameWithoutExtension).Order().ToList() : [];
+        foreach (var (dir, adHoc) in new[] { (folder, false), (adHocFolder, true) })
+        {
+            if (dir is null) continue;
+            var path = Path.Combine(dir, $"{name}.json");
+            if (!File.Exists(path)) continue;
+            var manifest = Load(path);
+            if (manifest.Name != name) throw new DatasetException($"{path}: names itself '{manifest.Name}' but its file is {name}.json; a manifest's name is its file name");
+            return adHoc ? manifest with { SourceBase = Path.GetFullPath(dir) } : manifest;
+        }
+
+        var known = new[] { folder, adHocFolder }.Where(d => d is not null && Directory.Exists(d))
+            .SelectMany(d => Directory.EnumerateFiles(d!, "*.json")).Select(Path.GetFileNameWithoutExtension).Distinct().Order().ToList();
         throw new DatasetException($"unknown dataset '{name}' (known: {string.Join(", ", known)})");
     }
 
     private void Validate(string path)
     {
+        // System.Text.Json leaves absent properties null (or 0), whatever the record declares: check what is required.
+        string Need(string? value, string field) => string.IsNullOrWhiteSpace(value) ? throw new DatasetException($"{path}: '{field}' is missing or empty") : value;
+        Need(Name, "name");
+        if (!PlainNames.IsValid(Name)) throw new DatasetException($"{path}: name '{Name}' is not valid: {PlainNames.Rule}");
+        if (Sources is null) throw new DatasetException($"{path}: 'sources' is missing (a list of {{\"format\", \"path\" or \"url\", \"sha256\"}})");
+        if (Columns is null) throw new DatasetException($"{path}: 'columns' is missing (an object with \"id\", \"smiles\" and \"charge\")");
+        Need(Columns.Smiles, "columns.smiles");
+        Need(DefaultVariant, "defaultVariant");
+        if (Variants is null || Variants.Count == 0) throw new DatasetException($"{path}: 'variants' is missing or empty");
         if (Sources.Count == 0) throw new DatasetException($"{path}: no sources");
-        foreach (var source in Sources)
+        for (var i = 0; i < Sources.Count; i++)
         {
+            var source = Sources[i] ?? throw new DatasetException($"{path}: sources[{i}] is null");
+            Need(source.Format, $"sources[{i}].format");
             if ((source.Path is null) == (source.Url is null))
                 throw new DatasetException($"{path}: each source needs exactly one of 'path' or 'url'");
-            if (source.Sha256 is { Length: not 64 })
+            if (source.Sha256 is not null && (source.Sha256.Length != 64 || !source.Sha256.All(char.IsAsciiHexDigit)))
                 throw new DatasetException($"{path}: sha256 of {source.Location} must be 64 hex digits");
-            _ = source.FormatKind;
+            try
+            {
+                _ = source.FormatKind;
+            }
+            catch (DatasetException e)
+            {
+                throw new DatasetException($"{path}: sources[{i}]: {e.Message}");
+            }
+        }
+
+        foreach (var (name, variant) in Variants)
+        {
+            if (!RepositoryLayout.IsPlainName(name)) throw new DatasetException($"{path}: variant name '{name}' is not a plain name (letters, digits, '-', '_', '.')");
+            if (variant is null) throw new DatasetException($"{path}: variants.{name} is null");
+            foreach (var (target, column) in new[] { ("ie", variant.Ie), ("ea", variant.Ea) })
+            {
+                if (column is null) throw new DatasetException($"{path}: variants.{name}.{target} is missing (an object with \"column\" and \"sign\")");
+                Need(column.Column, $"variants.{name}.{target}.column");
+                if (!double.IsFinite(column.Sign) || column.Sign == 0)
+                    throw new DatasetException($"{path}: variants.{name}.{target}.sign is missing or 0; it is the factor that brings the column to eV in the Materials Project sign (usually 1 or -1)");
+            }
         }
 
         if (!Variants.ContainsKey(DefaultVariant)) throw new DatasetException($"{path}: default variant '{DefaultVariant}' is not defined");
@@ -167,6 +237,9 @@ public enum SourceFormat
     /// <summary>Comma-separated text with a header row.</summary>
     Csv,
 
+    /// <summary>Tab-separated text with a header row.</summary>
+    Tsv,
+
     /// <summary>Materials Project molecules/jcesr JSON export: an array of records.</summary>
     MpJson,
 }
@@ -188,11 +261,17 @@ public sealed record DatasetSource(
     public SourceFormat FormatKind => Format switch
     {
         "csv" => SourceFormat.Csv,
+        "tsv" => SourceFormat.Tsv,
         "mp-json" => SourceFormat.MpJson,
-        _ => throw new DatasetException($"unknown source format '{Format}' (csv, mp-json)"),
+        _ => throw new DatasetException($"unknown source format '{Format}' (csv, tsv, mp-json)"),
     };
 
-    public string FileName => FormatKind == SourceFormat.Csv ? "raw.csv" : "raw.json";
+    public string FileName => FormatKind switch
+    {
+        SourceFormat.Csv => "raw.csv",
+        SourceFormat.Tsv => "raw.tsv",
+        _ => "raw.json",
+    };
 }
 
 /// <summary>Names of the identifier, SMILES and (optional) charge columns.</summary>

@@ -21,14 +21,21 @@ public sealed class FetchStage(ArtifactStore store, IStageLog log, HttpClient? h
     /// <summary>Which source a run takes: the first local copy that exists, else the first URL that may be downloaded.</summary>
     public sealed record Choice(DatasetManifest Dataset, DatasetSource Source, string? LocalPath);
 
-    public static Choice Choose(DatasetManifest dataset, string repositoryRoot, bool allowUnpinned, bool downloads = true)
+    /// <param name="allowedRoots">
+    /// Folders a local source must lie in (symbolic links resolved), e.g. the repository, <c>../shared</c> and the
+    /// artifact store's ad-hoc datasets; a path outside them is refused. Null: anywhere (<c>--allow-outside-sources</c>).
+    /// </param>
+    public static Choice Choose(DatasetManifest dataset, string repositoryRoot, bool allowUnpinned, bool downloads = true, IReadOnlyList<string>? allowedRoots = null)
     {
         var tried = new List<string>();
         foreach (var source in dataset.Sources)
         {
             if (source.Path is not null)
             {
-                var path = Path.GetFullPath(Path.Combine(repositoryRoot, source.Path));
+                var path = Path.GetFullPath(Path.Combine(dataset.SourceBase ?? repositoryRoot, source.Path));
+                if (allowedRoots is not null && !allowedRoots.Any(root => PathIdentity.IsInside(path, root)))
+                    throw new DatasetException($"dataset '{dataset.Name}': source path '{source.Path}' resolves to {PathIdentity.Resolve(path)}, outside the folders a manifest may read " +
+                                               $"({string.Join(", ", allowedRoots)}); pass --allow-outside-sources if you trust this manifest");
                 if (File.Exists(path)) return new Choice(dataset, source, path);
                 tried.Add($"{source.Path}: not found");
             }

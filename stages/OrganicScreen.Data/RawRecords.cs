@@ -16,7 +16,7 @@ public static class RawRecordReader
     public static IEnumerable<RawRecord> Read(string path, DatasetSource source, DatasetManifest dataset, TargetVariant variant) =>
         source.FormatKind switch
         {
-            SourceFormat.Csv => ReadCsv(path, source, dataset, variant),
+            SourceFormat.Csv or SourceFormat.Tsv => ReadCsv(path, source, dataset, variant),
             SourceFormat.MpJson => ReadMpJson(path, source, dataset, variant),
             _ => throw new DatasetException($"unsupported format {source.Format}"),
         };
@@ -24,8 +24,10 @@ public static class RawRecordReader
     private static IEnumerable<RawRecord> ReadCsv(string path, DatasetSource source, DatasetManifest dataset, TargetVariant variant)
     {
         using var reader = new StreamReader(path, Encoding.UTF8);
-        var header = reader.ReadLine() ?? throw new DatasetException($"{path}: empty file");
-        var names = Csv.Split(header).Select(n => Rename(source, n.Trim())).ToList();
+        // Lenient like the old splitter: a stray quote keeps the field's text (the row's checks reject what is wrong).
+        using var parser = Csv.Parser(reader, source.FormatKind == SourceFormat.Tsv ? '\t' : ',');
+        if (!parser.Read()) throw new DatasetException($"{path}: empty file");
+        var names = parser.Record!.Select(n => Rename(source, n.Trim())).ToList();
         int Column(string? name, bool required)
         {
             if (name is null) return -1;
@@ -41,13 +43,16 @@ public static class RawRecordReader
         var ie = Column(variant.Ie.Column, true);
         var ea = Column(variant.Ea.Column, true);
         var carried = (dataset.Carry ?? new Dictionary<string, CarriedColumn>()).Select(c => (c.Key, Index: Column(c.Value.Column, true))).ToList();
-        var line = 1;
-        while (reader.ReadLine() is { } text)
+        var line = parser.RawRow;
+        while (parser.Read())
         {
-            line++;
-            var fields = text.Length == 0 ? [] : Csv.Split(text);
-            string? At(int i) => i >= 0 && i < fields.Count ? fields[i] : null;
-            yield return new RawRecord(line, At(id), At(smiles), At(charge), At(ie), At(ea),
+            // Row = the line the record starts on (a quoted field may span lines); a blank line is an empty record.
+            var row = line + 1;
+            line = parser.RawRow;
+            var fields = parser.Record!;
+            if (fields is [""]) fields = [];
+            string? At(int i) => i >= 0 && i < fields.Length ? fields[i] : null;
+            yield return new RawRecord(checked((int)row), At(id), At(smiles), At(charge), At(ie), At(ea),
                 carried.Count == 0 ? null : carried.ToDictionary(c => c.Key, c => At(c.Index)));
         }
     }

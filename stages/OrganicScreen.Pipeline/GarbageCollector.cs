@@ -1,4 +1,5 @@
 using OrganicScreen.Core;
+using OrganicScreen.Data;
 
 using OrganicScreen.Stages;
 
@@ -31,7 +32,7 @@ public static class GarbageCollector
         foreach (var stageFolder in Directory.Exists(store.Root) ? Directory.EnumerateDirectories(store.Root).Order(StringComparer.Ordinal).ToList() : [])
         {
             var stage = Path.GetFileName(stageFolder);
-            if (stage is "tmp" or "locks" or "results" or "runs" or "bin" or "native" or "test-results" or "review") continue;
+            if (stage is "tmp" or "locks" or "results" or "runs" or "bin" or "native" or "test-results" or "review" or DatasetManifest.AdHocFolder) continue;
             foreach (var folder in Directory.EnumerateDirectories(stageFolder).Order(StringComparer.Ordinal))
             {
                 var manifest = await ArtifactStore.ReadManifestAsync(folder, cancellation);

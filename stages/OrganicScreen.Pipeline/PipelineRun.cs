@@ -14,6 +14,7 @@ namespace OrganicScreen.Pipeline;
 
 /// <summary>What one invocation asks for: dataset, variant, profile (with overrides) and where things are.</summary>
 /// <param name="RunId">Shared by the processes of one invocation (Cake passes one), so each artifact is verified once.</param>
+/// <param name="AllowOutsideSources">Let a manifest read a local source outside the repository, <c>../shared</c> and the store's ad-hoc datasets.</param>
 public sealed record PipelineOptions(
     string Dataset,
     string Profile,
@@ -24,7 +25,8 @@ public sealed record PipelineOptions(
     bool AllowUnpinned = false,
     string? Artifacts = null,
     IReadOnlyList<string>? Overrides = null,
-    string? RunId = null);
+    string? RunId = null,
+    bool AllowOutsideSources = false);
 
 /// <summary>A stage in the DAG: its name, what it does, the stages whose artifacts it reads, and the assembly holding its code.</summary>
 public sealed record StageNode(string Name, string Description, IReadOnlyList<string> Upstream, string CodeAssembly);
@@ -76,7 +78,7 @@ public sealed class PipelineRun
         Layout = RepositoryLayout.Locate(options.Root) with { ArtifactsOverride = options.Artifacts is null ? null : Path.GetFullPath(options.Artifacts) };
         Code = code ?? RunningCode.Location;
         Profile = ProfileDefinition.Find(Layout.Root, options.Profile, options.Overrides);
-        Dataset = DatasetManifest.Find(Layout.Root, options.Dataset);
+        Dataset = DatasetManifest.Find(Layout.Root, options.Dataset, AdHocDatasets);
         Variant = options.Variant ?? Dataset.DefaultVariant;
         _ = Dataset.Variant(Variant);
         Store = new ArtifactStore(Layout.Artifacts, log, new RunRecorder(Path.Combine(Layout.Artifacts, RunRecorder.Folder), options.RunId));
@@ -84,6 +86,17 @@ public sealed class PipelineRun
     }
 
     public RepositoryLayout Layout { get; }
+
+    /// <summary>The artifact store's folder of ad-hoc dataset manifests (<c>organicscreen train --data-path</c>).</summary>
+    public string AdHocDatasets => Path.Combine(Layout.Artifacts, DatasetManifest.AdHocFolder);
+
+    /// <summary>
+    /// Where a manifest's local sources may lie: the repository, the shared data beside it (<c>../shared</c>) and the
+    /// ad-hoc datasets folder; null (anywhere) with <see cref="PipelineOptions.AllowOutsideSources"/>.
+    /// </summary>
+    public IReadOnlyList<string>? SourceRoots => options.AllowOutsideSources
+        ? null
+        : [Layout.Root, Path.GetFullPath(Path.Combine(Layout.Root, "..", "shared")), AdHocDatasets];
 
     public CodeLocation Code { get; }
 
@@ -139,7 +152,7 @@ public sealed class PipelineRun
         return request;
     }
 
-    private FetchStage.Choice FetchChoice() => FetchStage.Choose(Dataset, Layout.Root, options.AllowUnpinned);
+    private FetchStage.Choice FetchChoice() => FetchStage.Choose(Dataset, Layout.Root, options.AllowUnpinned, allowedRoots: SourceRoots);
 
     /// <summary>Where the chosen variant's energies were computed (gas or solution); Screen warns when it is not the window's solvent.</summary>
     public DatasetPhase Phase => Dataset.PhaseOf(Variant);

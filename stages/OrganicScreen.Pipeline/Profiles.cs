@@ -48,13 +48,13 @@ public sealed record ProfileDefinition(
     public string RunName => Overrides.Count == 0 ? Name : $"{Name}+{ContentHash.Of(string.Join('\n', Overrides))[..8]}";
 
     /// <summary>Profile names are plain lower-case names that match their file names.</summary>
-    public static bool IsValidName(string name) => name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+    public static bool IsValidName(string name) => PlainNames.IsValid(name);
 
     private static readonly JsonSerializerOptions Strict = new(Json.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
 
     public static ProfileDefinition Find(string repositoryRoot, string name, IReadOnlyList<string>? overrides = null)
     {
-        if (!IsValidName(name)) throw new FormatException($"profile name '{name}' must be lower-case letters, digits and '-'");
+        if (!IsValidName(name)) throw new FormatException($"profile name '{name}' is not valid: {PlainNames.Rule}");
         var folder = Path.Combine(repositoryRoot, "data", "profiles");
         var path = Path.Combine(folder, $"{name}.json");
         if (!File.Exists(path))

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using OrganicScreen.Chem;
+using OrganicScreen.Chem.Inputs;
 using OrganicScreen.Core;
 using OrganicScreen.Screening;
 using OrganicScreen.Training;
@@ -12,21 +12,28 @@ namespace OrganicScreen.Pipeline;
 
 /// <summary>
 /// A results folder's <c>model/</c> loaded for prediction: per target the shipped fold models (the ensemble,
-/// or the study's best fold) and the calibrated interval. Loading and predicting is a library call; the
-/// CLI's <c>predict</c> and <c>screen</c> only read and write files around it.
+/// or the study's best fold) and the calibrated interval, plus the training set's applicability domain.
+/// Loading checks every file against the folder's <c>files.sha256</c>; a damaged folder is one
+/// <see cref="FormatException"/> (or <see cref="FileNotFoundException"/>) that names the problem, never a crash.
+/// Loading and predicting is a library call; the CLI's <c>predict</c> and <c>screen</c> only read and write files around it.
 /// </summary>
 public sealed class ShippedModel
 {
-    private const int BatchSize = 4096;
+    /// <summary>
+    /// Molecules per batch: memory is bounded by one batch, and cancellation is checked between batches and between
+    /// the native steps of a batch, so Ctrl-C waits for at most one step of 512 molecules (well under a second).
+    /// </summary>
+    public const int BatchSize = 512;
+
     private static readonly string[] Required = ["ie", "ea"];
     private readonly IReadOnlyList<(ModelCardTarget Card, Ensemble Models, Calibration Calibration)> targets;
-    private readonly Rdkit rdkit = new();
 
-    private ShippedModel(ModelCard card, IReadOnlyList<(ModelCardTarget, Ensemble, Calibration)> targets, double globalBand)
+    private ShippedModel(ModelCard card, IReadOnlyList<(ModelCardTarget, Ensemble, Calibration)> targets, double globalBand, ApplicabilityDomain domain)
     {
         Card = card;
         this.targets = targets;
         GlobalBandVolts = globalBand;
+        Domain = domain;
     }
 
     public ModelCard Card { get; }
@@ -34,13 +41,28 @@ public sealed class ShippedModel
     /// <summary>The study's global band, z·σ of the out-of-fold residuals, the wider of IE and EA (for --margin GlobalBand).</summary>
     public double GlobalBandVolts { get; }
 
+    /// <summary>What the model was trained on: elements, heavy-atom range, training fingerprints and the similarity threshold.</summary>
+    public ApplicabilityDomain Domain { get; }
+
+    /// <summary>The RDKit the model reads molecules with (also what <see cref="MoleculeSource"/> needs for SD files).</summary>
+    public Rdkit Rdkit { get; } = new();
+
+    /// <summary>The model folder of <paramref name="directory"/> (a results folder or the model folder itself).</summary>
+    public static string ModelFolder(string directory)
+    {
+        var folder = File.Exists(Path.Combine(directory, ModelCard.FileName)) ? directory : Path.Combine(directory, "model");
+        return Path.GetFullPath(folder);
+    }
+
     /// <summary>Loads <paramref name="directory"/> (a results folder or its <c>model/</c>); every path the card names must lie inside the model folder.</summary>
     public static ShippedModel Load(string directory, string? libtorch)
     {
-        var folder = File.Exists(Path.Combine(directory, ModelCard.FileName)) ? directory : Path.Combine(directory, "model");
-        folder = Path.GetFullPath(folder);
+        if (File.Exists(directory)) throw new FileNotFoundException($"--model {directory} is a file; give the results folder (or its model/ folder)");
+        var folder = ModelFolder(directory);
         var cardPath = Path.Combine(folder, ModelCard.FileName);
         if (!File.Exists(cardPath)) throw new FileNotFoundException($"no model found: {directory} has neither {ModelCard.FileName} nor model/{ModelCard.FileName} (run ./build.sh --target Screen first)");
+        // Integrity first: nothing below reads a byte that was not published with this folder.
+        ModelFileHashes.Verify(folder);
         ModelCard card;
         try
         {
@@ -51,6 +73,8 @@ public sealed class ShippedModel
             throw new FormatException($"{cardPath} is not an OrganicScreen model card: {e.Message}");
         }
 
+        if (card.Targets is null || card.Targets.Any(t => t?.Target is null || t.Folds is null || t.Calibration is null || t.GlobalCalibration is null))
+            throw new FormatException($"{cardPath} is not an OrganicScreen model card: a target, its folds or its calibrations are missing");
         var missing = Required.Where(t => card.Targets.All(x => x.Target != t)).ToList();
         if (missing.Count > 0) throw new FormatException($"{cardPath}: incompatible model, it has no {string.Join(" or ", missing)} target");
         TorchRuntime.Initialize(new TorchRuntimeOptions(libtorch));
@@ -62,83 +86,148 @@ public sealed class ShippedModel
                 : throw new FormatException($"{cardPath}: '{relative}' points outside the model folder; a model folder only references files inside itself");
         }
 
+        T Damaged<T>(Func<T> load)
+        {
+            try
+            {
+                return load();
+            }
+            catch (Exception e) when (e is not (FormatException or FileNotFoundException or OperationCanceledException or OutOfMemoryException))
+            {
+                // Truncated weights, broken JSON, a shape that does not fit: whatever the loader threw, the folder is at fault.
+                throw new FormatException($"model folder {folder} is damaged: {e.Message}", e);
+            }
+        }
+
         var loaded = card.Targets.Where(t => Required.Contains(t.Target)).OrderBy(t => Array.IndexOf(Required, t.Target)).Select(t =>
         {
             var members = t.Folds.Select(Inside).ToList();
             var absent = members.FirstOrDefault(m => !Directory.Exists(m));
             if (absent is not null) throw new FileNotFoundException($"model folder {folder} is incomplete: {absent} is missing");
-            Ensemble ensemble;
-            try
-            {
-                ensemble = Ensemble.Load(members);
-            }
-            catch (Exception e) when (e is InvalidDataException or JsonException or IOException or ArgumentException)
-            {
-                throw new FormatException($"model folder {folder} is damaged: {e.Message}");
-            }
-
+            var ensemble = Damaged(() => Ensemble.Load(members));
             if (!ensemble.Targets.Contains(t.Target)) throw new FormatException($"{cardPath}: the fold models of target {t.Target} predict [{string.Join(", ", ensemble.Targets)}]");
-            return (t, ensemble, Calibration.Load(Inside(t.Calibration)));
+            return (t, ensemble, Damaged(() => Calibration.Load(Inside(t.Calibration))));
         }).ToList();
-        var band = card.Targets.Where(t => Required.Contains(t.Target)).Max(t => Calibration.Load(Inside(t.GlobalCalibration)).Q);
-        return new ShippedModel(card, loaded, band);
+        var band = card.Targets.Where(t => Required.Contains(t.Target)).Max(t => Damaged(() => Calibration.Load(Inside(t.GlobalCalibration))).Q);
+        return new ShippedModel(card, loaded, band, ApplicabilityDomain.Load(folder));
     }
-
-    /// <summary>One input line's outcome: the molecule's predictions, or why there are none.</summary>
-    public sealed record LinePrediction(string Input, string? Canonical, MoleculePrediction? Prediction, string Status);
 
     /// <summary>
-    /// Predicts line by line in batches: memory holds one batch, whatever the input size. Ids are
-    /// "line&lt;n&gt;" (1-based line numbers) so candidates trace back to the input file.
+    /// One input record's outcome: the molecule's predictions and domain verdict, or why there are none
+    /// (<see cref="Status"/> is "OK" exactly when <see cref="Prediction"/> is set).
     /// </summary>
-    public async IAsyncEnumerable<LinePrediction> PredictAsync(string inputPath, [EnumeratorCancellation] CancellationToken cancellation = default)
+    public sealed record LinePrediction(InputMolecule Input, string Id, string? Canonical, MoleculePrediction? Prediction, DomainVerdict? Domain, string Status)
     {
-        using var reader = new StreamReader(inputPath, Encoding.UTF8);
-        var batch = new List<string>(BatchSize);
-        var line = 0;
-        while (true)
-        {
-            var text = await reader.ReadLineAsync(cancellation);
-            if (text is not null) batch.Add(text.Trim());
-            if (batch.Count < BatchSize && text is not null) continue;
-            if (batch.Count == 0) yield break;
-            foreach (var prediction in PredictBatch(batch, line)) yield return prediction;
-            line += batch.Count;
-            batch.Clear();
-            if (text is null) yield break;
-        }
+        public const string Ok = "OK";
+
+        /// <summary>The input SMILES as given (empty when the record had none).</summary>
+        public string Smiles => Input.Smiles ?? "";
     }
 
-    /// <summary>Predictions for one batch of SMILES; <paramref name="firstLine"/> lines came before it.</summary>
-    public IReadOnlyList<LinePrediction> PredictBatch(IReadOnlyList<string> batch, int firstLine)
+    /// <summary>Predicts every record of <paramref name="source"/> in batches; memory holds one batch, whatever the input size.</summary>
+    public async IAsyncEnumerable<LinePrediction> PredictAsync(MoleculeSource source, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
-        // Validity and canonical SMILES first; models then see only the valid molecules.
-        var parsed = rdkit.Featurize(batch, []).Molecules;
-        var valid = Enumerable.Range(0, batch.Count).Where(i => parsed[i].IsValid).ToList();
-        var inputs = new MoleculeInputs(rdkit, valid.Select(i => batch[i]).ToList());
+        var batch = new List<InputMolecule>(BatchSize);
+        foreach (var molecule in source.Read(cancellation))
+        {
+            batch.Add(molecule);
+            if (batch.Count < BatchSize) continue;
+            foreach (var prediction in PredictBatch(batch, source.IdOf, cancellation)) yield return prediction;
+            batch.Clear();
+            await Task.Yield();
+        }
+
+        if (batch.Count > 0)
+            foreach (var prediction in PredictBatch(batch, source.IdOf, cancellation)) yield return prediction;
+    }
+
+    /// <summary>Predicts a file (format from its extension or content; see <see cref="MoleculeSource"/>); ids are the file's or "line&lt;n&gt;".</summary>
+    public async IAsyncEnumerable<LinePrediction> PredictAsync(string inputPath, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        using var source = MoleculeSource.Open(inputPath, rdkit: Rdkit);
+        await foreach (var prediction in PredictAsync(source, cancellation)) yield return prediction;
+    }
+
+    /// <summary>Predictions for SMILES strings (ids "line1", "line2", ...).</summary>
+    public IReadOnlyList<LinePrediction> PredictSmiles(IReadOnlyList<string> smiles, CancellationToken cancellation = default) =>
+        PredictBatch(smiles.Select((s, i) => new InputMolecule(i + 1, null, s.Trim(), [], s.Trim().Length == 0 ? "empty line" : null)).ToList(),
+            m => m.Id ?? $"line{m.Row}", cancellation);
+
+    /// <summary>
+    /// Predictions for one batch. Each record gets, in order: its reader error; RDKit's verdict; the multi-fragment
+    /// rule (salts and mixtures are rejected, as Featurize rejects them from training, so the model never saw one);
+    /// the models' predictions, refused when not finite; and the applicability-domain verdict. Cancellation is
+    /// checked between the native steps, never inside one.
+    /// </summary>
+    public IReadOnlyList<LinePrediction> PredictBatch(IReadOnlyList<InputMolecule> batch, Func<InputMolecule, string> idOf, CancellationToken cancellation = default)
+    {
+        cancellation.ThrowIfCancellationRequested();
+        var readable = Enumerable.Range(0, batch.Count).Where(i => batch[i].IsReadable).ToList();
+        var smiles = readable.Select(i => batch[i].Smiles ?? "").ToList();
+        var featurized = Rdkit.Featurize(smiles, [ApplicabilityDomain.Spec]);
+        cancellation.ThrowIfCancellationRequested();
+        var parsedOk = Enumerable.Range(0, readable.Count).Where(k => featurized.Molecules[k].IsValid).ToList();
+        var described = Rdkit.Descriptors(parsedOk.Select(k => smiles[k]).ToList());
+        cancellation.ThrowIfCancellationRequested();
+        // k: position among readable records; only valid single-fragment molecules go on to the models.
+        var single = parsedOk.Where((k, j) => described[j].Descriptors is { Fragments: 1 }).ToList();
+        var descriptorOf = parsedOk.Select((k, j) => (k, j)).ToDictionary(p => p.k, p => described[p.j]);
+        IReadOnlyList<DomainVerdict> verdicts = single.Count == 0 ? [] : Domain.Check(single.Select(k => descriptorOf[k].Descriptors!).ToList(), featurized.Fingerprints[ApplicabilityDomain.Spec].Select(single));
+        cancellation.ThrowIfCancellationRequested();
+        var inputs = new MoleculeInputs(Rdkit, single.Select(k => smiles[k]).ToList());
         var groups = new Dictionary<Ensemble, IReadOnlyList<EnsemblePrediction>>();
         var means = targets.Select(t =>
         {
-            if (valid.Count == 0) return Array.Empty<double>();
+            if (single.Count == 0) return Array.Empty<double>();
+            cancellation.ThrowIfCancellationRequested();
             if (!groups.TryGetValue(t.Models, out var predicted)) groups[t.Models] = predicted = t.Models.Predict(inputs);
             return predicted[t.Models.Targets.ToList().IndexOf(t.Card.Target)].Mean;
         }).ToList();
-        var result = new List<LinePrediction>(batch.Count);
-        var next = 0;
+
+        var result = new LinePrediction[batch.Count];
+        var readableAt = readable.Select((i, k) => (i, k)).ToDictionary(p => p.i, p => p.k);
+        var singleAt = single.Select((k, n) => (k, n)).ToDictionary(p => p.k, p => p.n);
         for (var i = 0; i < batch.Count; i++)
         {
-            if (!parsed[i].IsValid)
+            var input = batch[i];
+            var id = idOf(input);
+            if (input.Error is { } error)
             {
-                result.Add(new LinePrediction(batch[i], null, null, batch[i].Length == 0 ? "empty line" : $"invalid SMILES: {parsed[i].Error}"));
+                result[i] = new LinePrediction(input, id, null, null, null, error);
                 continue;
             }
 
-            var ie = targets[0].Calibration.Apply(means[0][next]);
-            var ea = targets[1].Calibration.Apply(means[1][next]);
-            next++;
-            result.Add(new LinePrediction(batch[i], parsed[i].Canonical, new MoleculePrediction($"line{firstLine + i + 1}", parsed[i].Canonical!, ie, ea), "OK"));
+            var k = readableAt[i];
+            var parsed = featurized.Molecules[k];
+            if (!parsed.IsValid)
+            {
+                result[i] = new LinePrediction(input, id, null, null, null, $"invalid SMILES: {parsed.Error}");
+                continue;
+            }
+
+            if (!singleAt.TryGetValue(k, out var n))
+            {
+                var d = descriptorOf[k];
+                result[i] = new LinePrediction(input, id, parsed.Canonical, null, null, d.Descriptors is { } x
+                    ? $"multi-fragment SMILES (salt or mixture): {x.Fragments} fragments; the model was trained on single molecules (Featurize rejects these too)"
+                    : $"invalid SMILES: {d.Error}");
+                continue;
+            }
+
+            var ie = targets[0].Calibration.Apply(means[0][n]);
+            var ea = targets[1].Calibration.Apply(means[1][n]);
+            if (!Finite(ie) || !Finite(ea))
+            {
+                result[i] = new LinePrediction(input, id, parsed.Canonical, null, verdicts[n],
+                    $"non-finite prediction ({(Finite(ie) ? "" : "IE ")}{(Finite(ea) ? "" : "EA ")}is NaN or infinite): the model folder's weights are damaged");
+                continue;
+            }
+
+            result[i] = new LinePrediction(input, id, parsed.Canonical, new MoleculePrediction(id, parsed.Canonical!, ie, ea), verdicts[n], LinePrediction.Ok);
         }
 
         return result;
     }
+
+    private static bool Finite(PredictionInterval p) => double.IsFinite(p.Predicted) && double.IsFinite(p.Lower) && double.IsFinite(p.Upper);
 }

@@ -39,32 +39,10 @@ public static class CandidateCsv
     public static void Write(TextWriter writer, IEnumerable<Candidate> candidates, int decimals = DefaultDecimals, CandidateColumns columns = CandidateColumns.Predictions)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        ArgumentOutOfRangeException.ThrowIfNegative(decimals);
         if (!Enum.IsDefined(columns)) throw new ArgumentOutOfRangeException(nameof(columns), columns, "Unknown column layout.");
         var traits = columns == CandidateColumns.WithTraits;
-        WriteRow(writer, traits ? [.. Header, .. TraitHeader] : Header);
-        foreach (var c in candidates)
-        {
-            string Optional(double? value) => value is { } v ? Number(v, decimals) : "";
-            var m = c.Molecule;
-            List<string> fields =
-            [
-                c.Role == ElectrodeRole.Cathode ? "cathode" : "anode",
-                c.Id,
-                c.CanonicalSmiles,
-                Optional(m?.IonizationEnergy.Predicted), Optional(m?.IonizationEnergy.Lower), Optional(m?.IonizationEnergy.Upper),
-                Optional(m?.ElectronAffinity.Predicted), Optional(m?.ElectronAffinity.Lower), Optional(m?.ElectronAffinity.Upper),
-                Number(c.Potential.Predicted, decimals),
-                Number(c.Potential.Lower, decimals),
-                Number(c.Potential.Upper, decimals),
-                Number(c.MarginVolts, decimals),
-                Number(c.HeadroomVolts, decimals),
-                Optional(m?.DftIonizationEnergy), Optional(m?.DftElectronAffinity),
-                Optional(c.DftPotentialVolts),
-            ];
-            if (traits) fields.AddRange(TraitFields(c.Traits, decimals));
-            WriteRow(writer, fields);
-        }
+        using var table = new CandidateCsvWriter(writer, traits ? TraitHeader : [], decimals);
+        foreach (var c in candidates) table.Write(c, traits ? TraitFields(c.Traits, decimals).ToList() : []);
     }
 
     private static IEnumerable<string> TraitFields(CandidateTraits? t, int decimals)
@@ -107,15 +85,62 @@ public static class CandidateCsv
     /// <summary>RFC 4180: quote a field that holds a comma, quote, CR or LF, or leading/trailing space; double inner quotes.</summary>
     public static string Escape(string field) => Core.Csv.Escape(field);
 
-    private static void WriteRow(TextWriter writer, IReadOnlyList<string> fields)
+    /// <summary>The cells of one candidate under <see cref="Header"/>; ids and SMILES (user text) neutralised against spreadsheet formulas.</summary>
+    internal static IEnumerable<string> Cells(Candidate c, int decimals)
     {
-        for (var i = 0; i < fields.Count; i++)
-        {
-            if (i > 0) writer.Write(',');
-            writer.Write(Escape(fields[i]));
-        }
-        writer.Write('\n');
+        string Optional(double? value) => value is { } v ? Number(v, decimals) : "";
+        var m = c.Molecule;
+        return
+        [
+            c.Role == ElectrodeRole.Cathode ? "cathode" : "anode",
+            Core.Csv.Neutralize(c.Id),
+            Core.Csv.Neutralize(c.CanonicalSmiles),
+            Optional(m?.IonizationEnergy.Predicted), Optional(m?.IonizationEnergy.Lower), Optional(m?.IonizationEnergy.Upper),
+            Optional(m?.ElectronAffinity.Predicted), Optional(m?.ElectronAffinity.Lower), Optional(m?.ElectronAffinity.Upper),
+            Number(c.Potential.Predicted, decimals),
+            Number(c.Potential.Lower, decimals),
+            Number(c.Potential.Upper, decimals),
+            Number(c.MarginVolts, decimals),
+            Number(c.HeadroomVolts, decimals),
+            Optional(m?.DftIonizationEnergy), Optional(m?.DftElectronAffinity),
+            Optional(c.DftPotentialVolts),
+        ];
     }
+}
+
+/// <summary>
+/// Streams a candidate table: <see cref="CandidateCsv.Header"/> plus extra columns (e.g. the library screen's
+/// domain verdict and the input file's carried columns), one row per <see cref="Write"/>. Extra cells are
+/// written as given: callers neutralise user text with <see cref="Core.Csv.Neutralize"/>.
+/// </summary>
+public sealed class CandidateCsvWriter : IDisposable
+{
+    private readonly CsvHelper.CsvWriter csv;
+    private readonly int decimals;
+    private readonly int extras;
+
+    public CandidateCsvWriter(TextWriter writer, IReadOnlyList<string> extraColumns, int decimals = CandidateCsv.DefaultDecimals)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentOutOfRangeException.ThrowIfNegative(decimals);
+        csv = Core.Csv.Writer(writer);
+        this.decimals = decimals;
+        extras = extraColumns.Count;
+        foreach (var name in CandidateCsv.Header.Concat(extraColumns)) csv.WriteField(name);
+        csv.NextRecord();
+    }
+
+    public void Write(Candidate candidate, IReadOnlyList<string?> extraCells)
+    {
+        if (extraCells.Count != extras) throw new ArgumentException($"expected {extras} extra cells, got {extraCells.Count}", nameof(extraCells));
+        foreach (var cell in CandidateCsv.Cells(candidate, decimals)) csv.WriteField(cell);
+        foreach (var cell in extraCells) csv.WriteField(cell ?? "");
+        csv.NextRecord();
+    }
+
+    public void Flush() => csv.Flush();
+
+    public void Dispose() => csv.Dispose();
 }
 
 /// <summary>Which columns <see cref="CandidateCsv"/> writes.</summary>

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using OrganicScreen.Chem;
 using OrganicScreen.Core;
@@ -150,8 +149,22 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
 
     private static async Task WriteRejectsCsvAsync(string path, IEnumerable<Reject> rejects, CancellationToken cancellation)
     {
-        var text = new StringBuilder("row,id,input,reason\n");
-        foreach (var r in rejects) text.Append($"{r.Row},{Csv.Escape(r.Id)},{Csv.Escape(r.Input)},{Csv.Escape(r.Reason)}\n");
+        var text = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);
+        using (var csv = Csv.Writer(text))
+        {
+            foreach (var name in new[] { "row", "id", "input", "reason" }) csv.WriteField(name);
+            csv.NextRecord();
+            foreach (var r in rejects)
+            {
+                // Ids and inputs come from the dataset file: neutralised so a spreadsheet shows them as text.
+                csv.WriteField(r.Row.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                csv.WriteField(Csv.Neutralize(r.Id));
+                csv.WriteField(Csv.Neutralize(r.Input));
+                csv.WriteField(r.Reason);
+                csv.NextRecord();
+            }
+        }
+
         await AtomicFile.WriteAllTextAsync(path, text.ToString(), cancellation);
     }
 }

@@ -83,6 +83,8 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
             File.Copy(infer.PathOf(InferStage.Predictions), Path.Combine(output, InferStage.Predictions));
             File.Copy(infer.PathOf(InferStage.Metrics), Path.Combine(output, InferStage.Metrics));
             WriteModelFolder(Path.Combine(output, "model"), features, train, trained, infer, metrics, profile, rdkit.Version);
+            await ApplicabilityDomain.WriteAsync(Path.Combine(output, "model"), features, train, ct);
+            ModelFileHashes.Write(Path.Combine(output, "model"));
             var content = new ReportContent(
                 $"OrganicScreen — {features.Dataset} / {profile}",
                 metrics.SelectMany(m => new[]

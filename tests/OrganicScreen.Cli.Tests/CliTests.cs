@@ -11,9 +11,9 @@ public sealed class CliTests
         await File.WriteAllTextAsync(input, "C1=CC=CC=C1\nC1CC\n");
         (await CliHost.RunAsync(["fingerprint", "--input", input, "--radius", "2", "--bits", "2048", "--output", output], TextWriter.Null, TextWriter.Null)).ShouldBe(0);
         var lines = await File.ReadAllLinesAsync(output);
-        lines[0].ShouldBe("smiles\tcanonical_smiles\ton_bits");
-        lines[1].ShouldBe("C1=CC=CC=C1\tc1ccccc1\t389 1088 1873"); // the RDKit oracle row for benzene, r2_2048 column
-        lines[2].ShouldStartWith("C1CC\tERROR: SMILES Parse Error");
+        lines[0].ShouldBe("id\tsmiles\tcanonical_smiles\ton_bits");
+        lines[1].ShouldBe("line1\tC1=CC=CC=C1\tc1ccccc1\t389 1088 1873"); // the RDKit oracle row for benzene, r2_2048 column
+        lines[2].ShouldStartWith("line2\tC1CC\tERROR: SMILES Parse Error");
         lines[2].ShouldEndWith("\t");
         Directory.Delete(dir, true);
     }

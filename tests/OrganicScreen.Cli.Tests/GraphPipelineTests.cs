@@ -46,6 +46,6 @@ public sealed class GraphPipelineTests(GraphPipelineFixture run) : IClassFixture
         lines[1].ShouldEndWith(",OK");
         lines[2].ShouldContain("invalid SMILES");
         // Same molecule, same final model: the predict command reproduces the pipeline's prediction.
-        double.Parse(lines[1].Split(',')[2], CultureInfo.InvariantCulture).ShouldBe(first.IePred!.Value, 1e-3);
+        double.Parse(lines[1].Split(',')[3], CultureInfo.InvariantCulture).ShouldBe(first.IePred!.Value, 1e-3); // ie_ev (after id, smiles, canonical_smiles)
     }
 }

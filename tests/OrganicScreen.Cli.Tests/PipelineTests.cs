@@ -141,17 +141,18 @@ public sealed class PipelineTests(PipelineFixture run) : IClassFixture<PipelineF
         var exit = await CliHost.RunAsync(["predict", "--model", run.Results, "--input", input, "--output", output, "--root", run.Root], TextWriter.Null, TextWriter.Null);
         exit.ShouldBe(0);
         var lines = await File.ReadAllLinesAsync(output);
-        lines[0].ShouldBe("smiles,canonical_smiles,ie_ev,ie_lo,ie_hi,ea_ev,ea_lo,ea_hi,e_ox_li,e_red_li,status");
+        lines[0].ShouldBe("id,smiles,canonical_smiles,ie_ev,ie_lo,ie_hi,ea_ev,ea_lo,ea_hi,e_ox_li,e_red_li,domain,similarity,status");
         lines.Length.ShouldBe(5);
+        lines[1].ShouldStartWith("line1,c1ccc2ccccc2c1,");
         lines[1].ShouldEndWith(",OK");
-        lines[2].ShouldBe(",,,,,,,,,,empty line");
-        lines[3].ShouldStartWith("C1CC,,");
+        lines[2].ShouldBe("line2,,,,,,,,,,,,,empty line");
+        lines[3].ShouldStartWith("line3,C1CC,,");
         lines[3].ShouldContain("invalid SMILES: SMILES Parse Error");
         var fields = lines[4].Split(',');
-        var ie = double.Parse(fields[2], CultureInfo.InvariantCulture);
-        double.Parse(fields[8], CultureInfo.InvariantCulture).ShouldBe(ie - 1.40, 1e-3); // E_ox = IE − 1.40 V
-        double.Parse(fields[3], CultureInfo.InvariantCulture).ShouldBeLessThan(ie);
-        double.Parse(fields[4], CultureInfo.InvariantCulture).ShouldBeGreaterThan(ie);
+        var ie = double.Parse(fields[3], CultureInfo.InvariantCulture);
+        double.Parse(fields[9], CultureInfo.InvariantCulture).ShouldBe(ie - 1.40, 1e-3); // E_ox = IE − 1.40 V
+        double.Parse(fields[4], CultureInfo.InvariantCulture).ShouldBeLessThan(ie);
+        double.Parse(fields[5], CultureInfo.InvariantCulture).ShouldBeGreaterThan(ie);
     }
 
     [Fact]

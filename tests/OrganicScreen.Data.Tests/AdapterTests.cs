@@ -127,7 +127,35 @@ public sealed class AdapterTests
         Csv.Escape("CCO").ShouldBe("CCO");
         Csv.Escape("a,b").ShouldBe("\"a,b\"");
         Csv.Escape("say \"hi\"").ShouldBe("\"say \"\"hi\"\"\"");
-        Csv.Split("\"a,b\",\"x\"\"y\",z").ShouldBe(["a,b", "x\"y", "z"]);
+        Csv.Escape("a\tb", '\t').ShouldBe("\"a\tb\"");
+        using var parser = Csv.Parser(new StringReader("\"a,b\",\"x\"\"y\",z\n"));
+        parser.Read().ShouldBeTrue();
+        parser.Record.ShouldBe(["a,b", "x\"y", "z"]);
+    }
+
+    [Theory]
+    [InlineData("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")")]
+    [InlineData("+1", "'+1")]
+    [InlineData("-2+3", "'-2+3")]
+    [InlineData("@SUM(A1)", "'@SUM(A1)")]
+    [InlineData("CCO", "CCO")]
+    [InlineData("", "")]
+    public void User_text_cells_are_neutralised_against_spreadsheet_formulas(string cell, string expected) => Csv.Neutralize(cell).ShouldBe(expected);
+
+    [Fact]
+    public void Csv_rows_keep_their_line_numbers_across_blank_lines_and_quoted_line_breaks()
+    {
+        var dir = Directory.CreateTempSubdirectory("os-csv").FullName;
+        var path = Path.Combine(dir, "d.csv");
+        File.WriteAllText(path, "identifier,smiles,aie,aea\na,CCO,1,2\n\nb,\"C\nC\",1,2\nc,CC,1,2\n");
+        var manifest = DatasetManifest.Find(Repo.Root, "ocelot-fixture");
+        var source = manifest.Sources[0];
+        var rows = RawRecordReader.Read(path, source, manifest, manifest.Variant(null)).ToList();
+        rows.Select(r => r.Row).ShouldBe([2, 3, 4, 6]);
+        rows[1].Smiles.ShouldBeNull(); // the blank line is an empty record (rejected as such by Featurize)
+        rows[2].Smiles.ShouldBe("C\nC");
+        rows[3].Id.ShouldBe("c");
+        Directory.Delete(dir, true);
     }
 
     [Fact]

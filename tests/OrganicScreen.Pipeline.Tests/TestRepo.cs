@@ -55,7 +55,7 @@ internal sealed class RecordingLog : IStageLog
         lock (lines) lines.Add("warning: " + message);
     }
 
-    public IProgressCounter Progress(string label, long total) => new NoProgress();
+    public IProgressCounter Progress(string label, long total, ProgressUnit unit = ProgressUnit.Items) => new NoProgress();
 
     private sealed class NoProgress : IProgressCounter
     {

@@ -96,4 +96,26 @@ public class CandidateCsvTests
             File.Delete(b);
         }
     }
+
+    [Fact]
+    public void User_text_is_neutralised_against_spreadsheet_formulas_and_our_numbers_are_not()
+    {
+        Candidate[] rows =
+        [
+            new(ElectrodeRole.Anode, "=HYPERLINK(\"http://x\")", "@SUM(A1)", new PredictionInterval(-0.5, -0.75, -0.25), 0.0, 2.0, null),
+        ];
+        var lines = CandidateCsv.ToCsv(rows).Split('\n');
+        lines[1].ShouldBe("anode,\"'=HYPERLINK(\"\"http://x\"\")\",'@SUM(A1),,,,,,,-0.5000,-0.7500,-0.2500,0.0000,2.0000,,,");
+    }
+
+    [Fact]
+    public void Extra_columns_follow_the_standard_ones()
+    {
+        var text = new StringWriter();
+        using (var writer = new CandidateCsvWriter(text, ["domain", "note"]))
+            writer.Write(Rows[0], ["in", "a, b"]);
+        var lines = text.ToString().Split('\n');
+        lines[0].ShouldBe(string.Join(',', CandidateCsv.Header) + ",domain,note");
+        lines[1].ShouldEndWith(",4.2000,in,\"a, b\"");
+    }
 }
