@@ -95,7 +95,7 @@ public sealed class ProfileTests
     [Fact]
     public void Names_are_plain_and_match_their_files()
     {
-        Should.Throw<FormatException>(() => ProfileDefinition.Find(TestRepo.Root, "../datasets/ocelot")).Message.ShouldContain("must be lower-case");
+        Should.Throw<FormatException>(() => ProfileDefinition.Find(TestRepo.Root, "../datasets/ocelot")).Message.ShouldContain("is not valid: lower-case letters, digits and");
         Should.Throw<FileNotFoundException>(() => ProfileDefinition.Find(TestRepo.Root, "nope")).Message.ShouldContain("known: best,");
     }
 }
