@@ -14,9 +14,9 @@ namespace OrganicScreen.Cli;
 /// </summary>
 public static class StageCommands
 {
-    private sealed record PipelineArguments(
+    internal sealed record PipelineArguments(
         Option<string> Dataset, Option<string> Profile, Option<string?> Variant, Option<string?> Root, Option<string?> Device, Option<string?> Libtorch,
-        Option<string?> Artifacts, Option<bool> AllowUnpinned, Option<string[]> Set, Option<string?> RunId, Option<bool> AllowOutsideSources)
+        Option<string?> Artifacts, Option<bool> AllowUnpinned, Option<string[]> Set, Option<string?> RunId, Option<bool> AllowOutsideSources, Option<string?> DatasetVersion)
     {
         public static PipelineArguments Create() => new(
             new Option<string>("--dataset", "-d") { Description = "dataset name (data/datasets/<name>.json, or <artifacts>/datasets/<name>.json made by train); default omead (solution phase, what a solvent-window screen needs)", DefaultValueFactory = _ => "omead" },
@@ -29,13 +29,14 @@ public static class StageCommands
             new Option<bool>("--allow-unpinned") { Description = "download a source that has no pinned sha256 (prints it for pinning)" },
             new Option<string[]>("--set") { Description = "override a profile value, e.g. --set train.settings.epochs=5 (repeatable; part of the keys)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] },
             new Option<string?>("--run-id") { Description = "shared by the processes of one invocation (Cake passes one) so each artifact is verified once" },
-            new Option<bool>("--allow-outside-sources") { Description = "let the dataset manifest read a local file outside the repository, ../shared and the store's datasets/ folder" });
+            new Option<bool>("--allow-outside-sources") { Description = "let the dataset manifest read a local file outside the repository, ../shared and the store's datasets/ folder" },
+            new Option<string?>("--dataset-version") { Description = "a version the dataset manifest lists (default: the newest; manifests without versions have one set of sources)" });
 
-        public IEnumerable<Option> All => [Dataset, Profile, Variant, Root, Device, Libtorch, Artifacts, AllowUnpinned, Set, RunId, AllowOutsideSources];
+        public IEnumerable<Option> All => [Dataset, Profile, Variant, Root, Device, Libtorch, Artifacts, AllowUnpinned, Set, RunId, AllowOutsideSources, DatasetVersion];
 
         public PipelineOptions Read(ParseResult parse) => new(parse.GetValue(Dataset)!, parse.GetValue(Profile)!, parse.GetValue(Variant), parse.GetValue(Root),
             parse.GetValue(Device), parse.GetValue(Libtorch), parse.GetValue(AllowUnpinned), parse.GetValue(Artifacts), parse.GetValue(Set) ?? [], parse.GetValue(RunId),
-            parse.GetValue(AllowOutsideSources));
+            parse.GetValue(AllowOutsideSources), parse.GetValue(DatasetVersion));
     }
 
     public static IEnumerable<Command> Create(CommandContext context)
@@ -59,6 +60,8 @@ public static class StageCommands
         yield return Status(context, arguments);
         yield return Dag(context, arguments);
         yield return Gc(context);
+        yield return ReviewCommands.Review(context, PipelineArguments.Create());
+        yield return ReviewCommands.Diff(context);
     }
 
     private static Command Status(CommandContext context, PipelineArguments arguments)

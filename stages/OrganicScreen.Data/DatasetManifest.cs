@@ -13,6 +13,10 @@ namespace OrganicScreen.Data;
 /// <param name="Plausible">Ranges outside which a value is flagged (kept, not rejected); a variant may override it. Null: no range check.</param>
 /// <param name="DuplicateSpreadEv">Merged duplicates whose IE or EA spread (max − min) exceeds this are flagged. Null: no check.</param>
 /// <param name="Carry">Extra source columns carried into molecules.parquet, keyed by the molecule column they fill (<see cref="CarriedProperties"/>).</param>
+/// <param name="Versions">
+/// Optional named versions of the data, each with its own sources and date; then the top-level
+/// <paramref name="Sources"/> are omitted, <c>--dataset-version</c> picks one and the newest is the default.
+/// </param>
 public sealed record DatasetManifest(
     string Name,
     string Title,
@@ -25,8 +29,25 @@ public sealed record DatasetManifest(
     DatasetPhase? Phase = null,
     PlausibleRanges? Plausible = null,
     double? DuplicateSpreadEv = null,
-    IReadOnlyDictionary<string, CarriedColumn>? Carry = null)
+    IReadOnlyDictionary<string, CarriedColumn>? Carry = null,
+    IReadOnlyList<DatasetVersion>? Versions = null)
 {
+    /// <summary>
+    /// The version a run takes: the named one, or the newest by date (the later-listed on a tie) when
+    /// <paramref name="name"/> is null; null for a manifest without versions (its top-level sources).
+    /// </summary>
+    public DatasetVersion? Version(string? name)
+    {
+        if (Versions is not { Count: > 0 })
+            return name is null ? null : throw new DatasetException($"dataset '{Name}' lists no versions; --dataset-version applies only to a manifest with \"versions\"");
+        if (name is null) return Versions.Select((v, i) => (v, i)).OrderBy(x => x.v.Day).ThenBy(x => x.i).Last().v;
+        return Versions.SingleOrDefault(v => v.Name == name)
+               ?? throw new DatasetException($"dataset '{Name}' has no version '{name}' (versions: {string.Join(", ", Versions.Select(v => $"{v.Name} ({v.Date})"))})");
+    }
+
+    /// <summary>The sources of a version (see <see cref="Version"/>), or the top-level sources of an unversioned manifest.</summary>
+    public IReadOnlyList<DatasetSource> SourcesOf(string? version) => Version(version)?.Sources ?? Sources;
+
     public TargetVariant Variant(string? name)
     {
         var chosen = name ?? DefaultVariant;
@@ -74,6 +95,8 @@ public sealed record DatasetManifest(
         }
 
         if (manifest is null) throw new DatasetException($"{path}: the manifest is empty (null); it must be a JSON object");
+        // A versioned manifest may omit the top-level sources (JSON leaves them null).
+        if (manifest.Sources is null && manifest.Versions is { Count: > 0 }) manifest = manifest with { Sources = [] };
         manifest.Validate(path);
         return manifest;
     }
@@ -113,11 +136,29 @@ public sealed record DatasetManifest(
         Need(Columns.Smiles, "columns.smiles");
         Need(DefaultVariant, "defaultVariant");
         if (Variants is null || Variants.Count == 0) throw new DatasetException($"{path}: 'variants' is missing or empty");
-        if (Sources.Count == 0) throw new DatasetException($"{path}: no sources");
-        for (var i = 0; i < Sources.Count; i++)
+        var versions = Versions ?? [];
+        if (Sources.Count == 0 && versions.Count == 0) throw new DatasetException($"{path}: no sources");
+        // One place for sources, so which file a run takes is never ambiguous.
+        if (Sources.Count > 0 && versions.Count > 0)
+            throw new DatasetException($"{path}: list sources either at the top level or in each of \"versions\", not both");
+        foreach (var (version, index) in versions.Select((v, i) => (v, i)))
         {
-            var source = Sources[i] ?? throw new DatasetException($"{path}: sources[{i}] is null");
-            Need(source.Format, $"sources[{i}].format");
+            var where = $"{path}: versions[{index}]";
+            if (version is null) throw new DatasetException($"{where} is null");
+            if (string.IsNullOrWhiteSpace(version.Name)) throw new DatasetException($"{where}: a version needs a \"name\"");
+            if (versions.Take(index).Any(v => v.Name == version.Name)) throw new DatasetException($"{where}: version '{version.Name}' is listed twice");
+            if (!DateOnly.TryParseExact(version.Date, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _))
+                throw new DatasetException($"{where} ('{version.Name}'): \"date\" must be yyyy-MM-dd, not '{version.Date}'");
+            if (version.Sources is not { Count: > 0 }) throw new DatasetException($"{where} ('{version.Name}'): no sources");
+        }
+
+        // Every source, top-level or of a version, by the path a message should name.
+        var sources = Sources.Select((x, i) => (Where: $"sources[{i}]", Source: x))
+            .Concat(versions.SelectMany((v, j) => v.Sources.Select((x, i) => (Where: $"versions[{j}].sources[{i}]", Source: x)))).ToList();
+        foreach (var (where, item) in sources)
+        {
+            var source = item ?? throw new DatasetException($"{path}: {where} is null");
+            Need(source.Format, $"{where}.format");
             if ((source.Path is null) == (source.Url is null))
                 throw new DatasetException($"{path}: each source needs exactly one of 'path' or 'url'");
             if (source.Sha256 is not null && (source.Sha256.Length != 64 || !source.Sha256.All(char.IsAsciiHexDigit)))
@@ -128,7 +169,7 @@ public sealed record DatasetManifest(
             }
             catch (DatasetException e)
             {
-                throw new DatasetException($"{path}: sources[{i}]: {e.Message}");
+                throw new DatasetException($"{path}: {where}: {e.Message}");
             }
         }
 
@@ -272,6 +313,16 @@ public sealed record DatasetSource(
         SourceFormat.Tsv => "raw.tsv",
         _ => "raw.json",
     };
+}
+
+/// <summary>
+/// One version of a dataset: its sources (tried in order, each pinned by sha256, as top-level sources are), the
+/// date it was published or taken (yyyy-MM-dd; the newest is the default), and a note on what changed.
+/// Only the content (sha256) is key material: two versions with the same file share every artifact.
+/// </summary>
+public sealed record DatasetVersion(string Name, string Date, IReadOnlyList<DatasetSource> Sources, string? Note = null)
+{
+    internal DateOnly Day => DateOnly.ParseExact(Date, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>Names of the identifier, SMILES and (optional) charge columns.</summary>

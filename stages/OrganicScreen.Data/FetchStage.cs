@@ -19,16 +19,19 @@ public sealed class FetchStage(ArtifactStore store, IStageLog log, HttpClient? h
     public const string Name = "fetch";
 
     /// <summary>Which source a run takes: the first local copy that exists, else the first URL that may be downloaded.</summary>
-    public sealed record Choice(DatasetManifest Dataset, DatasetSource Source, string? LocalPath);
+    /// <param name="Version">The dataset version it belongs to; null for a manifest without versions.</param>
+    public sealed record Choice(DatasetManifest Dataset, DatasetSource Source, string? LocalPath, string? Version = null);
 
     /// <param name="allowedRoots">
     /// Folders a local source must lie in (symbolic links resolved), e.g. the repository, <c>../shared</c> and the
     /// artifact store's ad-hoc datasets; a path outside them is refused. Null: anywhere (<c>--allow-outside-sources</c>).
     /// </param>
-    public static Choice Choose(DatasetManifest dataset, string repositoryRoot, bool allowUnpinned, bool downloads = true, IReadOnlyList<string>? allowedRoots = null)
+    /// <param name="version">A version the manifest lists; null: the newest, or the top-level sources of an unversioned manifest.</param>
+    public static Choice Choose(DatasetManifest dataset, string repositoryRoot, bool allowUnpinned, bool downloads = true, IReadOnlyList<string>? allowedRoots = null, string? version = null)
     {
         var tried = new List<string>();
-        foreach (var source in dataset.Sources)
+        var chosen = dataset.Version(version)?.Name;
+        foreach (var source in dataset.SourcesOf(chosen))
         {
             if (source.Path is not null)
             {
@@ -36,7 +39,7 @@ public sealed class FetchStage(ArtifactStore store, IStageLog log, HttpClient? h
                 if (allowedRoots is not null && !allowedRoots.Any(root => PathIdentity.IsInside(path, root)))
                     throw new DatasetException($"dataset '{dataset.Name}': source path '{source.Path}' resolves to {PathIdentity.Resolve(path)}, outside the folders a manifest may read " +
                                                $"({string.Join(", ", allowedRoots)}); pass --allow-outside-sources if you trust this manifest");
-                if (File.Exists(path)) return new Choice(dataset, source, path);
+                if (File.Exists(path)) return new Choice(dataset, source, path, chosen);
                 tried.Add($"{source.Path}: not found");
             }
             else if (source.Sha256 is null && !allowUnpinned)
@@ -44,10 +47,10 @@ public sealed class FetchStage(ArtifactStore store, IStageLog log, HttpClient? h
             else if (!downloads)
                 tried.Add($"{source.Url}: downloads disabled");
             else
-                return new Choice(dataset, source, null);
+                return new Choice(dataset, source, null, chosen);
         }
 
-        throw new DatasetException($"no source of dataset '{dataset.Name}' is available:\n  " + string.Join("\n  ", tried));
+        throw new DatasetException($"no source of dataset '{dataset.Name}'{(chosen is null ? "" : $" version '{chosen}'")} is available:\n  " + string.Join("\n  ", tried));
     }
 
     /// <summary>The key material: the content (sha256), format and column renames; never the location.</summary>

@@ -15,6 +15,7 @@ namespace OrganicScreen.Pipeline;
 /// <summary>What one invocation asks for: dataset, variant, profile (with overrides) and where things are.</summary>
 /// <param name="RunId">Shared by the processes of one invocation (Cake passes one), so each artifact is verified once.</param>
 /// <param name="AllowOutsideSources">Let a manifest read a local source outside the repository, <c>../shared</c> and the store's ad-hoc datasets.</param>
+/// <param name="DatasetVersion">A version the dataset manifest lists; null: the newest (or the sources of an unversioned manifest).</param>
 public sealed record PipelineOptions(
     string Dataset,
     string Profile,
@@ -26,7 +27,8 @@ public sealed record PipelineOptions(
     string? Artifacts = null,
     IReadOnlyList<string>? Overrides = null,
     string? RunId = null,
-    bool AllowOutsideSources = false);
+    bool AllowOutsideSources = false,
+    string? DatasetVersion = null);
 
 /// <summary>A stage in the DAG: its name, what it does, the stages whose artifacts it reads, and the assembly holding its code.</summary>
 public sealed record StageNode(string Name, string Description, IReadOnlyList<string> Upstream, string CodeAssembly);
@@ -81,6 +83,7 @@ public sealed class PipelineRun
         Dataset = DatasetManifest.Find(Layout.Root, options.Dataset, AdHocDatasets);
         Variant = options.Variant ?? Dataset.DefaultVariant;
         _ = Dataset.Variant(Variant);
+        DatasetVersion = Dataset.Version(options.DatasetVersion)?.Name;
         Store = new ArtifactStore(Layout.Artifacts, log, new RunRecorder(Path.Combine(Layout.Artifacts, RunRecorder.Folder), options.RunId));
         Graph = StageGraph.For(Profile.Model);
     }
@@ -105,6 +108,9 @@ public sealed class PipelineRun
     public DatasetManifest Dataset { get; }
 
     public string Variant { get; }
+
+    /// <summary>The dataset version this run takes (null for a manifest without versions).</summary>
+    public string? DatasetVersion { get; }
 
     public ArtifactStore Store { get; }
 
@@ -152,7 +158,7 @@ public sealed class PipelineRun
         return request;
     }
 
-    private FetchStage.Choice FetchChoice() => FetchStage.Choose(Dataset, Layout.Root, options.AllowUnpinned, allowedRoots: SourceRoots);
+    private FetchStage.Choice FetchChoice() => FetchStage.Choose(Dataset, Layout.Root, options.AllowUnpinned, allowedRoots: SourceRoots, version: DatasetVersion);
 
     /// <summary>Where the chosen variant's energies were computed (gas or solution); Screen warns when it is not the window's solvent.</summary>
     public DatasetPhase Phase => Dataset.PhaseOf(Variant);
@@ -279,6 +285,7 @@ public sealed class PipelineRun
             ["variant"] = Variant,
             ["profile"] = Profile.Name,
             ["overrides"] = new JsonArray(Profile.Overrides.Select(o => (JsonNode?)o).ToArray()),
+            ["datasetVersion"] = DatasetVersion,
             ["datasetSha256"] = FetchChoice().Source.Sha256,
             ["commit"] = GitCommit(Layout.Root),
             ["date"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using OrganicScreen.Core;
+using OrganicScreen.Review;
 
 using OrganicScreen.Stages;
 
@@ -43,48 +44,10 @@ public static class PipelineStatus
         return existing.Select(m => Differences(request, m)).Where(d => d.Count > 0).OrderBy(d => d.Count).First();
     }
 
-    public static IReadOnlyList<string> Differences(StageRequest request, ArtifactManifest cached)
-    {
-        var reasons = new List<string>();
-        var parameters = new List<string>();
-        DiffJson(cached.Parameters, request.Parameters, "", parameters);
-        reasons.AddRange(parameters.Select(p => $"parameter {p}"));
-        foreach (var (name, was, now) in DiffMaps(cached.Inputs, request.Inputs))
-            reasons.Add($"input {name} changed ({Short(was)} → {Short(now)})");
-        foreach (var (name, was, now) in DiffMaps(cached.Code, request.Code))
-            reasons.Add(was is null ? $"code {name} is new" : now is null ? $"code {name} is no longer used" : $"code {name} changed ({Short(was)} → {Short(now)})");
-        foreach (var (name, was, now) in DiffMaps(cached.ToolVersions, request.ToolVersions))
-            reasons.Add($"tool {name} {was ?? "(none)"} → {now ?? "(none)"}");
-        return reasons;
-    }
-
-    private static string Short(string? value) => value is null ? "(none)" : value.Length > 12 ? value[..12] : value;
-
-    private static IEnumerable<(string Name, string? Was, string? Now)> DiffMaps(IReadOnlyDictionary<string, string>? was, IReadOnlyDictionary<string, string> now)
-    {
-        was ??= new Dictionary<string, string>();
-        foreach (var name in was.Keys.Union(now.Keys).Order(StringComparer.Ordinal))
-        {
-            var a = was.GetValueOrDefault(name);
-            var b = now.GetValueOrDefault(name);
-            if (a != b) yield return (name, a, b);
-        }
-    }
+    /// <summary>The parts of the key that differ, in the words the results diff uses too (<see cref="KeyDiff"/>).</summary>
+    public static IReadOnlyList<string> Differences(StageRequest request, ArtifactManifest cached) =>
+        KeyDiff.Differences(KeyDiff.Parts.Of(cached), new KeyDiff.Parts(request.Parameters, request.Inputs, request.Code, request.ToolVersions));
 
     /// <summary>Key paths whose values differ, with old → new values (short JSON).</summary>
-    public static void DiffJson(JsonNode? was, JsonNode? now, string path, List<string> differences)
-    {
-        if (was is JsonObject a && now is JsonObject b)
-        {
-            foreach (var name in a.Select(p => p.Key).Union(b.Select(p => p.Key)).Order(StringComparer.Ordinal))
-                DiffJson(a[name], b[name], path.Length == 0 ? name : $"{path}.{name}", differences);
-            return;
-        }
-
-        var x = ContentHash.CanonicalJson(was);
-        var y = ContentHash.CanonicalJson(now);
-        if (x != y) differences.Add($"{(path.Length == 0 ? "(all)" : path)}: {Clip(x)} → {Clip(y)}");
-    }
-
-    private static string Clip(string json) => json.Length > 60 ? json[..57] + "..." : json;
+    public static void DiffJson(JsonNode? was, JsonNode? now, string path, List<string> differences) => KeyDiff.Json(was, now, path, differences);
 }
