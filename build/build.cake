@@ -14,6 +14,10 @@ var variant = Argument("variant", "");
 var device = Argument("device", "");
 var libtorch = Argument("libtorch", "");
 var overrides = Arguments<string>("set", new string[0]);
+var datasetVersion = Argument("dataset-version", "");
+// Review: --approve=true replaces the approved snapshot; --tolerance only for GPU or other-thread-count runs.
+var approve = Argument("approve", false);
+var tolerance = Argument("tolerance", "");
 var runId = $"cake-{DateTime.UtcNow:yyyyMMddHHmmss}-{System.Environment.ProcessId}";
 
 var root = MakeAbsolute(Directory(".."));
@@ -28,6 +32,7 @@ ProcessArgumentBuilder PipelineArguments(string command)
     foreach (var word in command.Split(' ')) args.Append(word);
     args.AppendSwitchQuoted("--dataset", " ", dataset).AppendSwitchQuoted("--profile", " ", profile);
     if (!string.IsNullOrEmpty(variant)) args.AppendSwitchQuoted("--variant", " ", variant);
+    if (!string.IsNullOrEmpty(datasetVersion)) args.AppendSwitchQuoted("--dataset-version", " ", datasetVersion);
     foreach (var o in overrides) args.AppendSwitchQuoted("--set", " ", o);
     return args;
 }
@@ -107,6 +112,19 @@ Task("Status")
     .Description("Each stage cached or to-run, and why (organicscreen status).")
     .IsDependentOn("Build")
     .Does(() => Organicscreen(PipelineArguments("status")));
+
+Task("Review")
+    .Description("Runs Screen (cached where possible) and diffs it against data/approved/<dataset>/<variant>/<profile>/; writes artifacts/review/; fails while they differ (--approve=true replaces the snapshot).")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    var args = PipelineArguments("review");
+    if (!string.IsNullOrEmpty(device)) args.AppendSwitchQuoted("--device", " ", device);
+    if (!string.IsNullOrEmpty(libtorch)) args.AppendSwitchQuoted("--libtorch", " ", libtorch);
+    if (!string.IsNullOrEmpty(tolerance)) args.AppendSwitchQuoted("--tolerance", " ", tolerance);
+    if (approve) args.Append("--approve");
+    Organicscreen(args);
+});
 
 // One task per stage of the profile's DAG, as the pipeline library declares it.
 if (!FileExists(builtCli)) throw new CakeException($"{builtCli} is missing: run ./build.sh (it builds the solution before running this script)");
