@@ -42,7 +42,7 @@ case "$mode" in select|run) ;; *) echo "usage: ci/review.sh prerequisites | sele
 # Every approved snapshot as "dataset variant profile".
 approved() {
   [ -d "$ROOT/data/approved" ] || return 0
-  (cd "$ROOT/data/approved" && find . -mindepth 4 -maxdepth 4 -name approved.json | sed 's|^\./||; s|/approved\.json$||' | tr '/' ' ' | sort)
+  (cd "$ROOT/data/approved" && find . -mindepth 4 -maxdepth 4 -name approved.json | sed 's|^\./||; s|/approved\.json$||' | tr '/' ' ' | LC_ALL=C sort)
 }
 
 select_snapshots() {
@@ -64,7 +64,7 @@ select_snapshots() {
       data/approved/*/*/*/*)
         echo "$path" | cut -d/ -f3-5 | tr '/' ' ' ;;
     esac
-  done <<< "$changed" | grep -v '^$' | sort -u || true
+  done <<< "$changed" | grep -v "^$" | LC_ALL=C sort -u || true
 }
 
 selection="$(select_snapshots)"
