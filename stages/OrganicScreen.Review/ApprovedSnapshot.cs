@@ -35,12 +35,16 @@ public static class ApprovedSnapshot
 
         var metrics = SnapshotReader.FromInferMetrics(Path.Combine(results, SnapshotReader.Metrics));
         var counts = Snapshot.Roles.ToDictionary(r => r, r => SnapshotReader.ReadCandidates(Path.Combine(results, SnapshotReader.CandidateFile(r)), r).Count);
-        contents[MetricsSummary] = Utf8(JsonSerializer.Serialize(new MetricsSummaryFile(metrics, counts), Json.Options));
+        contents[MetricsSummary] = Utf8(JsonSerializer.Serialize(new MetricsSummaryFile(metrics, counts), Readable));
 
-        var record = SnapshotReader.ParseObject(provenance);
+        // The provenance facts a review compares (and a reader wants): not its notes about the results folder.
+        var facts = SnapshotReader.ParseObject(provenance);
+        var record = new JsonObject();
+        foreach (var name in new[] { "dataset", "variant", "profile", "overrides", "datasetVersion", "datasetSha256", "commit", "date", "keys" })
+            record[name] = facts[name]?.DeepClone();
         if (await ArtifactStore.ReadManifestAsync(results, cancellation) is { } manifest)
             record["screen"] = JsonSerializer.SerializeToNode(new ScreenDescription(manifest.Parameters, manifest.Code, manifest.ToolVersions), Json.Options);
-        contents[Record] = Utf8(record.ToJsonString(Json.Options));
+        contents[Record] = Utf8(record.ToJsonString(Readable));
 
         Directory.CreateDirectory(approved);
         var changes = new List<FileChange>();
@@ -60,6 +64,9 @@ public static class ApprovedSnapshot
 
         return changes;
     }
+
+    // Committed files are read in pull requests: no \u0027-style escapes of quotes, '+' or non-ASCII text.
+    private static readonly JsonSerializerOptions Readable = new(Json.Options) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     // "\n" endings and no BOM, as the candidate tables: byte-stable files diff clean in git on every OS.
     private static byte[] Utf8(string json) => System.Text.Encoding.UTF8.GetBytes(json.ReplaceLineEndings("\n") + "\n");

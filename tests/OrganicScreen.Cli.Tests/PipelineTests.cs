@@ -73,6 +73,16 @@ public sealed class PipelineTests(PipelineFixture run) : IClassFixture<PipelineF
     }
 
     [Fact]
+    public async Task Review_against_the_committed_approved_snapshot_passes()
+    {
+        // data/approved/ocelot-fixture/adiabatic/smoke is what CI's review workflow compares with; this run is cached.
+        var output = new StringWriter();
+        var exit = await CliHost.RunAsync(["review", "--dataset", "ocelot-fixture", "--profile", "smoke", "--device", "cpu", "--root", run.Root, "--artifacts", run.Store], output, output);
+        exit.ShouldBe(ReviewCommands.Same, output.ToString());
+        output.ToString().ShouldContain("**No difference**");
+    }
+
+    [Fact]
     public void Candidate_lists_match_approved_snapshots()
     {
         // Reviewers read these diffs: a change in candidates fails here with the received file beside the approved one.
