@@ -123,7 +123,10 @@ Task("Review")
     if (!string.IsNullOrEmpty(libtorch)) args.AppendSwitchQuoted("--libtorch", " ", libtorch);
     if (!string.IsNullOrEmpty(tolerance)) args.AppendSwitchQuoted("--tolerance", " ", tolerance);
     if (approve) args.Append("--approve");
-    Organicscreen(args);
+    // 3 is organicscreen's "differs": say what to do rather than only that a process failed.
+    var exit = StartProcess(cli, new ProcessSettings { Arguments = args, WorkingDirectory = root });
+    if (exit == 3) throw new CakeException(exit, "Review: the results differ from the approved snapshot (the diff is above and in artifacts/review/); if the change is intended, rerun with --approve=true and commit data/approved/");
+    if (exit != 0) throw new CakeException(exit, $"organicscreen {args.RenderSafe()} failed with exit code {exit}");
 });
 
 // One task per stage of the profile's DAG, as the pipeline library declares it.

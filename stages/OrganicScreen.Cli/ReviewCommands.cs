@@ -35,7 +35,8 @@ public static class ReviewCommands
         {
             var options = new DiffOptions(parse.GetValue(tolerance), parse.GetValue(artifacts) is { } a ? Path.GetFullPath(a) : null);
             var diff = await ResultsDiffer.CompareFoldersAsync(parse.GetValue(old)!, parse.GetValue(now)!, options, cancellation);
-            await DiffFiles.WriteAsync(diff, parse.GetValue(markdown), parse.GetValue(html), parse.GetValue(json), cancellation);
+            var draw = parse.GetValue(html) is null ? null : StructureDrawer.Create(new Chem.Rdkit());
+            await DiffFiles.WriteAsync(diff, parse.GetValue(markdown), parse.GetValue(html), parse.GetValue(json), draw, cancellation);
             await context.Output.WriteAsync(DiffMarkdown.Render(diff));
             return diff.Differs ? Differs : Same;
         });

@@ -41,7 +41,8 @@ public static class CandidateReview
         var now = await SnapshotReader.ReadAsync(results, run.Store.Root, cancellation);
         var diff = await ResultsDiffer.CompareAsync(old, now, new DiffOptions(request.Tolerance, run.Store.Root, "approved", "this run"), cancellation);
         var folder = ReviewFolder(run);
-        await DiffFiles.WriteAsync(diff, Path.Combine(folder, Markdown), Path.Combine(folder, Html), Path.Combine(folder, Json), cancellation);
+        var draw = StructureDrawer.Create(new Chem.Rdkit());
+        await DiffFiles.WriteAsync(diff, Path.Combine(folder, Markdown), Path.Combine(folder, Html), Path.Combine(folder, Json), draw, cancellation);
         var approval = request.Approve ? await ApprovedSnapshot.ApproveAsync(results, approved, cancellation) : [];
         return new ReviewOutcome(diff, results, approved, folder, approval);
     }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using OrganicScreen.Core;
 using OrganicScreen.Review;
 
@@ -47,7 +46,4 @@ public static class PipelineStatus
     /// <summary>The parts of the key that differ, in the words the results diff uses too (<see cref="KeyDiff"/>).</summary>
     public static IReadOnlyList<string> Differences(StageRequest request, ArtifactManifest cached) =>
         KeyDiff.Differences(KeyDiff.Parts.Of(cached), new KeyDiff.Parts(request.Parameters, request.Inputs, request.Code, request.ToolVersions));
-
-    /// <summary>Key paths whose values differ, with old → new values (short JSON).</summary>
-    public static void DiffJson(JsonNode? was, JsonNode? now, string path, List<string> differences) => KeyDiff.Json(was, now, path, differences);
 }

@@ -7,11 +7,15 @@ namespace OrganicScreen.Review;
 /// <summary>
 /// The diff as one self-contained HTML page (inline CSS, no scripts or external resources), escaped as the
 /// report is (<see cref="WebUtility.HtmlEncode"/> on every string from the data). It lists up to
-/// <see cref="MaxRows"/> moves and dataset rows; the JSON holds all of them.
+/// <see cref="MaxRows"/> moves and dataset rows; the JSON holds all of them. Given a drawer, the first
+/// <see cref="DrawnMoves"/> moves show their structure.
 /// </summary>
 public static class DiffHtml
 {
     public const int MaxRows = 2000;
+
+    /// <summary>Moves drawn (RDKit depictions cost a few milliseconds each and bloat the page).</summary>
+    public const int DrawnMoves = 50;
 
     private const string Style = """
         body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;color:#222;line-height:1.45}
@@ -22,7 +26,11 @@ public static class DiffHtml
         p.note{font-size:0.9em;color:#555}
         """;
 
-    public static string Render(ResultsDiff diff)
+    /// <param name="draw">
+    /// Canonical SMILES → an inline <c>&lt;svg&gt;</c> element that the caller has checked is safe to embed, or null when
+    /// it cannot be drawn. Null: no structure column (this library knows no RDKit).
+    /// </param>
+    public static string Render(ResultsDiff diff, Func<string, string?>? draw = null)
     {
         ArgumentNullException.ThrowIfNull(diff);
         var html = new StringBuilder();
@@ -62,14 +70,16 @@ public static class DiffHtml
 
         if (diff.Moves.Count > 0)
         {
-            html.Append("<h2>Candidate moves (biggest first)</h2>\n<table>\n<tr><th>Role</th><th>Change</th><th>Id</th><th>Canonical SMILES</th><th>Rank</th><th>E (V vs Li/Li+)</th><th>ΔE (V)</th><th>95 % interval (V)</th></tr>\n");
-            foreach (var m in diff.Moves.Take(MaxRows))
+            html.Append("<h2>Candidate moves (biggest first)</h2>\n<table>\n<tr><th>Role</th><th>Change</th><th>Id</th><th>Canonical SMILES</th><th>Rank</th><th>E (V vs Li/Li+)</th><th>ΔE (V)</th><th>95 % interval (V)</th>")
+                .Append(draw is null ? "" : "<th>Structure</th>").Append("</tr>\n");
+            foreach (var (m, i) in diff.Moves.Take(MaxRows).Select((m, i) => (m, i)))
                 html.Append("<tr class=\"").Append(E(m.Change)).Append("\"><td class=\"t\">").Append(E(m.Role)).Append("</td><td class=\"t\">").Append(E(m.Change))
                     .Append("</td><td class=\"t\">").Append(E(m.Id)).Append("</td><td class=\"t\">").Append(E(m.CanonicalSmiles))
                     .Append("</td><td>").Append(E(DiffSummary.Arrow(m.OldRank?.ToString(CultureInfo.InvariantCulture), m.NewRank?.ToString(CultureInfo.InvariantCulture))))
                     .Append("</td><td>").Append(E(DiffSummary.Arrow(DiffSummary.Volts(m.OldPotential), DiffSummary.Volts(m.NewPotential))))
                     .Append("</td><td>").Append(E(DiffSummary.Signed("v", m.PotentialDelta)))
-                    .Append("</td><td>").Append(E(DiffSummary.Arrow(DiffSummary.Interval(m.OldLower, m.OldUpper), DiffSummary.Interval(m.NewLower, m.NewUpper)))).Append("</td></tr>\n");
+                    .Append("</td><td>").Append(E(DiffSummary.Arrow(DiffSummary.Interval(m.OldLower, m.OldUpper), DiffSummary.Interval(m.NewLower, m.NewUpper))))
+                    .Append(draw is null ? "" : $"</td><td class=\"t\">{(i < DrawnMoves ? draw(m.CanonicalSmiles)?.Trim() : null)}").Append("</td></tr>\n");
             html.Append("</table>\n").Append(More(diff.Moves.Count));
         }
 

@@ -25,9 +25,10 @@ public static class DiffJson
 /// <summary>Writes the three renderings where they were asked for.</summary>
 public static class DiffFiles
 {
-    public static async Task WriteAsync(ResultsDiff diff, string? markdown, string? html, string? json, CancellationToken cancellation = default)
+    /// <param name="draw">Structure drawings for the HTML (see <see cref="DiffHtml.Render"/>); null: none.</param>
+    public static async Task WriteAsync(ResultsDiff diff, string? markdown, string? html, string? json, Func<string, string?>? draw = null, CancellationToken cancellation = default)
     {
-        foreach (var (path, render) in new (string?, Func<ResultsDiff, string>)[] { (markdown, DiffMarkdown.Render), (html, DiffHtml.Render), (json, DiffJson.Render) })
+        foreach (var (path, render) in new (string?, Func<ResultsDiff, string>)[] { (markdown, DiffMarkdown.Render), (html, d => DiffHtml.Render(d, draw)), (json, DiffJson.Render) })
         {
             if (path is null) continue;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);

@@ -202,7 +202,23 @@ public static class ResultsDiffer
         if (old.Screen is { } s && now.Screen is { } t)
             changes.AddRange(KeyDiff.Differences(new KeyDiff.Parts(s.Parameters, null, s.Code, s.Tools), new KeyDiff.Parts(t.Parameters, null, t.Code, t.Tools))
                 .Select(r => new SettingChange("stage screen", r, r.StartsWith("parameter ", StringComparison.Ordinal))));
-        return changes;
+        return Collapse(changes);
+    }
+
+    /// <summary>
+    /// One line per fact: every commit changes the MVID of an assembly that half the stages run, and a pull-request
+    /// comment should say "code X changed (fetch, featurize, …)" once, and the changed keys on one line.
+    /// </summary>
+    private static List<SettingChange> Collapse(List<SettingChange> changes)
+    {
+        var keys = changes.Where(c => !c.Counts && c.Text.StartsWith("key ", StringComparison.Ordinal)).ToList();
+        var collapsed = changes.Except(keys)
+            .GroupBy(c => (c.Text, c.Counts))
+            .Select(g => g.Count() == 1 ? g.First() : new SettingChange($"stages {string.Join(", ", g.Select(c => c.Scope.Replace("stage ", "", StringComparison.Ordinal)))}", g.Key.Text, g.Key.Counts))
+            .ToList();
+        if (keys.Count > 0)
+            collapsed.Insert(0, new SettingChange("stage keys", string.Join("; ", keys.Select(k => $"{k.Scope.Replace("stage ", "", StringComparison.Ordinal)} {k.Text["key ".Length..]}")), false));
+        return collapsed;
     }
 
     private static async Task<ArtifactManifest?> Manifest(string? store, string stage, string key, CancellationToken cancellation)

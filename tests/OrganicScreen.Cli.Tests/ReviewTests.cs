@@ -105,6 +105,7 @@ public sealed class ReviewTests(ReviewFixture run) : IClassFixture<ReviewFixture
         moves.ShouldBe(expected, ignoreOrder: true);
         var markdown = File.ReadAllText(Path.Combine(run.Root, "diff.md"));
         foreach (var (role, change, _) in expected) markdown.ShouldContain($"| {role} | {change} |");
+        File.ReadAllText(Path.Combine(run.Root, "diff.html")).ShouldContain("<svg"); // RDKit drawings of the moved candidates
     }
 
     [Fact]

@@ -115,7 +115,8 @@ public sealed class ResultsDiffTests : IDisposable
         now.Code["OrganicScreen.Stages.Screen"] = "mvid-2";
         var refactor = await DiffAsync(Base(), now);
         refactor.Differs.ShouldBeFalse();
-        refactor.Settings.Select(s => (s.Scope, s.Counts)).ShouldBe([("stage screen", false), ("stage screen", false)]);
+        refactor.Settings.Select(s => (s.Scope, s.Counts)).ShouldBe([("stage keys", false), ("stage screen", false)]);
+        refactor.Settings[0].Text.ShouldBe("screen bbbbbbbbbbbb → dddddddddddd");
         refactor.Settings[1].Text.ShouldBe("code OrganicScreen.Stages.Screen changed (mvid-1 → mvid-2)");
 
         now.ScreenParameters = new JsonObject { ["section"] = new JsonObject { ["solvent"] = "acetonitrile", ["cathodeMinimumVolts"] = 3.5 } };
@@ -192,6 +193,18 @@ public sealed class ResultsDiffTests : IDisposable
         html.ShouldContain("C&amp;C&quot;&#39;");
         html.ShouldNotContain("http");
         html.ShouldNotContain("<link");
+    }
+
+    [Fact]
+    public async Task Html_shows_the_structures_a_drawer_supplies_for_the_first_fifty_moves()
+    {
+        var now = Base();
+        for (var i = 0; i < 55; i++) now.Anodes.Add(($"n{i}", $"C{i}", 1.0 + i / 100.0, 0.9, 1.1));
+        var diff = await DiffAsync(Base(), now);
+        var html = DiffHtml.Render(diff, smiles => $"<svg data-smiles=\"{smiles}\"></svg>");
+        html.ShouldContain("<th>Structure</th>");
+        html.Split("<svg ").Length.ShouldBe(DiffHtml.DrawnMoves + 1);
+        DiffHtml.Render(diff).ShouldNotContain("<th>Structure</th>");
     }
 
     [Fact]
