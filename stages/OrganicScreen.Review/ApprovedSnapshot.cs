@@ -6,17 +6,20 @@ namespace OrganicScreen.Review;
 
 /// <summary>
 /// An approved snapshot, committed under <c>data/approved/&lt;dataset&gt;/&lt;variant&gt;/&lt;profile&gt;/</c>: the two
-/// candidate tables as published, a metrics summary, and <c>approved.json</c> (the results' provenance: commit,
-/// stage keys, dataset sha256 and version, date; plus the Screen manifest's parameters, code and tools so a
-/// later review can say which setting changed). Predictions and models stay out: they are large and rebuilt.
+/// candidate tables as published, a metrics summary, the dataset's labels (id, canonical SMILES, DFT IE and EA, so a
+/// review on a fresh clone still names the rows a dataset edit added, removed or relabelled), and <c>approved.json</c>
+/// (the results' provenance: commit, stage keys, dataset sha256 and version, date; plus the Screen manifest's
+/// parameters, code and tools so a later review can say which setting changed). Predictions and models stay out.
 /// </summary>
 public static class ApprovedSnapshot
 {
     public const string Record = "approved.json";
     public const string MetricsSummary = "metrics_summary.json";
+    public const string Labels = "dataset_labels.csv";
+    public const string LabelsHeader = "id,canonical_smiles,ie_dft_ev,ea_dft_ev";
 
     /// <summary>Every file an approved snapshot consists of.</summary>
-    public static IReadOnlyList<string> Files { get; } = [.. Snapshot.Roles.Select(SnapshotReader.CandidateFile), MetricsSummary, Record];
+    public static IReadOnlyList<string> Files { get; } = [.. Snapshot.Roles.Select(SnapshotReader.CandidateFile), MetricsSummary, Labels, Record];
 
     /// <summary>What approving did to one file.</summary>
     public sealed record FileChange(string File, string Change);
@@ -36,6 +39,10 @@ public static class ApprovedSnapshot
         var metrics = SnapshotReader.FromInferMetrics(Path.Combine(results, SnapshotReader.Metrics));
         var counts = Snapshot.Roles.ToDictionary(r => r, r => SnapshotReader.ReadCandidates(Path.Combine(results, SnapshotReader.CandidateFile(r)), r).Count);
         contents[MetricsSummary] = Utf8(JsonSerializer.Serialize(new MetricsSummaryFile(metrics, counts), Readable));
+        var predictions = Path.Combine(results, SnapshotReader.Predictions);
+        contents[Labels] = System.Text.Encoding.UTF8.GetBytes(WriteLabels(File.Exists(predictions)
+            ? await SnapshotReader.ReadPredictionLabelsAsync(predictions)
+            : throw new FileNotFoundException($"{predictions} is missing")));
 
         // The provenance facts a review compares (and a reader wants): not its notes about the results folder.
         var facts = SnapshotReader.ParseObject(provenance);
@@ -63,6 +70,18 @@ public static class ApprovedSnapshot
         }
 
         return changes;
+    }
+
+    /// <summary>
+    /// The labels as CSV in the results' row order, numbers round-trip exact ("R"), so a relabel of 1e-9 eV is seen and
+    /// the file's own diff in a pull request shows the edited rows.
+    /// </summary>
+    public static string WriteLabels(IEnumerable<DatasetRow> rows)
+    {
+        static string Number(double? v) => v?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        var text = new System.Text.StringBuilder(LabelsHeader).Append('\n');
+        foreach (var r in rows) text.Append(Csv.Escape(r.Id)).Append(',').Append(Csv.Escape(r.CanonicalSmiles)).Append(',').Append(Number(r.Ie)).Append(',').Append(Number(r.Ea)).Append('\n');
+        return text.ToString();
     }
 
     // Committed files are read in pull requests: no \u0027-style escapes of quotes, '+' or non-ASCII text.

@@ -111,16 +111,36 @@ public static class SnapshotReader
     private static async Task<IReadOnlyList<DatasetRow>?> ReadDatasetAsync(string folder, RunIdentity? identity, string? store, List<string> notes)
     {
         var path = Path.Combine(folder, Predictions);
+        var labels = Path.Combine(folder, ApprovedSnapshot.Labels);
+        if (!File.Exists(path) && File.Exists(labels)) return ReadLabels(labels);
         if (!File.Exists(path) && StoreFile(store, "infer", identity, Predictions) is { } stored) path = stored;
         if (!File.Exists(path))
         {
-            notes.Add($"dataset rows: {Predictions} is missing{(store is null ? "" : " here and in the artifact store")}; only the dataset's sha256 can be compared");
+            notes.Add($"dataset rows: neither {Predictions} nor {ApprovedSnapshot.Labels} is here{(store is null ? "" : " or in the artifact store")}; only the dataset's sha256 can be compared");
             return null;
         }
 
-        var rows = await ParquetTable.ReadAsync<LabelRow>(path);
-        return rows.Select(r => new DatasetRow(r.Id, r.CanonicalSmiles, r.IeDft, r.EaDft)).ToList();
+        return await ReadPredictionLabelsAsync(path);
     }
+
+    /// <summary>An approved snapshot's dataset labels (<see cref="ApprovedSnapshot.WriteLabels"/>).</summary>
+    public static IReadOnlyList<DatasetRow> ReadLabels(string path)
+    {
+        var lines = File.ReadAllText(path).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+        if (lines.Count == 0 || lines[0] != ApprovedSnapshot.LabelsHeader) throw new FormatException($"{path}: expected the header '{ApprovedSnapshot.LabelsHeader}'");
+        return lines.Skip(1).Select((line, i) =>
+        {
+            var f = Csv.Split(line);
+            if (f.Count != 4) throw new FormatException($"{path}: line {i + 2} has {f.Count} fields, not 4");
+            double? Label(string text) => text.Length == 0 ? null
+                : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : throw new FormatException($"{path}: line {i + 2}: '{text}' is not a number");
+            return new DatasetRow(f[0], f[1], Label(f[2]), Label(f[3]));
+        }).ToList();
+    }
+
+    /// <summary>The dataset rows of a results folder's predictions.parquet.</summary>
+    public static async Task<IReadOnlyList<DatasetRow>> ReadPredictionLabelsAsync(string path) =>
+        (await ParquetTable.ReadAsync<LabelRow>(path)).Select(r => new DatasetRow(r.Id, r.CanonicalSmiles, r.IeDft, r.EaDft)).ToList();
 
     private static async Task<ScreenDescription?> ReadScreenAsync(string folder, RunIdentity? identity, string? store, List<string> notes, CancellationToken cancellation)
     {

@@ -128,7 +128,9 @@ public sealed class ReviewFixture : IAsyncLifetime
         var start = new ProcessStartInfo("bash", [Path.Combine(repo, "ci", "review.sh"), "run", "--changed", changed])
             { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
         start.Environment["REVIEW_ROOT"] = Root;
-        start.Environment["REVIEW_COMMAND"] = $"dotnet {Path.Combine(AppContext.BaseDirectory, "organicscreen.dll")} review --device cpu --root {Root}";
+        // An empty store, as on a fresh clone in CI: the approved side is the committed files alone.
+        start.Environment["REVIEW_COMMAND"] = $"dotnet {Path.Combine(AppContext.BaseDirectory, "organicscreen.dll")} review --device cpu --root {Root} --artifacts {Path.Combine(Root, "ci-store")}";
+        start.Environment["REVIEW_ARTIFACTS"] = Path.Combine(Root, "ci-store");
         start.Environment["GITHUB_STEP_SUMMARY"] = summary;
         start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         using var process = Process.Start(start)!;

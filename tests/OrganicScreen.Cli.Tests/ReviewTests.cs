@@ -17,7 +17,7 @@ public sealed class ReviewTests(ReviewFixture run) : IClassFixture<ReviewFixture
     public void Approving_writes_the_snapshot_and_says_what_it_changed()
     {
         run.Approve.Exit.ShouldBe(ReviewCommands.Same, run.Approve.Output);
-        foreach (var file in new[] { "candidates_cathode.csv", "candidates_anode.csv", "metrics_summary.json", "approved.json" })
+        foreach (var file in new[] { "candidates_cathode.csv", "candidates_anode.csv", "metrics_summary.json", "dataset_labels.csv", "approved.json" })
         {
             run.Approve.Output.ShouldContain($"  created   {file}");
             File.Exists(Path.Combine(run.Approved, file)).ShouldBeTrue(file);
@@ -36,7 +36,7 @@ public sealed class ReviewTests(ReviewFixture run) : IClassFixture<ReviewFixture
     {
         run.Unchanged.Exit.ShouldBe(ReviewCommands.Same, run.Unchanged.Output);
         run.Unchanged.Output.ShouldContain("**No difference** (approved → this run; tolerance: none, exact)");
-        run.Unchanged.Output.ShouldContain("dataset: 300 → 300 rows: 0 added, 0 removed, 0 relabelled"); // the store still holds the approved run's predictions
+        run.Unchanged.Output.ShouldContain("dataset: 300 → 300 rows: 0 added, 0 removed, 0 relabelled");
         File.Exists(Path.Combine(run.Root, "artifacts", "review", "ocelot-fixture", "adiabatic", "smoke", "review.html")).ShouldBeTrue();
     }
 

@@ -140,8 +140,16 @@ public sealed class ResultsDiffTests : IDisposable
 
         var diff = await ResultsDiffer.CompareFoldersAsync(approved, results);
         diff.Differs.ShouldBeFalse();
-        diff.Dataset.ShouldBeNull();
-        diff.NotCompared.ShouldHaveSingleItem().ShouldStartWith("old: dataset rows: predictions.parquet is missing");
+        diff.NotCompared.ShouldBeEmpty();
+        diff.Dataset.ShouldBe(new DatasetSummary(5, 5, 0, 0, 0)); // from dataset_labels.csv
+        File.ReadAllLines(Path.Combine(approved, ApprovedSnapshot.Labels))[3].ShouldBe("c3,CCC,5.8,");
+
+        // Without the labels (an older snapshot) the rows are not compared, and the diff says so.
+        File.Delete(Path.Combine(approved, ApprovedSnapshot.Labels));
+        var partial = await ResultsDiffer.CompareFoldersAsync(approved, results);
+        partial.Dataset.ShouldBeNull();
+        partial.NotCompared.ShouldHaveSingleItem().ShouldStartWith("old: dataset rows: neither predictions.parquet nor dataset_labels.csv is here");
+        await ApprovedSnapshot.ApproveAsync(results, approved);
         // approved.json keeps the Screen manifest's settings, so a settings change is still named.
         var now = Base();
         now.ScreenParameters = new JsonObject { ["section"] = new JsonObject { ["solvent"] = "water", ["cathodeMinimumVolts"] = 3.0 } };
@@ -149,6 +157,9 @@ public sealed class ResultsDiffTests : IDisposable
         changed.Settings.ShouldContain(s => s.Counts && s.Text == "parameter section.solvent: \"acetonitrile\" → \"water\"");
 
         (await ApprovedSnapshot.ApproveAsync(results, approved)).Select(c => c.Change).ShouldAllBe(c => c == "unchanged");
+        var relabelled = Base();
+        relabelled.Dataset[0] = ("c1", "CCO", 6.0 + 2e-9, 1.0);
+        (await ResultsDiffer.CompareFoldersAsync(approved, await relabelled.WriteAsync(Path.Combine(folder, "relabelled")))).Dataset!.Relabelled.ShouldBe(1);
         (await ApprovedSnapshot.ApproveAsync(Path.Combine(folder, "changed"), approved)).Single(c => c.File == ApprovedSnapshot.Record).Change.ShouldBe("replaced");
     }
 
