@@ -74,7 +74,8 @@ public static class ApprovedSnapshot
 
     /// <summary>
     /// The labels as CSV in the results' row order, numbers round-trip exact ("R"), so a relabel of 1e-9 eV is seen and
-    /// the file's own diff in a pull request shows the edited rows.
+    /// the file's own diff in a pull request shows the edited rows. Ids and SMILES are written as they are (not
+    /// neutralised for spreadsheets): this file is read back by the review and must give the same strings.
     /// </summary>
     public static string WriteLabels(IEnumerable<DatasetRow> rows)
     {

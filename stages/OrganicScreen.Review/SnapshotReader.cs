@@ -42,22 +42,32 @@ public static class SnapshotReader
     /// <summary>A candidate table (CandidateCsv's layout), read by its header so added columns do not break it.</summary>
     public static IReadOnlyList<CandidateRow> ReadCandidates(string path, string role)
     {
-        var lines = File.ReadAllText(path).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
-        if (lines.Count == 0) throw new FormatException($"{path}: empty (a candidate table has at least its header)");
-        var header = Csv.Split(lines[0]);
+        var records = Records(path);
+        if (records.Count == 0) throw new FormatException($"{path}: empty (a candidate table has at least its header)");
+        var header = records[0].ToList();
         int Column(string name) => header.IndexOf(name) is var i and >= 0 ? i : throw new FormatException($"{path}: no column '{name}' in the header");
         var (id, smiles, potential, lower, upper) = (Column("id"), Column("canonical_smiles"), Column("potential_v_li"), Column("lower_v_li"), Column("upper_v_li"));
         var rows = new List<CandidateRow>();
-        for (var i = 1; i < lines.Count; i++)
+        foreach (var (fields, line) in records.Skip(1).Select((f, i) => (f, i + 2)))
         {
-            var fields = Csv.Split(lines[i]);
-            if (fields.Count != header.Count) throw new FormatException($"{path}: line {i + 1} has {fields.Count} fields, the header {header.Count}");
+            if (fields.Length != header.Count) throw new FormatException($"{path}: record {line} has {fields.Length} fields, the header {header.Count}");
             double Number(int column) => double.TryParse(fields[column], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
-                ? v : throw new FormatException($"{path}: line {i + 1}, column {header[column]}: '{fields[column]}' is not a number");
+                ? v : throw new FormatException($"{path}: record {line}, column {header[column]}: '{fields[column]}' is not a number");
             rows.Add(new CandidateRow(role, rows.Count + 1, fields[id], fields[smiles], Number(potential), Number(lower), Number(upper)));
         }
 
         return rows;
+    }
+
+    /// <summary>Every non-blank record of a CSV file (the header first), through the project's CSV reader.</summary>
+    private static List<string[]> Records(string path)
+    {
+        using var reader = new StreamReader(path, Csv.Utf8);
+        using var parser = Csv.Parser(reader);
+        var records = new List<string[]>();
+        while (parser.Read())
+            if (parser.Record is { } record && !(record.Length == 1 && record[0].Length == 0)) records.Add(record);
+        return records;
     }
 
     private static RunIdentity? ReadIdentity(string folder, List<string> notes)
@@ -126,14 +136,13 @@ public static class SnapshotReader
     /// <summary>An approved snapshot's dataset labels (<see cref="ApprovedSnapshot.WriteLabels"/>).</summary>
     public static IReadOnlyList<DatasetRow> ReadLabels(string path)
     {
-        var lines = File.ReadAllText(path).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
-        if (lines.Count == 0 || lines[0] != ApprovedSnapshot.LabelsHeader) throw new FormatException($"{path}: expected the header '{ApprovedSnapshot.LabelsHeader}'");
-        return lines.Skip(1).Select((line, i) =>
+        var records = Records(path);
+        if (records.Count == 0 || string.Join(',', records[0]) != ApprovedSnapshot.LabelsHeader) throw new FormatException($"{path}: expected the header '{ApprovedSnapshot.LabelsHeader}'");
+        return records.Skip(1).Select((f, i) =>
         {
-            var f = Csv.Split(line);
-            if (f.Count != 4) throw new FormatException($"{path}: line {i + 2} has {f.Count} fields, not 4");
+            if (f.Length != 4) throw new FormatException($"{path}: record {i + 2} has {f.Length} fields, not 4");
             double? Label(string text) => text.Length == 0 ? null
-                : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : throw new FormatException($"{path}: line {i + 2}: '{text}' is not a number");
+                : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : throw new FormatException($"{path}: record {i + 2}: '{text}' is not a number");
             return new DatasetRow(f[0], f[1], Label(f[2]), Label(f[3]));
         }).ToList();
     }
