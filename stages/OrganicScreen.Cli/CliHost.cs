@@ -21,6 +21,7 @@ public static class CliHost
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(PredictCommand.Create(context));
         root.Subcommands.Add(LibraryScreenCommand.Create(context));
+        root.Subcommands.Add(EnumerateCommand.Create(context));
         try
         {
             var parse = root.Parse(args);
