@@ -22,6 +22,7 @@ public static class CliHost
         root.Subcommands.Add(PredictCommand.Create(context));
         root.Subcommands.Add(LibraryScreenCommand.Create(context));
         root.Subcommands.Add(EnumerateCommand.Create(context));
+        foreach (var command in ShardCommands.Create(context)) root.Subcommands.Add(command);
         try
         {
             var parse = root.Parse(args);

@@ -25,8 +25,13 @@ public static class LibraryScreenCommand
         var libtorch = new Option<string?>("--libtorch") { Description = "directory of an existing libtorch" };
         var root = new Option<string?>("--root") { Description = "repository root (for data/solvents.json)" };
         var command = new Command("screen", "screen a SMILES library for electrode candidates") { model, input, output, solvent, collector, margin, minimum, libtorch, root };
+        var sharding = ShardedScreenOptions.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
+            if (sharding.Requested(parse))
+                return await sharding.RunAsync(context, parse, new LibraryScreenArguments(parse.GetValue(model)!.FullName, parse.GetValue(input)!.FullName, parse.GetValue(output)!.FullName,
+                    new(parse.GetValue(solvent)!, (parse.GetValue(collector) ?? "aluminium") is var c && c != "none" ? c : null, parse.GetValue(margin), parse.GetValue(minimum)),
+                    parse.GetValue(libtorch), parse.GetValue(root)), cancellation);
             var source = parse.GetValue(input)!;
             if (!source.Exists) throw new FileNotFoundException($"input file not found: {source.FullName}");
             var loaded = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));

@@ -17,7 +17,8 @@ namespace OrganicScreen.Pipeline;
 /// </summary>
 public sealed class ShippedModel
 {
-    private const int BatchSize = 4096;
+    /// <summary>Lines per prediction batch; sharded screens align shards to it so results do not depend on sharding.</summary>
+    public const int BatchSize = 4096;
     private static readonly string[] Required = ["ie", "ea"];
     private readonly IReadOnlyList<(ModelCardTarget Card, Ensemble Models, Calibration Calibration)> targets;
     private readonly Rdkit rdkit = new();
