@@ -10,7 +10,7 @@ namespace OrganicScreen.Chem;
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "osrdkit";
-    internal const int ExpectedAbiVersion = 6;
+    internal const int ExpectedAbiVersion = 7;
 
     internal const int ValidMolecule = 1;
     internal const int InvalidMolecule = 0;
@@ -96,6 +96,22 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "osr_sdf_record")]
     internal static partial int SdfRecord(byte* block, int blockLength, int linesBefore, out nint text, out int textLength,
         out int fields);
+
+    [LibraryImport(Library, EntryPoint = "osr_library_create")]
+    internal static partial int LibraryCreate(byte* utf8, int* offsets, int cores, int substituents, out nint library,
+        out int bad, out nint error, out int errorLength);
+
+    [LibraryImport(Library, EntryPoint = "osr_library_sites")]
+    internal static partial int LibrarySites(nint library, int core);
+
+    [LibraryImport(Library, EntryPoint = "osr_library_build")]
+    internal static partial int LibraryBuild(nint library, int* rows, int count, int width, int threads, int flags, out nint batch);
+
+    [LibraryImport(Library, EntryPoint = "osr_library_site_permutations")]
+    internal static partial int LibrarySitePermutations(nint library, int core, int* permutations, int capacity);
+
+    [LibraryImport(Library, EntryPoint = "osr_library_free")]
+    internal static partial void LibraryFree(nint library);
 
     [LibraryImport(Library, EntryPoint = "osr_batch_free")]
     internal static partial void BatchFree(nint batch);

@@ -40,6 +40,8 @@ public static class CliHost
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(PredictCommand.Create(context));
         root.Subcommands.Add(LibraryScreenCommand.Create(context));
+        root.Subcommands.Add(EnumerateCommand.Create(context));
+        foreach (var command in ShardCommands.Create(context)) root.Subcommands.Add(command);
         root.Subcommands.Add(TrainCommand.Create(context));
 
         // Our own signal handling (System.CommandLine's is off): the first Ctrl-C or SIGTERM cancels the token, which

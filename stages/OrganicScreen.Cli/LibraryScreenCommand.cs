@@ -33,9 +33,14 @@ public static class LibraryScreenCommand
         var root = new Option<string?>("--root") { Description = "repository root (for data/solvents.json)" };
         var command = new Command("screen", "screen a molecule library for electrode candidates") { model, output, solvent, collector, margin, minimum, includeOutside, libtorch, root };
         foreach (var option in inputs.All) command.Options.Add(option);
+        var sharding = ShardedScreenOptions.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
             var input = inputs.Path(parse);
+            if (sharding.Requested(parse))
+                return await sharding.RunAsync(context, parse, new LibraryScreenArguments(parse.GetValue(model)!.FullName, Path.GetFullPath(input), Path.GetFullPath(parse.GetValue(output)!),
+                    new(parse.GetValue(solvent)!, (parse.GetValue(collector) ?? "aluminium") is var c && c != "none" ? c : null, parse.GetValue(margin), parse.GetValue(minimum)),
+                    parse.GetValue(libtorch), parse.GetValue(root)), cancellation);
             var folder = OutputPaths.Folder(parse.GetValue(output)!, input, [ScreenStage.Cathodes, ScreenStage.Anodes, Rejects]);
             var catalog = SolventCatalog.Load(Path.Combine(RepositoryLayout.Locate(parse.GetValue(root)).Data, "solvents.json"));
             var window = Catalog.Solvent(catalog, parse.GetValue(solvent)!);

@@ -22,6 +22,7 @@ public sealed class ShippedModel
     /// <summary>
     /// Molecules per batch: memory is bounded by one batch, and cancellation is checked between batches and between
     /// the native steps of a batch, so Ctrl-C waits for at most one step of 512 molecules (well under a second).
+    /// Sharded screens align shards to it, so results do not depend on sharding.
     /// </summary>
     public const int BatchSize = 512;
 

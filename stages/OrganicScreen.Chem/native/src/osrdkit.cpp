@@ -12,6 +12,7 @@
 #include <GraphMol/MolOps.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
+#include <GraphMol/Substruct/SubstructMatch.h>
 #include <RDGeneral/RDLog.h>
 #include <RDGeneral/hash/hash.hpp>
 #include <RDGeneral/versions.h>
@@ -1288,5 +1289,351 @@ int32_t osr_sdf_record(const char *block, int32_t block_len, int32_t lines_befor
     return OSR_E_INTERNAL;
   }
 }
+
+}  // extern "C"
+
+// ---- R-group enumeration (ABI 7) -------------------------------------------------------------
+//
+// Cores and substituents are parsed once and stripped of their dummy atoms into templates. A product
+// is a quick copy of its core template with each chosen substituent template inserted and bonded
+// (one single bond) to its attachment atom; points left unsubstituted keep their hydrogen. Editing
+// parsed molecules, rather than pasting SMILES strings, keeps ring-closure digits out of it.
+//
+// Products are sanitised partially by default: cleanUp, the property cache (valences: a product
+// that breaks one is rejected) and SSSR rings, but no kekulisation or aromaticity perception.
+// Replacing an H by a single-bonded group changes no ring atom's pi-electron count, so the
+// aromaticity RDKit perceived in the core and substituent templates is what a full sanitisation of
+// the product would find; OSR_FLAG_FULL_SANITIZE runs sanitizeMol instead (tests compare the two,
+// and check every product's SMILES is Python RDKit's canonical SMILES). That halves the RDKit cost
+// left besides MolToSmiles itself.
+
+struct osr_library {
+  struct Core {
+    std::unique_ptr<RDKit::ROMol> stripped;   // the core with its dummies removed
+    std::vector<unsigned> atom;               // [j - 1]: template atom that carries [*:j]
+    std::vector<uint8_t> explicit_h;          // [j - 1]: that atom holds the site's H as an explicit count
+    std::vector<int32_t> permutations;        // m * k: site maps of the core's automorphisms
+  };
+  struct Substituent {
+    std::unique_ptr<RDKit::ROMol> stripped;
+    unsigned atom = 0;
+  };
+  std::vector<Core> cores;
+  std::vector<Substituent> subs;
+};
+
+namespace {
+
+// Attachment points per core: far more than any ring system has hydrogens worth replacing.
+constexpr int32_t kMaxSites = 64;
+// Self-matches examined for a core's symmetry; beyond it (many equivalent methyls) only the identity is used.
+constexpr unsigned kMaxAutomorphisms = 20000;
+
+// The dummy must hang on exactly one atom through a single bond: it stands for one replaced H.
+bool attachment_atom(const RDKit::ROMol &mol, const RDKit::Atom *dummy, unsigned &atom,
+                     std::string &error) {
+  if (dummy->getDegree() != 1) {
+    error = "attachment point must be bonded to exactly one atom";
+    return false;
+  }
+  const RDKit::Bond *bond = *mol.atomBonds(dummy).begin();
+  if (bond->getBondType() != RDKit::Bond::SINGLE) {
+    error = "attachment point must be joined by a single bond (it replaces a hydrogen)";
+    return false;
+  }
+  atom = bond->getOtherAtomIdx(dummy->getIdx());
+  if (mol.getAtomWithIdx(atom)->getAtomicNum() == 0) {
+    error = "attachment point bonded to another dummy atom";
+    return false;
+  }
+  return true;
+}
+
+// Removes the dummies `dummies` from a copy of `mol`; returns it and maps `atoms` to new indices.
+std::unique_ptr<RDKit::ROMol> strip(const RDKit::ROMol &mol, std::vector<unsigned> dummies,
+                                    std::vector<unsigned> &atoms) {
+  auto out = std::make_unique<RDKit::RWMol>(mol);
+  std::sort(dummies.rbegin(), dummies.rend());  // highest first: a removal renumbers only later atoms
+  for (unsigned d : dummies) {
+    out->removeAtom(d);
+    for (unsigned &a : atoms) a -= a > d ? 1 : 0;
+  }
+  return out;
+}
+
+// Site permutations induced by the core's automorphisms (substructure self-matches, dummies only
+// matching dummies). Cores with stereo marks get the identity only: a mirror image is not a duplicate.
+std::vector<int32_t> site_permutations(const RDKit::ROMol &mol, const std::vector<unsigned> &dummy) {
+  const auto k = dummy.size();
+  std::vector<int32_t> identity(k);
+  for (size_t j = 0; j < k; ++j) identity[j] = static_cast<int32_t>(j);
+  bool stereo = false;
+  for (const RDKit::Atom *a : mol.atoms()) stereo |= a->getChiralTag() != RDKit::Atom::CHI_UNSPECIFIED;
+  for (const RDKit::Bond *b : mol.bonds()) stereo |= b->getStereo() > RDKit::Bond::STEREOANY;
+  if (k < 2 || stereo) return identity;
+  RDKit::SubstructMatchParameters params;
+  params.uniquify = false;
+  params.maxMatches = kMaxAutomorphisms;
+  const auto matches = RDKit::SubstructMatch(mol, mol, params);
+  if (matches.size() >= kMaxAutomorphisms) return identity;
+  std::vector<int32_t> site_of(mol.getNumAtoms(), -1);
+  for (size_t j = 0; j < k; ++j) site_of[dummy[j]] = static_cast<int32_t>(j);
+  std::vector<std::vector<int32_t>> unique;
+  for (const auto &match : matches) {
+    std::vector<int32_t> perm(k);
+    for (const auto &[query, target] : match) {
+      if (site_of[static_cast<size_t>(query)] >= 0) {
+        perm[static_cast<size_t>(site_of[static_cast<size_t>(query)])] = site_of[static_cast<size_t>(target)];
+      }
+    }
+    if (std::find(unique.begin(), unique.end(), perm) == unique.end()) unique.push_back(perm);
+  }
+  std::sort(unique.begin(), unique.end());  // identity first; a fixed order for a fixed core
+  std::vector<int32_t> flat;
+  for (const auto &perm : unique) flat.insert(flat.end(), perm.begin(), perm.end());
+  return flat;
+}
+
+bool read_core(const RDKit::ROMol &mol, osr_library::Core &core, std::string &error) {
+  std::vector<int> by_map;
+  for (const RDKit::Atom *a : mol.atoms()) {
+    const int map = a->getAtomMapNum();
+    if (a->getAtomicNum() != 0) {
+      if (map != 0) {
+        error = "only attachment points [*:j] may carry atom map numbers";
+        return false;
+      }
+      continue;
+    }
+    if (map < 1 || map > kMaxSites) {
+      error = "every attachment point needs a map number 1.." + std::to_string(kMaxSites) + ", as in [*:1]";
+      return false;
+    }
+    if (static_cast<int>(by_map.size()) < map) by_map.resize(static_cast<size_t>(map), -1);
+    if (by_map[static_cast<size_t>(map - 1)] >= 0) {
+      error = "attachment point [*:" + std::to_string(map) + "] appears twice";
+      return false;
+    }
+    by_map[static_cast<size_t>(map - 1)] = static_cast<int>(a->getIdx());
+  }
+  std::vector<unsigned> dummies;
+  for (size_t j = 0; j < by_map.size(); ++j) {
+    if (by_map[j] < 0) {
+      error = "attachment points must be numbered 1..k without gaps; [*:" + std::to_string(j + 1) + "] is missing";
+      return false;
+    }
+    unsigned atom = 0;
+    if (!attachment_atom(mol, mol.getAtomWithIdx(static_cast<unsigned>(by_map[j])), atom, error)) {
+      error = "[*:" + std::to_string(j + 1) + "]: " + error;
+      return false;
+    }
+    dummies.push_back(static_cast<unsigned>(by_map[j]));
+    core.atom.push_back(atom);
+  }
+  core.permutations = site_permutations(mol, dummies);
+  for (unsigned a : core.atom) {
+    // What removeHs does with an H it deletes: plain atoms recompute implicit Hs, bracket atoms and
+    // aromatic heteroatoms ([nH]) keep it as an explicit count.
+    const RDKit::Atom *atom = mol.getAtomWithIdx(a);
+    core.explicit_h.push_back(atom->getNoImplicit() || (atom->getIsAromatic() && atom->getAtomicNum() != 6));
+  }
+  core.stripped = strip(mol, dummies, core.atom);
+  auto parent = std::make_unique<RDKit::RWMol>(*core.stripped);
+  for (size_t j = 0; j < core.atom.size(); ++j) {
+    if (!core.explicit_h[j]) continue;
+    RDKit::Atom *a = parent->getAtomWithIdx(core.atom[j]);
+    a->setNumExplicitHs(a->getNumExplicitHs() + 1);
+  }
+  RDKit::MolOps::sanitizeMol(*parent);  // the bare core must be a molecule (throws RDKit's reason)
+  core.stripped = std::move(parent);
+  return true;
+}
+
+bool read_substituent(const RDKit::ROMol &mol, osr_library::Substituent &sub, std::string &error) {
+  int found = 0;
+  unsigned dummy = 0;
+  for (const RDKit::Atom *a : mol.atoms()) {
+    if (a->getAtomicNum() != 0) continue;
+    if (++found > 1) {
+      error = "a substituent needs exactly one attachment point [*]; this one has more";
+      return false;
+    }
+    dummy = a->getIdx();
+    if (!attachment_atom(mol, a, sub.atom, error)) return false;
+  }
+  if (found == 0) {
+    error = "a substituent needs exactly one attachment point [*], as in [*]C#N";
+    return false;
+  }
+  std::vector<unsigned> atoms{sub.atom};
+  sub.stripped = strip(mol, {dummy}, atoms);
+  sub.atom = atoms[0];
+  return true;
+}
+
+// One product's canonical SMILES; throws RDKit's exception when it is not a valid molecule.
+std::string build_product(const osr_library &lib, const int32_t *row, bool full_sanitize) {
+  const auto &core = lib.cores[static_cast<size_t>(row[0])];
+  RDKit::RWMol mol(*core.stripped, /*quickCopy=*/true);
+  for (size_t j = 0; j < core.atom.size(); ++j) {
+    const int32_t s = row[1 + j];
+    if (s < 0) continue;
+    RDKit::Atom *a = mol.getAtomWithIdx(core.atom[j]);
+    if (core.explicit_h[j]) a->setNumExplicitHs(a->getNumExplicitHs() - 1);
+    const auto &sub = lib.subs[static_cast<size_t>(s)];
+    const unsigned offset = mol.getNumAtoms();
+    mol.insertMol(*sub.stripped);
+    mol.addBond(core.atom[j], offset + sub.atom, RDKit::Bond::SINGLE);
+  }
+  if (full_sanitize) {
+    RDKit::MolOps::sanitizeMol(mol);
+  } else {
+    unsigned failed = 0;
+    RDKit::MolOps::sanitizeMol(mol, failed, RDKit::MolOps::SANITIZE_CLEANUP | RDKit::MolOps::SANITIZE_PROPERTIES |
+                                                RDKit::MolOps::SANITIZE_SYMMRINGS);
+  }
+  return RDKit::MolToSmiles(mol);
+}
+
+void library_chunk(osr_batch &b, int32_t chunk, const osr_library &lib, const int32_t *rows,
+                   int32_t width, bool full_sanitize) {
+  auto &c = b.chunks[static_cast<size_t>(chunk)];
+  const int32_t begin = chunk * kChunk;
+  const int32_t end = std::min(b.n, begin + kChunk);
+  for (int32_t i = begin; i < end; ++i) {
+    const size_t before = c.text.size();
+    std::string error;
+    tl_log.clear();
+    try {
+      c.text += build_product(lib, rows + static_cast<size_t>(i) * static_cast<size_t>(width), full_sanitize);
+      b.valid[static_cast<size_t>(i)] = 1;
+    } catch (const std::bad_alloc &) {
+      throw;
+    } catch (const std::exception &e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown RDKit error";
+    }
+    std::string logged = take_log();
+    if (!b.valid[static_cast<size_t>(i)]) {
+      c.text.resize(before);
+      c.text += error.empty() ? (logged.empty() ? std::string("RDKit error") : logged) : error;
+    }
+    b.text_len[static_cast<size_t>(i)] = static_cast<int32_t>(c.text.size() - before);
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+int32_t osr_library_create(const char *utf8, const int32_t *offsets, int32_t ncores, int32_t nsubs,
+                           osr_library **out, int32_t *out_bad, char **out_error,
+                           int32_t *out_error_len) {
+  if (!out || !out_bad || !out_error || !out_error_len || ncores < 0 || nsubs < 0 ||
+      ncores > std::numeric_limits<int32_t>::max() - nsubs || !valid_inputs(utf8, offsets, ncores + nsubs)) {
+    return OSR_E_ARGUMENT;
+  }
+  *out = nullptr;
+  *out_bad = -1;
+  *out_error = nullptr;
+  *out_error_len = 0;
+  try {
+    ensure_init();
+    auto lib = std::make_unique<osr_library>();
+    lib->cores.resize(static_cast<size_t>(ncores));
+    lib->subs.resize(static_cast<size_t>(nsubs));
+    for (int32_t i = 0; i < ncores + nsubs; ++i) {
+      std::string error;
+      std::string_view smi(utf8 + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
+      auto mol = parse(smi, error);
+      bool ok = false;
+      try {
+        ok = mol && (i < ncores ? read_core(*mol, lib->cores[static_cast<size_t>(i)], error)
+                                : read_substituent(*mol, lib->subs[static_cast<size_t>(i - ncores)], error));
+      } catch (const std::bad_alloc &) {
+        throw;
+      } catch (const std::exception &e) {
+        error = std::string("the bare core is not a valid molecule: ") + e.what();
+      }
+      tl_log.clear();
+      if (!ok) {
+        *out_bad = i;
+        *out_error = dup_string(error, out_error_len);
+        return OSR_INVALID_MOLECULE;
+      }
+    }
+    *out = lib.release();
+    return OSR_VALID_MOLECULE;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_library_sites(const osr_library *library, int32_t core) {
+  if (!library || core < 0 || core >= static_cast<int32_t>(library->cores.size())) return OSR_E_ARGUMENT;
+  return static_cast<int32_t>(library->cores[static_cast<size_t>(core)].atom.size());
+}
+
+int32_t osr_library_site_permutations(const osr_library *library, int32_t core, int32_t *out,
+                                      int32_t capacity) {
+  if (!library || core < 0 || core >= static_cast<int32_t>(library->cores.size()) || capacity < 0 ||
+      (capacity > 0 && !out)) {
+    return OSR_E_ARGUMENT;
+  }
+  const auto &c = library->cores[static_cast<size_t>(core)];
+  const auto k = c.atom.size();
+  const auto count = static_cast<int32_t>(k == 0 ? 1 : c.permutations.size() / k);
+  if (out && static_cast<size_t>(capacity) >= c.permutations.size()) {
+    std::copy(c.permutations.begin(), c.permutations.end(), out);
+  }
+  return count;
+}
+
+int32_t osr_library_build(const osr_library *library, const int32_t *rows, int32_t n, int32_t width,
+                          int32_t threads, int32_t flags, osr_batch **out) {
+  if (!out) return OSR_E_ARGUMENT;
+  *out = nullptr;
+  if (!library || n < 0 || (n > 0 && !rows) || width < 1 || width > kMaxSites + 1 || threads < 0) {
+    return OSR_E_ARGUMENT;
+  }
+  // Every row is checked before any work, so a bad index is an argument error, never a crash.
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t *row = rows + static_cast<size_t>(i) * static_cast<size_t>(width);
+    if (row[0] < 0 || row[0] >= static_cast<int32_t>(library->cores.size())) return OSR_E_ARGUMENT;
+    const auto sites = static_cast<int32_t>(library->cores[static_cast<size_t>(row[0])].atom.size());
+    if (sites > width - 1) return OSR_E_ARGUMENT;
+    for (int32_t j = 1; j < width; ++j) {
+      if (row[j] < -1 || row[j] >= static_cast<int32_t>(library->subs.size()) || (j > sites && row[j] != -1)) {
+        return OSR_E_ARGUMENT;
+      }
+    }
+  }
+  try {
+    ensure_init();
+    auto b = std::make_unique<osr_batch>();
+    b->n = n;
+    b->valid.assign(static_cast<size_t>(n), 0);
+    b->text_len.assign(static_cast<size_t>(n), 0);
+    const int32_t nchunks = (n + kChunk - 1) / kChunk;
+    b->chunks.resize(static_cast<size_t>(nchunks));
+    const int32_t status = run_chunks(nchunks, threads, [&](int32_t c) {
+      library_chunk(*b, c, *library, rows, width, (flags & OSR_FLAG_FULL_SANITIZE) != 0);
+    });
+    if (status != OSR_OK) return status;
+    for (const auto &c : b->chunks) b->text_bytes += static_cast<int64_t>(c.text.size());
+    if (b->text_bytes > std::numeric_limits<int32_t>::max()) return OSR_E_TOO_LARGE;
+    *out = b.release();
+    return OSR_OK;
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+void osr_library_free(osr_library *library) { delete library; }
 
 }  // extern "C"

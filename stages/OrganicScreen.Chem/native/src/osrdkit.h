@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the managed side checks it at load. */
-#define OSR_ABI_VERSION 6
+#define OSR_ABI_VERSION 7
 
 #define OSR_OK 0
 #define OSR_INVALID_MOLECULE 0
@@ -221,6 +221,50 @@ OSR_API int32_t osr_depict_svg(const char *smiles, int32_t smiles_len, int32_t w
  */
 OSR_API int32_t osr_sdf_record(const char *block, int32_t block_len, int32_t lines_before,
                                char **out_text, int32_t *out_len, int32_t *out_fields);
+
+/* ---- R-group enumeration, ABI 7 ------------------------------------------------------------- */
+
+/* Parsed cores and substituents for osr_library_build, owned by the caller until osr_library_free. */
+typedef struct osr_library osr_library;
+
+/*
+ * Parses ncores cores followed by nsubs substituents (input layout as osr_featurize: entry i is
+ * utf8[offsets[i] .. offsets[i+1]), ncores + nsubs entries), each with default sanitisation.
+ * A core carries k >= 0 attachment points [*:1] .. [*:k] (map numbers exactly 1..k, each dummy
+ * single-bonded to one atom); a substituent carries exactly one dummy atom, single-bonded to one
+ * atom (its map number is ignored). Returns 1 with *out, or 0 with *out_bad = the index of the
+ * first bad entry and *out_error = why (malloc'd, *out_error_len bytes, free with osr_free).
+ */
+OSR_API int32_t osr_library_create(const char *utf8, const int32_t *offsets, int32_t ncores,
+                                   int32_t nsubs, osr_library **out, int32_t *out_bad,
+                                   char **out_error, int32_t *out_error_len);
+
+/* Attachment points of core `core` (k), or OSR_E_ARGUMENT. */
+OSR_API int32_t osr_library_sites(const osr_library *library, int32_t core);
+
+/*
+ * The site permutations of core `core`'s automorphisms (substructure self-matches; dummies match
+ * only dummies; only the identity for a core with stereo marks or too many self-matches): returns
+ * their number m, and when capacity >= m * k copies them to out, permutation p as
+ * out[p*k .. p*k+k): site j+1 maps to site out[p*k+j]+1. The identity comes first. Products whose
+ * assignments differ by such a permutation are the same molecule, so an enumerator builds one.
+ */
+OSR_API int32_t osr_library_site_permutations(const osr_library *library, int32_t core, int32_t *out,
+                                              int32_t capacity);
+
+/*
+ * Builds n products on `threads` workers (0 = all cores). Row i is rows[i*width .. i*width+width):
+ * the core index, then for attachment point 1 .. width-1 the substituent index or -1 for hydrogen
+ * (points the core lacks must be -1). Each product is the core with every [*:j] joined to its
+ * substituent (both dummies removed, one single bond) or replaced by H; its text is RDKit's
+ * canonical SMILES (valid) or the error. Products are sanitised partially (cleanUp, properties,
+ * SSSR; the templates' aromaticity is kept, see osrdkit.cpp); flags OSR_FLAG_FULL_SANITIZE runs
+ * sanitizeMol. Read with osr_batch_text_bytes / osr_batch_copy_text; release with osr_batch_free.
+ */
+OSR_API int32_t osr_library_build(const osr_library *library, const int32_t *rows, int32_t n,
+                                  int32_t width, int32_t threads, int32_t flags, osr_batch **out);
+
+OSR_API void osr_library_free(osr_library *library);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,127 @@
+using OrganicScreen.Core;
+
+namespace OrganicScreen.Pipeline.Sharding;
+
+public enum ShardState
+{
+    /// <summary>The shard's artifact is in the store (verified).</summary>
+    Done,
+
+    /// <summary>Its Slurm task is pending, running or completing.</summary>
+    Queued,
+
+    /// <summary>It was attempted and has no artifact: a task failed, was cancelled or killed, or a local run failed.</summary>
+    Failed,
+
+    /// <summary>Never attempted.</summary>
+    Missing,
+}
+
+/// <param name="Detail">What is known beyond the state: the Slurm task and its state, the failure message, the counts.</param>
+public sealed record ShardStatus(ShardRange Shard, ShardState State, string Detail, ScreenTotals? Totals);
+
+/// <param name="Merge">The latest merge job and its Slurm state, when the screen went to Slurm.</param>
+public sealed record ScreenStatus(IReadOnlyList<ShardStatus> Shards, string? Merge)
+{
+    public int Count(ShardState state) => Shards.Count(s => s.State == state);
+
+    /// <summary>Shards a resume must run: neither done nor queued.</summary>
+    public IReadOnlyList<int> ToRun => Shards.Where(s => s.State is ShardState.Failed or ShardState.Missing).Select(s => s.Shard.Index).ToList();
+}
+
+/// <summary>
+/// Small files under <c>shards/state/</c> that say what a shard run did where nothing else can: <c>&lt;i&gt;.failed</c>
+/// holds the error of a run that threw (a Slurm task that is killed cannot write; the queue tells those apart).
+/// </summary>
+public static class ShardMarkers
+{
+    public static string Folder(ShardPlan plan) => Path.Combine(plan.Directory, "state");
+
+    public static void Failed(ShardPlan plan, int index, string message)
+    {
+        Directory.CreateDirectory(Folder(plan));
+        File.WriteAllText(Path.Combine(Folder(plan), $"{index}.failed"), message.ReplaceLineEndings(" ") + "\n");
+    }
+
+    public static void Clear(ShardPlan plan, int index)
+    {
+        var path = Path.Combine(Folder(plan), $"{index}.failed");
+        if (File.Exists(path)) File.Delete(path);
+    }
+
+    public static string? FailedMessage(ShardPlan plan, int index)
+    {
+        var path = Path.Combine(Folder(plan), $"{index}.failed");
+        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+    }
+}
+
+/// <summary>Puts together each shard's state from the store, the markers, and (for Slurm screens) squeue and sacct.</summary>
+public static class ScreenStatusReader
+{
+    private static readonly string[] Active = ["PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED"];
+
+    public static async Task<ScreenStatus> ReadAsync(ShardedScreen screen, CancellationToken cancellation = default)
+    {
+        var plan = screen.Plan;
+        var history = SlurmExecutor.History(plan);
+        var jobs = history.Count > 0 ? await SlurmStatesAsync(history, cancellation) : new Dictionary<string, string>();
+        var shards = new List<ShardStatus>();
+        foreach (var shard in plan.Shards)
+        {
+            if (await screen.TryOpenAsync(shard, cancellation) is { } artifact)
+            {
+                var totals = ScreenTotals.FromJson(artifact.Manifest.Summary);
+                shards.Add(new ShardStatus(shard, ShardState.Done, $"{totals.Cathodes:N0} cathode and {totals.Anodes:N0} anode candidates, {totals.Rejected:N0} rejected, {artifact.Manifest.Seconds:F1} s", totals));
+                continue;
+            }
+
+            var failed = ShardMarkers.FailedMessage(plan, shard.Index);
+            var submission = history.LastOrDefault(s => s.ArrayJob is not null && s.Shards.Contains(shard.Index));
+            if (submission is not null)
+            {
+                var task = $"{submission.ArrayJob}_{shard.Index}";
+                var state = jobs.GetValueOrDefault(task);
+                if (state is not null && Active.Contains(state))
+                    shards.Add(new ShardStatus(shard, ShardState.Queued, $"slurm {task} {state}", null));
+                else
+                    shards.Add(new ShardStatus(shard, ShardState.Failed,
+                        $"slurm {task} {state ?? "no longer queued"}" + (failed is not null ? $": {failed}" : state is null ? ", no output: killed, cancelled or lost" : ""), null));
+                continue;
+            }
+
+            shards.Add(failed is not null
+                ? new ShardStatus(shard, ShardState.Failed, failed, null)
+                : new ShardStatus(shard, ShardState.Missing, "not run yet", null));
+        }
+
+        var merge = history.LastOrDefault() is { } last ? $"slurm {last.MergeJob} {jobs.GetValueOrDefault(last.MergeJob) ?? "no longer queued"}" : null;
+        return new ScreenStatus(shards, merge);
+    }
+
+    /// <summary>
+    /// Job (and array task, "id_i") states the controller still knows (<c>squeue --states=all</c> keeps finished jobs
+    /// for MinJobAge), then sacct's where accounting is enabled; commands that fail add nothing.
+    /// </summary>
+    private static async Task<Dictionary<string, string>> SlurmStatesAsync(IReadOnlyList<SlurmSubmission> history, CancellationToken cancellation)
+    {
+        var ids = history.SelectMany(s => new[] { s.ArrayJob, s.MergeJob }).OfType<string>().ToHashSet();
+        var states = new Dictionary<string, string>();
+        var (code, output, _) = await SlurmCommands.TryRunAsync("squeue", ["--noheader", "--array", "--states=all", "--format=%i|%T"], cancellation);
+        if (code == 0) Read(output);
+        (code, output, _) = await SlurmCommands.TryRunAsync("sacct", ["--noheader", "--parsable2", "--allocations", "--format=JobID,State", "--jobs", string.Join(',', ids)], cancellation);
+        if (code == 0) Read(output);
+        return states;
+
+        void Read(string text)
+        {
+            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var parts = line.Split('|');
+                if (parts.Length < 2 || !ids.Contains(parts[0].Split('_')[0])) continue;
+                // sacct writes "CANCELLED by 0": the first word is the state.
+                states.TryAdd(parts[0], parts[1].Split(' ')[0]);
+            }
+        }
+    }
+}

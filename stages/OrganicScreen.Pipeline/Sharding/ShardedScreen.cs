@@ -1,0 +1,237 @@
+using OrganicScreen.Chem.Inputs;
+using System.Text;
+using System.Text.Json.Nodes;
+using OrganicScreen.Chem;
+using OrganicScreen.Core;
+using OrganicScreen.Screening;
+using OrganicScreen.Stages;
+
+namespace OrganicScreen.Pipeline.Sharding;
+
+/// <summary>What a sharded screen found, summed over its shards.</summary>
+public sealed record ScreenTotals(long Lines, long Rejected, long Cathodes, long Anodes)
+{
+    public static ScreenTotals Zero { get; } = new(0, 0, 0, 0);
+
+    public ScreenTotals Plus(ScreenTotals other) => new(Lines + other.Lines, Rejected + other.Rejected, Cathodes + other.Cathodes, Anodes + other.Anodes);
+
+    public JsonNode ToJson() => new JsonObject { ["lines"] = Lines, ["rejected"] = Rejected, ["cathodes"] = Cathodes, ["anodes"] = Anodes };
+
+    public static ScreenTotals FromJson(JsonNode? node) =>
+        new(node?["lines"]?.GetValue<long>() ?? 0, node?["rejected"]?.GetValue<long>() ?? 0, node?["cathodes"]?.GetValue<long>() ?? 0, node?["anodes"]?.GetValue<long>() ?? 0);
+}
+
+/// <summary>
+/// Screens a library shard by shard. Each shard's candidates and rejects are one artifact of stage
+/// <see cref="Stage"/> in the content-hashed store, keyed by the model's identity, the shard's content hash, its
+/// first line and the screening settings (plus code and tool versions), so a rerun after a failure, on this machine
+/// or on a cluster, builds only the shards that are missing.
+/// <para>
+/// Ordering rule: within a shard, rows follow the input lines (a molecule's cathode row before its anode row) with
+/// ids <c>line&lt;n&gt;</c>, n the line's number in the whole library; the merge concatenates shards in line
+/// order. That is the order of the unsharded streaming <c>screen</c>, so merged files equal its files byte for byte.
+/// Shards start at multiples of <see cref="ShippedModel.BatchSize"/> lines and are predicted in batches of that
+/// size, so each molecule meets the model in the very batch it would meet unsharded (numbers equal to the bit).
+/// </para>
+/// </summary>
+public sealed class ShardedScreen
+{
+    public const string Stage = "screen-shard";
+    public const string Cathodes = ScreenStage.Cathodes;
+    public const string Anodes = ScreenStage.Anodes;
+    public const string Rejects = "rejects.csv";
+    public const string RejectsHeader = "line,input,reason";
+    private const int BatchSize = ShippedModel.BatchSize;
+
+    private readonly IStageLog log;
+    private readonly CodeLocation code;
+    private readonly Lazy<ScreeningRules> rules;
+    private readonly Lazy<string> rdkitVersion = new(() => new Rdkit().Version);
+
+    public ShardedScreen(ShardPlan plan, IStageLog log, CodeLocation? code = null, RunRecorder? recorder = null)
+    {
+        Plan = plan;
+        this.log = log;
+        this.code = code ?? RunningCode.Location;
+        Store = new ArtifactStore(plan.Store, log, recorder);
+        rules = new(() => plan.Settings.Rules(SolventCatalog.Load(Path.Combine(new RepositoryLayout(plan.Root).Data, "solvents.json")), plan.GlobalBandVolts));
+    }
+
+    public ShardPlan Plan { get; }
+
+    public ArtifactStore Store { get; }
+
+    public ScreeningRules Rules => rules.Value;
+
+    /// <summary>Plans a screen of <paramref name="library"/> in <paramref name="shards"/> line blocks and saves the plan in <paramref name="output"/>.</summary>
+    public static async Task<ShardPlan> PlanAsync(string library, string model, LibraryScreenSettings settings, int shards, string root, string store,
+        string output, string? libtorch, Func<double> globalBand, CancellationToken cancellation = default)
+    {
+        if (!File.Exists(library)) throw new FileNotFoundException($"input file not found: {library}");
+        var identity = await ModelIdentity.OfAsync(model, cancellation);
+        var ranges = await Task.Run(() => LibraryShards.Plan(library, shards, ShippedModel.BatchSize, cancellation), cancellation);
+        var plan = new ShardPlan(ShardPlan.CurrentVersion, Path.GetFullPath(library), ModelIdentity.FolderOf(model), identity,
+            settings.Margin == MarginPolicy.GlobalBand ? globalBand() : 0, Path.GetFullPath(root), Path.GetFullPath(store), Path.GetFullPath(output),
+            libtorch, settings, ranges.Sum(r => r.Lines), ranges);
+        // Checks the settings (unknown solvent or collector) before anything is submitted.
+        _ = new ShardedScreen(plan, new MemoryStageLog()).Rules;
+        await plan.SaveAsync(cancellation);
+        return plan;
+    }
+
+    public ShardRange Shard(int index) =>
+        index >= 0 && index < Plan.Shards.Count ? Plan.Shards[index] : throw new ArgumentException($"shard {index} does not exist: the plan has shards 0..{Plan.Shards.Count - 1}");
+
+    public StageRequest Request(ShardRange shard) => new(
+        Stage,
+        code.Identity("OrganicScreen.Pipeline"),
+        Plan.KeyParameters(shard, Rules),
+        new Dictionary<string, string> { ["model"] = Plan.ModelIdentity, ["shard"] = shard.Sha256 },
+        new Dictionary<string, string> { ["rdkit"] = rdkitVersion.Value, ["torchsharp"] = ModelTools.TorchSharpVersion, ["dotnet"] = CodeVersion.Runtime });
+
+    /// <summary>The shard's verified artifact, or null when it is missing or damaged.</summary>
+    public Task<Artifact?> TryOpenAsync(ShardRange shard, CancellationToken cancellation = default) => Store.TryOpenAsync(Request(shard), cancellation);
+
+    /// <summary>
+    /// Screens one shard unless its artifact exists; <paramref name="model"/> is called only when it must be built.
+    /// A failure (not a cancellation) leaves its message in <see cref="ShardMarkers"/> for <c>screen-status</c>.
+    /// </summary>
+    public async Task<Artifact> RunShardAsync(ShardRange shard, Func<ShippedModel> model, CancellationToken cancellation = default)
+    {
+        try
+        {
+            var artifact = await Store.GetOrBuildAsync(Request(shard), async (context, token) =>
+            {
+                var totals = await ScreenAsync(model(), shard, context.OutputDirectory, token);
+                return totals.ToJson();
+            }, cancellation);
+            ShardMarkers.Clear(Plan, shard.Index);
+            return artifact;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            ShardMarkers.Failed(Plan, shard.Index, $"{e.GetType().Name}: {e.Message}");
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The local executor: up to <paramref name="parallelism"/> shards at once in this process, each worker with its
+    /// own model (loaded only if one of its shards has to be built). <paramref name="done"/> sees each finished shard.
+    /// </summary>
+    public async Task RunLocalAsync(int parallelism, Func<ShippedModel> loadModel, Action<ShardRange, Artifact>? done = null, CancellationToken cancellation = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
+        var queue = new Queue<ShardRange>(Plan.Shards);
+        var gate = new Lock();
+        var workers = Enumerable.Range(0, Math.Min(parallelism, Plan.Shards.Count)).Select(_ => Task.Run(async () =>
+        {
+            var model = new Lazy<ShippedModel>(loadModel);
+            while (true)
+            {
+                ShardRange? shard;
+                lock (gate) shard = queue.TryDequeue(out var next) ? next : null;
+                if (shard is null) return;
+                cancellation.ThrowIfCancellationRequested();
+                var artifact = await RunShardAsync(shard, () => model.Value, cancellation);
+                done?.Invoke(shard, artifact);
+            }
+        }, cancellation)).ToList();
+        await Task.WhenAll(workers);
+    }
+
+    /// <summary>
+    /// Concatenates the shards' files in line order into the plan's output folder (<see cref="Cathodes"/>,
+    /// <see cref="Anodes"/>, <see cref="Rejects"/>). Fails, writing nothing, when a shard is missing.
+    /// </summary>
+    public async Task<ScreenTotals> MergeAsync(CancellationToken cancellation = default)
+    {
+        var artifacts = new List<Artifact>();
+        var missing = new List<int>();
+        foreach (var shard in Plan.Shards)
+        {
+            if (await TryOpenAsync(shard, cancellation) is { } artifact) artifacts.Add(artifact);
+            else missing.Add(shard.Index);
+        }
+
+        if (missing.Count > 0)
+            throw new InvalidOperationException($"cannot merge: shard{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)} of {Plan.Shards.Count} not screened yet (rerun with --resume)");
+        foreach (var (file, header) in new[] { (Cathodes, CandidateHeader), (Anodes, CandidateHeader), (Rejects, RejectsHeader) })
+        {
+            await AtomicFile.WriteAsync(Path.Combine(Plan.Output, file), async stream =>
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(header + "\n"), cancellation);
+                foreach (var artifact in artifacts)
+                {
+                    await using var part = File.OpenRead(artifact.PathOf(file));
+                    SkipLine(part);
+                    await part.CopyToAsync(stream, cancellation);
+                }
+            });
+        }
+
+        return artifacts.Aggregate(ScreenTotals.Zero, (sum, a) => sum.Plus(ScreenTotals.FromJson(a.Manifest.Summary)));
+    }
+
+    private static string CandidateHeader => CandidateCsv.ToCsv([]).TrimEnd('\n');
+
+    private static void SkipLine(Stream stream)
+    {
+        int b;
+        while ((b = stream.ReadByte()) >= 0 && b != '\n') { }
+    }
+
+    /// <summary>The unsharded screen's streaming loop over one shard's lines, writing the same rows with global line numbers.</summary>
+    private async Task<ScreenTotals> ScreenAsync(ShippedModel model, ShardRange shard, string folder, CancellationToken cancellation)
+    {
+        var screen = new CandidateScreen(Rules);
+        long lines = 0, rejected = 0, cathodes = 0, anodes = 0;
+        var utf8 = new UTF8Encoding(false);
+        await using var cathodeWriter = new StreamWriter(Path.Combine(folder, Cathodes), false, utf8);
+        await using var anodeWriter = new StreamWriter(Path.Combine(folder, Anodes), false, utf8);
+        await using var rejectWriter = new StreamWriter(Path.Combine(folder, Rejects), false, utf8);
+        CandidateCsv.Write(cathodeWriter, []);
+        CandidateCsv.Write(anodeWriter, []);
+        await rejectWriter.WriteAsync(RejectsHeader + "\n");
+        var batch = new List<string>(BatchSize);
+        using var progress = log.Progress($"shard {shard.Index}", shard.Lines);
+
+        async Task Flush()
+        {
+            // PredictBatch's second argument is the number of lines before the batch: ids are global line numbers.
+            var first = shard.FirstLine + lines;
+            var molecules = batch.Select((text, i) => new InputMolecule(first + i + 1, null, text, [], null)).ToList();
+            foreach (var row in model.PredictBatch(molecules, m => $"line{m.Row}", cancellation))
+            {
+                lines++;
+                if (row.Prediction is null)
+                {
+                    rejected++;
+                    await rejectWriter.WriteAsync($"{shard.FirstLine + lines},{Csv.Escape(row.Input.Smiles ?? "")},{Csv.Escape(row.Status)}\n");
+                    continue;
+                }
+
+                foreach (var candidate in screen.Screen([row.Prediction]))
+                {
+                    var writer = candidate.Role == ElectrodeRole.Cathode ? cathodeWriter : anodeWriter;
+                    if (candidate.Role == ElectrodeRole.Cathode) cathodes++;
+                    else anodes++;
+                    await writer.WriteAsync(CandidateCsv.ToCsv([candidate]).Split('\n', 2)[1]);
+                }
+            }
+
+            batch.Clear();
+            progress.Report(lines);
+        }
+
+        foreach (var line in LibraryShards.ReadLines(Plan.Library, shard))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            batch.Add(line.Trim());
+            if (batch.Count == BatchSize) await Flush();
+        }
+
+        if (batch.Count > 0) await Flush();
+        return new ScreenTotals(lines, rejected, cathodes, anodes);
+    }
+}
