@@ -53,10 +53,8 @@ public static class LibraryScreenCommand
             var screen = new CandidateScreen(rules);
             var keepOutside = parse.GetValue(includeOutside);
             Directory.CreateDirectory(folder);
-            int records = 0, rejected = 0, outside = 0, cathodes = 0, anodes = 0;
-            string? firstFailure = null;
             var extras = Outputs.Carried(source.CarriedColumns, [.. CandidateCsv.Header, "domain", "similarity"]);
-            IReadOnlyList<string> extraColumns = ["domain", "similarity", .. extras];
+            LibraryScreenTables? result = null;
             await AtomicFile.WriteAsync(Path.Combine(folder, ScreenStage.Cathodes), async cathodeStream =>
             await AtomicFile.WriteAsync(Path.Combine(folder, ScreenStage.Anodes), async anodeStream =>
             await AtomicFile.WriteAsync(Path.Combine(folder, Rejects), async rejectStream =>
@@ -64,59 +62,20 @@ public static class LibraryScreenCommand
                 await using var cathodeText = new StreamWriter(cathodeStream, Csv.Utf8);
                 await using var anodeText = new StreamWriter(anodeStream, Csv.Utf8);
                 await using var rejectText = new StreamWriter(rejectStream, Csv.Utf8);
-                using var cathodeWriter = new CandidateCsvWriter(cathodeText, extraColumns);
-                using var anodeWriter = new CandidateCsvWriter(anodeText, extraColumns);
-                using var rejectWriter = Csv.Writer(rejectText);
-                foreach (var name in new[] { source.RowLabel, "id", "input", "reason" }) rejectWriter.WriteField(name);
-                rejectWriter.NextRecord();
+                using var tables = new LibraryScreenTables(cathodeText, anodeText, rejectText, source.RowLabel, extras, screen, keepOutside);
                 using var progress = context.ErrorLog.Progress("screen", source.Length ?? 0, ProgressUnit.Bytes);
                 await foreach (var row in loaded.PredictAsync(source, cancellation))
                 {
-                    records++;
-                    if (records % ShippedModel.BatchSize == 0) progress.Report(source.BytesRead, $"{records:N0} molecules");
-                    if (row.Prediction is null)
-                    {
-                        rejected++;
-                        firstFailure ??= $"{source.RowLabel} {row.Input.Row}: {row.Status}";
-                        rejectWriter.WriteField(row.Input.Row.ToString(CultureInfo.InvariantCulture));
-                        rejectWriter.WriteField(Csv.Neutralize(row.Id));
-                        rejectWriter.WriteField(Csv.Neutralize(InputEcho.Of(row.Smiles)));
-                        rejectWriter.WriteField(row.Status);
-                        rejectWriter.NextRecord();
-                        continue;
-                    }
-
-                    if (row.Domain is { Inside: false })
-                    {
-                        outside++;
-                        if (!keepOutside) continue;
-                    }
-
-                    string?[] cells =
-                    [
-                        row.Domain?.Text, row.Domain?.MaxSimilarity.ToString("F3", CultureInfo.InvariantCulture),
-                        .. row.Input.Carried.Select(Csv.Neutralize), .. Enumerable.Repeat("", extras.Count - row.Input.Carried.Count),
-                    ];
-                    foreach (var candidate in screen.Screen([row.Prediction]))
-                    {
-                        if (candidate.Role == ElectrodeRole.Cathode)
-                        {
-                            cathodes++;
-                            cathodeWriter.Write(candidate, cells);
-                        }
-                        else
-                        {
-                            anodes++;
-                            anodeWriter.Write(candidate, cells);
-                        }
-                    }
+                    tables.Add(row, source.RowLabel);
+                    if (tables.Records % ShippedModel.BatchSize == 0) progress.Report(source.BytesRead, $"{tables.Records:N0} molecules");
                 }
 
-                progress.Report(source.BytesRead, $"{records:N0} molecules");
-                cathodeWriter.Flush();
-                anodeWriter.Flush();
-                rejectWriter.Flush();
+                progress.Report(source.BytesRead, $"{tables.Records:N0} molecules");
+                tables.Flush();
+                result = tables;
             })));
+            var (records, rejected, outside, cathodes, anodes) = (result!.Records, result.Rejected, result.Outside, result.Cathodes, result.Anodes);
+            var firstFailure = result.FirstFailure;
             foreach (var warning in source.Warnings) await context.Error.WriteLineAsync($"warning: {warning}");
             await context.Output.WriteLineAsync($"screen: {records:N0} {source.RowLabel}s, {rejected:N0} rejected, {outside:N0} outside the applicability domain " +
                                                 $"({(keepOutside ? "kept, marked in the domain column" : "left out; --include-out-of-domain keeps them")}), " +

@@ -126,20 +126,25 @@ public sealed class ShippedModel
     }
 
     /// <summary>Predicts every record of <paramref name="source"/> in batches; memory holds one batch, whatever the input size.</summary>
-    public async IAsyncEnumerable<LinePrediction> PredictAsync(MoleculeSource source, [EnumeratorCancellation] CancellationToken cancellation = default)
+    public IAsyncEnumerable<LinePrediction> PredictAsync(MoleculeSource source, CancellationToken cancellation = default) =>
+        PredictAsync(source.Read(cancellation), source.IdOf, cancellation);
+
+    /// <summary>Predicts records (a whole source, or one shard's rows of it) in batches of <see cref="BatchSize"/>.</summary>
+    public async IAsyncEnumerable<LinePrediction> PredictAsync(IEnumerable<InputMolecule> molecules, Func<InputMolecule, string> idOf,
+        [EnumeratorCancellation] CancellationToken cancellation = default)
     {
         var batch = new List<InputMolecule>(BatchSize);
-        foreach (var molecule in source.Read(cancellation))
+        foreach (var molecule in molecules)
         {
             batch.Add(molecule);
             if (batch.Count < BatchSize) continue;
-            foreach (var prediction in PredictBatch(batch, source.IdOf, cancellation)) yield return prediction;
+            foreach (var prediction in PredictBatch(batch, idOf, cancellation)) yield return prediction;
             batch.Clear();
             await Task.Yield();
         }
 
         if (batch.Count > 0)
-            foreach (var prediction in PredictBatch(batch, source.IdOf, cancellation)) yield return prediction;
+            foreach (var prediction in PredictBatch(batch, idOf, cancellation)) yield return prediction;
     }
 
     /// <summary>Predicts a file (format from its extension or content; see <see cref="MoleculeSource"/>); ids are the file's or "line&lt;n&gt;".</summary>

@@ -40,7 +40,6 @@ public sealed class ShardedScreen
     public const string Cathodes = ScreenStage.Cathodes;
     public const string Anodes = ScreenStage.Anodes;
     public const string Rejects = "rejects.csv";
-    public const string RejectsHeader = "line,input,reason";
     private const int BatchSize = ShippedModel.BatchSize;
 
     private readonly IStageLog log;
@@ -156,15 +155,15 @@ public sealed class ShardedScreen
 
         if (missing.Count > 0)
             throw new InvalidOperationException($"cannot merge: shard{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)} of {Plan.Shards.Count} not screened yet (rerun with --resume)");
-        foreach (var (file, header) in new[] { (Cathodes, CandidateHeader), (Anodes, CandidateHeader), (Rejects, RejectsHeader) })
+        foreach (var file in new[] { Cathodes, Anodes, Rejects })
         {
+            // Every shard file starts with the same header line: keep the first one, skip it in the others.
             await AtomicFile.WriteAsync(Path.Combine(Plan.Output, file), async stream =>
             {
-                await stream.WriteAsync(Encoding.UTF8.GetBytes(header + "\n"), cancellation);
-                foreach (var artifact in artifacts)
+                for (var i = 0; i < artifacts.Count; i++)
                 {
-                    await using var part = File.OpenRead(artifact.PathOf(file));
-                    SkipLine(part);
+                    await using var part = File.OpenRead(artifacts[i].PathOf(file));
+                    if (i > 0) SkipLine(part);
                     await part.CopyToAsync(stream, cancellation);
                 }
             });
@@ -173,65 +172,36 @@ public sealed class ShardedScreen
         return artifacts.Aggregate(ScreenTotals.Zero, (sum, a) => sum.Plus(ScreenTotals.FromJson(a.Manifest.Summary)));
     }
 
-    private static string CandidateHeader => CandidateCsv.ToCsv([]).TrimEnd('\n');
-
     private static void SkipLine(Stream stream)
     {
         int b;
         while ((b = stream.ReadByte()) >= 0 && b != '\n') { }
     }
 
-    /// <summary>The unsharded screen's streaming loop over one shard's lines, writing the same rows with global line numbers.</summary>
+    /// <summary>
+    /// One shard's rows of the library read by the same reader as the unsharded screen (so ids, the title line and
+    /// row numbers are the file's), predicted and written through the same <see cref="LibraryScreenTables"/>.
+    /// </summary>
     private async Task<ScreenTotals> ScreenAsync(ShippedModel model, ShardRange shard, string folder, CancellationToken cancellation)
     {
-        var screen = new CandidateScreen(Rules);
-        long lines = 0, rejected = 0, cathodes = 0, anodes = 0;
         var utf8 = new UTF8Encoding(false);
-        await using var cathodeWriter = new StreamWriter(Path.Combine(folder, Cathodes), false, utf8);
-        await using var anodeWriter = new StreamWriter(Path.Combine(folder, Anodes), false, utf8);
-        await using var rejectWriter = new StreamWriter(Path.Combine(folder, Rejects), false, utf8);
-        CandidateCsv.Write(cathodeWriter, []);
-        CandidateCsv.Write(anodeWriter, []);
-        await rejectWriter.WriteAsync(RejectsHeader + "\n");
-        var batch = new List<string>(BatchSize);
-        using var progress = log.Progress($"shard {shard.Index}", shard.Lines);
-
-        async Task Flush()
+        using var source = MoleculeSource.Open(Plan.Library, new MoleculeInputOptions(MoleculeFormat.Smi), model.Rdkit);
+        await using (var cathodeText = new StreamWriter(Path.Combine(folder, Cathodes), false, utf8))
+        await using (var anodeText = new StreamWriter(Path.Combine(folder, Anodes), false, utf8))
+        await using (var rejectText = new StreamWriter(Path.Combine(folder, Rejects), false, utf8))
         {
-            // PredictBatch's second argument is the number of lines before the batch: ids are global line numbers.
-            var first = shard.FirstLine + lines;
-            var molecules = batch.Select((text, i) => new InputMolecule(first + i + 1, null, text, [], null)).ToList();
-            foreach (var row in model.PredictBatch(molecules, m => $"line{m.Row}", cancellation))
+            using var tables = new LibraryScreenTables(cathodeText, anodeText, rejectText, source.RowLabel, [], new CandidateScreen(Rules), keepOutside: false);
+            using var progress = log.Progress($"shard {shard.Index}", shard.Lines);
+            var (first, last) = (shard.FirstLine, shard.FirstLine + shard.Lines);
+            var rows = source.Read(cancellation).SkipWhile(m => m.Row <= first).TakeWhile(m => m.Row <= last);
+            await foreach (var row in model.PredictAsync(rows, source.IdOf, cancellation))
             {
-                lines++;
-                if (row.Prediction is null)
-                {
-                    rejected++;
-                    await rejectWriter.WriteAsync($"{shard.FirstLine + lines},{Csv.Escape(row.Input.Smiles ?? "")},{Csv.Escape(row.Status)}\n");
-                    continue;
-                }
-
-                foreach (var candidate in screen.Screen([row.Prediction]))
-                {
-                    var writer = candidate.Role == ElectrodeRole.Cathode ? cathodeWriter : anodeWriter;
-                    if (candidate.Role == ElectrodeRole.Cathode) cathodes++;
-                    else anodes++;
-                    await writer.WriteAsync(CandidateCsv.ToCsv([candidate]).Split('\n', 2)[1]);
-                }
+                tables.Add(row, source.RowLabel);
+                if (tables.Records % BatchSize == 0) progress.Report(tables.Records);
             }
 
-            batch.Clear();
-            progress.Report(lines);
+            tables.Flush();
+            return new ScreenTotals(tables.Records, tables.Rejected, tables.Cathodes, tables.Anodes);
         }
-
-        foreach (var line in LibraryShards.ReadLines(Plan.Library, shard))
-        {
-            cancellation.ThrowIfCancellationRequested();
-            batch.Add(line.Trim());
-            if (batch.Count == BatchSize) await Flush();
-        }
-
-        if (batch.Count > 0) await Flush();
-        return new ScreenTotals(lines, rejected, cathodes, anodes);
     }
 }
