@@ -110,13 +110,20 @@ public sealed class ShippedModel
         }
     }
 
+    /// <summary>When set, <see cref="PredictBatch"/> adds the time it spends per phase (for <c>bench</c>).</summary>
+    public PhaseTimings? Timings { get; set; }
+
     /// <summary>Predictions for one batch of SMILES; <paramref name="firstLine"/> lines came before it.</summary>
     public IReadOnlyList<LinePrediction> PredictBatch(IReadOnlyList<string> batch, int firstLine)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         // Validity and canonical SMILES first; models then see only the valid molecules.
         var parsed = rdkit.Featurize(batch, []).Molecules;
+        Timings?.Add(PhaseTimings.Parse, clock.Elapsed);
         var valid = Enumerable.Range(0, batch.Count).Where(i => parsed[i].IsValid).ToList();
-        var inputs = new MoleculeInputs(rdkit, valid.Select(i => batch[i]).ToList());
+        IMoleculeFeatures inputs = new MoleculeInputs(rdkit, valid.Select(i => batch[i]).ToList());
+        if (Timings is { } timings) inputs = new TimedFeatures(inputs, timings);
+        clock.Restart();
         var groups = new Dictionary<Ensemble, IReadOnlyList<EnsemblePrediction>>();
         var means = targets.Select(t =>
         {
@@ -124,6 +131,7 @@ public sealed class ShippedModel
             if (!groups.TryGetValue(t.Models, out var predicted)) groups[t.Models] = predicted = t.Models.Predict(inputs);
             return predicted[t.Models.Targets.ToList().IndexOf(t.Card.Target)].Mean;
         }).ToList();
+        Timings?.Add(PhaseTimings.Model, clock.Elapsed); // TimedFeatures moves its share to Featurize
         var result = new List<LinePrediction>(batch.Count);
         var next = 0;
         for (var i = 0; i < batch.Count; i++)
