@@ -86,12 +86,22 @@ public sealed class ShardedScreenOptions
         var jobCount = Math.Max(1, parse.GetValue(jobs));
         int built = 0, cached = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await screen.RunLocalAsync(jobCount, screen.LoadPredictor, (shard, artifact) =>
+        try
         {
-            if (artifact.FromCache) Interlocked.Increment(ref cached);
-            else Interlocked.Increment(ref built);
-            context.Log.Info($"shard {shard.Index} (lines {shard.FirstLine + 1}-{shard.FirstLine + shard.Lines}): {(artifact.FromCache ? "cached" : "built")} {artifact.Manifest.Stage}/{artifact.Key[..16]}");
-        }, cancellation);
+            await screen.RunLocalAsync(jobCount, screen.LoadPredictor, (shard, artifact) =>
+            {
+                if (artifact.FromCache) Interlocked.Increment(ref cached);
+                else Interlocked.Increment(ref built);
+                context.Log.Info($"shard {shard.Index} (lines {shard.FirstLine + 1}-{shard.FirstLine + shard.Lines}): {(artifact.FromCache ? "cached" : "built")} {artifact.Manifest.Stage}/{artifact.Key[..16]}");
+            }, cancellation);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // Finished shards are in the store; the one in progress left only a tmp folder that nothing trusts.
+            await context.Error.WriteLineAsync($"screen: cancelled after {built + cached} of {plan.Shards.Count} shards; the same command with --resume continues");
+            return 130;
+        }
+
         var totals = await screen.MergeAsync(cancellation);
         var seconds = clock.Elapsed.TotalSeconds;
         await context.Output.WriteLineAsync($"screen: {totals.Lines:N0} lines, {totals.Rejected:N0} rejected, {totals.Cathodes:N0} cathode and {totals.Anodes:N0} anode candidates in {screen.Rules.Solvent.Name} -> {plan.Output}");

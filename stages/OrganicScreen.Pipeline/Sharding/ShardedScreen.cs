@@ -132,15 +132,27 @@ public sealed class ShardedScreen
     /// <summary>
     /// The local executor: up to <paramref name="parallelism"/> shards at once in this process, each worker with its
     /// own model (loaded only if one of its shards has to be built). <paramref name="done"/> sees each finished shard.
+    /// Workers overlap reading, screening and writing, but predict one batch at a time: a prediction already uses
+    /// every core (RDKit and libtorch threads), and two TorchSharp inferences at once in one process corrupted a
+    /// libtorch scalar once in a 1,000,000-molecule run (add_: toFloat check failed). Separate processes (Slurm
+    /// tasks, several local runs) are not affected.
     /// </summary>
     public async Task RunLocalAsync(int parallelism, Func<LinePredictor> loadModel, Action<ShardRange, Artifact>? done = null, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
         var queue = new Queue<ShardRange>(Plan.Shards);
         var gate = new Lock();
+        var predicting = new Lock();
         var workers = Enumerable.Range(0, Math.Min(parallelism, Plan.Shards.Count)).Select(_ => Task.Run(async () =>
         {
-            var model = new Lazy<LinePredictor>(loadModel);
+            var model = new Lazy<LinePredictor>(() =>
+            {
+                var predictor = loadModel();
+                return (batch, firstLine) =>
+                {
+                    lock (predicting) return predictor(batch, firstLine);
+                };
+            });
             while (true)
             {
                 ShardRange? shard;
