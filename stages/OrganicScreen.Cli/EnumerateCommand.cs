@@ -37,9 +37,9 @@ public static class EnumerateCommand
                 result = await Task.Run(() => RGroupEnumeration.Write(library, stream, options, progress.Report, cancellation), cancellation);
             });
             var r = result!;
-            var rate = r.Built / Math.Max(r.Elapsed.TotalSeconds, 1e-9);
+            var seconds = Math.Max(r.Elapsed.TotalSeconds, 1e-9);
             await context.Output.WriteLineAsync($"enumerate: {library.Sites.Count} cores ({library.Sites.Sum()} attachment points), {library.SubstituentCount} substituents, up to {options.MaxSites} per molecule: {r.Combinations:N0} combinations");
-            await context.Output.WriteLineAsync($"enumerate: {r.Built:N0} built ({r.SkippedBySymmetry:N0} more skipped as symmetric), {r.Duplicates:N0} duplicates, {r.Rejected:N0} rejected by RDKit, {r.Written:N0} written -> {path} in {r.Elapsed.TotalSeconds:F1} s ({rate:N0} molecules/s, dedup table {r.DedupBytes / 1048576.0:F0} MiB)");
+            await context.Output.WriteLineAsync($"enumerate: {r.Built:N0} built ({r.SkippedBySymmetry:N0} more skipped as symmetric), {r.Duplicates:N0} duplicates, {r.Rejected:N0} rejected by RDKit, {r.Written:N0} written -> {path} in {r.Elapsed.TotalSeconds:F1} s ({r.Written / seconds:N0} molecules/s written, {r.Built / seconds:N0} built/s; dedup table {r.DedupBytes / 1048576.0:F0} MiB)");
             foreach (var error in r.Errors) await context.Error.WriteLineAsync($"warning: {error}");
             if (r.Written < options.MaxMolecules)
                 await context.Output.WriteLineAsync($"enumerate: every combination used; {r.Written:N0} distinct molecules is all these files give with --sites {options.MaxSites}");

@@ -31,17 +31,18 @@ public sealed class ShardedScreenOptions
     private readonly Option<string[]> sbatch = new("--sbatch-option") { Description = "slurm: extra sbatch option (repeatable), e.g. --sbatch-option=--account=chem", AllowMultipleArgumentsPerToken = false };
     private readonly Option<string?> launcher = new("--launcher") { Description = "slurm: command that runs organicscreen on the nodes (default: this program)" };
     private readonly Option<bool> wait = new("--wait") { Description = "slurm: wait until the merge job has finished" };
+    private readonly Option<DirectoryInfo?> prefilter = new("--prefilter") { Description = "fast model (results folder) run first; --model then screens only what its interval could let through" };
 
     public static ShardedScreenOptions AddTo(Command command)
     {
         var options = new ShardedScreenOptions();
         foreach (var option in new Option[] { options.shards, options.executor, options.jobs, options.artifacts, options.resume, options.partition,
-                     options.time, options.memory, options.cpus, options.sbatch, options.launcher, options.wait })
+                     options.time, options.memory, options.cpus, options.sbatch, options.launcher, options.wait, options.prefilter })
             command.Options.Add(option);
         return options;
     }
 
-    public bool Requested(ParseResult parse) => parse.GetValue(shards) is not null || parse.GetValue(resume);
+    public bool Requested(ParseResult parse) => parse.GetValue(shards) is not null || parse.GetValue(resume) || parse.GetValue(prefilter) is not null;
 
     public async Task<int> RunAsync(CommandContext context, ParseResult parse, LibraryScreenArguments arguments, CancellationToken cancellation)
     {
@@ -58,7 +59,8 @@ public sealed class ShardedScreenOptions
         {
             plan = ShardPlan.Load(output);
             var identity = await ModelIdentity.OfAsync(arguments.Model, cancellation);
-            if (plan.Library != Path.GetFullPath(arguments.Input) || plan.ModelIdentity != identity || plan.Settings != arguments.Settings)
+            var fast = parse.GetValue(prefilter) is { } given ? await ModelIdentity.OfAsync(given.FullName, cancellation) : null;
+            if (plan.Library != Path.GetFullPath(arguments.Input) || plan.ModelIdentity != identity || plan.Settings != arguments.Settings || plan.PrefilterIdentity != fast)
                 throw new ArgumentException($"{ShardPlan.PathFor(output)} was planned for another library, model or settings; run without --resume to start a new screen");
         }
         else
@@ -69,7 +71,8 @@ public sealed class ShardedScreenOptions
             foreach (var stale in new[] { Path.Combine(output, ShardPlan.Folder, "slurm"), Path.Combine(output, ShardPlan.Folder, "state") })
                 if (Directory.Exists(stale)) Directory.Delete(stale, recursive: true);
             plan = await ShardedScreen.PlanAsync(arguments.Input, arguments.Model, arguments.Settings, count, layout.Root,
-                parse.GetValue(artifacts) ?? layout.Artifacts, output, arguments.Libtorch, () => ShippedModel.Load(arguments.Model, arguments.Libtorch).GlobalBandVolts, cancellation);
+                parse.GetValue(artifacts) ?? layout.Artifacts, output, arguments.Libtorch, () => ShippedModel.Load(arguments.Model, arguments.Libtorch).GlobalBandVolts, cancellation,
+                parse.GetValue(prefilter)?.FullName);
         }
 
         var screen = new ShardedScreen(plan, context.Log);
@@ -83,15 +86,26 @@ public sealed class ShardedScreenOptions
         var jobCount = Math.Max(1, parse.GetValue(jobs));
         int built = 0, cached = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await screen.RunLocalAsync(jobCount, () => ShippedModel.Load(plan.Model, plan.Libtorch), (shard, artifact) =>
+        try
         {
-            if (artifact.FromCache) Interlocked.Increment(ref cached);
-            else Interlocked.Increment(ref built);
-            context.Log.Info($"shard {shard.Index} (lines {shard.FirstLine + 1}-{shard.FirstLine + shard.Lines}): {(artifact.FromCache ? "cached" : "built")} {artifact.Manifest.Stage}/{artifact.Key[..16]}");
-        }, cancellation);
+            await screen.RunLocalAsync(jobCount, screen.LoadPredictor, (shard, artifact) =>
+            {
+                if (artifact.FromCache) Interlocked.Increment(ref cached);
+                else Interlocked.Increment(ref built);
+                context.Log.Info($"shard {shard.Index} (lines {shard.FirstLine + 1}-{shard.FirstLine + shard.Lines}): {(artifact.FromCache ? "cached" : "built")} {artifact.Manifest.Stage}/{artifact.Key[..16]}");
+            }, cancellation);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            // Finished shards are in the store; the one in progress left only a tmp folder that nothing trusts.
+            await context.Error.WriteLineAsync($"screen: cancelled after {built + cached} of {plan.Shards.Count} shards; the same command with --resume continues");
+            return 130;
+        }
+
         var totals = await screen.MergeAsync(cancellation);
         var seconds = clock.Elapsed.TotalSeconds;
         await context.Output.WriteLineAsync($"screen: {totals.Lines:N0} lines, {totals.Rejected:N0} rejected, {totals.Cathodes:N0} cathode and {totals.Anodes:N0} anode candidates in {screen.Rules.Solvent.Name} -> {plan.Output}");
+        if (plan.Prefilter is not null) await context.Output.WriteLineAsync($"screen: the prefilter ruled out {totals.Prefiltered:N0} of {totals.Lines - totals.Rejected:N0} valid molecules; the accurate model screened {totals.Lines - totals.Rejected - totals.Prefiltered:N0}");
         await context.Output.WriteLineAsync($"screen: {plan.Shards.Count} shards ({built} built, {cached} cached) on {Math.Min(jobCount, plan.Shards.Count)} local workers in {seconds:F1} s");
         return 0;
     }
@@ -166,7 +180,7 @@ public static class ShardCommands
                 return 2;
             }
 
-            var artifact = await screen.RunShardAsync(range, () => ShippedModel.Load(loaded.Model, loaded.Libtorch), cancellation);
+            var artifact = await screen.RunShardAsync(range, screen.LoadPredictor, cancellation);
             var totals = ScreenTotals.FromJson(artifact.Manifest.Summary);
             await context.Output.WriteLineAsync($"screen-shard {range.Index}: {(artifact.FromCache ? "cached" : "built")} {artifact.Directory}: {totals.Lines:N0} lines, {totals.Cathodes:N0} cathode and {totals.Anodes:N0} anode candidates");
             return 0;

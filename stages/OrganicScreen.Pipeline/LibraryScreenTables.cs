@@ -42,6 +42,9 @@ public sealed class LibraryScreenTables : IDisposable
 
     public int Outside { get; private set; }
 
+    /// <summary>Valid records a funnel's fast model ruled out (<see cref="Sharding.Funnel.ScreenedOut"/>): neither candidates nor rejects.</summary>
+    public int Prefiltered { get; private set; }
+
     public int Cathodes { get; private set; }
 
     public int Anodes { get; private set; }
@@ -52,6 +55,12 @@ public sealed class LibraryScreenTables : IDisposable
     public void Add(ShippedModel.LinePrediction row, string rowLabel)
     {
         Records++;
+        if (row.Status == Sharding.Funnel.ScreenedOut)
+        {
+            Prefiltered++;
+            return;
+        }
+
         if (row.Prediction is null)
         {
             Rejected++;

@@ -125,26 +125,33 @@ public sealed class ShippedModel
         public string Smiles => Input.Smiles ?? "";
     }
 
+    /// <summary>When set, <see cref="PredictBatch"/> adds the time it spends per phase (for <c>bench</c>).</summary>
+    public PhaseTimings? Timings { get; set; }
+
     /// <summary>Predicts every record of <paramref name="source"/> in batches; memory holds one batch, whatever the input size.</summary>
     public IAsyncEnumerable<LinePrediction> PredictAsync(MoleculeSource source, CancellationToken cancellation = default) =>
         PredictAsync(source.Read(cancellation), source.IdOf, cancellation);
 
     /// <summary>Predicts records (a whole source, or one shard's rows of it) in batches of <see cref="BatchSize"/>.</summary>
-    public async IAsyncEnumerable<LinePrediction> PredictAsync(IEnumerable<InputMolecule> molecules, Func<InputMolecule, string> idOf,
-        [EnumeratorCancellation] CancellationToken cancellation = default)
+    public IAsyncEnumerable<LinePrediction> PredictAsync(IEnumerable<InputMolecule> molecules, Func<InputMolecule, string> idOf,
+        CancellationToken cancellation = default) => PredictAsync(PredictBatch, molecules, idOf, cancellation);
+
+    /// <summary>Streams records through <paramref name="predict"/> (one model, or a <see cref="Sharding.Funnel"/>) in batches of <see cref="BatchSize"/>.</summary>
+    public static async IAsyncEnumerable<LinePrediction> PredictAsync(Sharding.LinePredictor predict, IEnumerable<InputMolecule> molecules,
+        Func<InputMolecule, string> idOf, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
         var batch = new List<InputMolecule>(BatchSize);
         foreach (var molecule in molecules)
         {
             batch.Add(molecule);
             if (batch.Count < BatchSize) continue;
-            foreach (var prediction in PredictBatch(batch, idOf, cancellation)) yield return prediction;
+            foreach (var prediction in predict(batch, idOf, cancellation)) yield return prediction;
             batch.Clear();
             await Task.Yield();
         }
 
         if (batch.Count > 0)
-            foreach (var prediction in PredictBatch(batch, idOf, cancellation)) yield return prediction;
+            foreach (var prediction in predict(batch, idOf, cancellation)) yield return prediction;
     }
 
     /// <summary>Predicts a file (format from its extension or content; see <see cref="MoleculeSource"/>); ids are the file's or "line&lt;n&gt;".</summary>
@@ -168,6 +175,7 @@ public sealed class ShippedModel
     public IReadOnlyList<LinePrediction> PredictBatch(IReadOnlyList<InputMolecule> batch, Func<InputMolecule, string> idOf, CancellationToken cancellation = default)
     {
         cancellation.ThrowIfCancellationRequested();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var readable = Enumerable.Range(0, batch.Count).Where(i => batch[i].IsReadable).ToList();
         var smiles = readable.Select(i => batch[i].Smiles ?? "").ToList();
         var featurized = Rdkit.Featurize(smiles, [ApplicabilityDomain.Spec]);
@@ -180,7 +188,11 @@ public sealed class ShippedModel
         var descriptorOf = parsedOk.Select((k, j) => (k, j)).ToDictionary(p => p.k, p => described[p.j]);
         IReadOnlyList<DomainVerdict> verdicts = single.Count == 0 ? [] : Domain.Check(single.Select(k => descriptorOf[k].Descriptors!).ToList(), featurized.Fingerprints[ApplicabilityDomain.Spec].Select(single));
         cancellation.ThrowIfCancellationRequested();
-        var inputs = new MoleculeInputs(Rdkit, single.Select(k => smiles[k]).ToList());
+        // Parsing covers RDKit's verdicts, the descriptors and the domain check: everything before the models.
+        Timings?.Add(PhaseTimings.Parse, clock.Elapsed);
+        IMoleculeFeatures inputs = new MoleculeInputs(Rdkit, single.Select(k => smiles[k]).ToList());
+        if (Timings is { } timings) inputs = new TimedFeatures(inputs, timings);
+        clock.Restart();
         var groups = new Dictionary<Ensemble, IReadOnlyList<EnsemblePrediction>>();
         var means = targets.Select(t =>
         {
@@ -189,6 +201,7 @@ public sealed class ShippedModel
             if (!groups.TryGetValue(t.Models, out var predicted)) groups[t.Models] = predicted = t.Models.Predict(inputs);
             return predicted[t.Models.Targets.ToList().IndexOf(t.Card.Target)].Mean;
         }).ToList();
+        Timings?.Add(PhaseTimings.Model, clock.Elapsed); // TimedFeatures moves its share to Featurize
 
         var result = new LinePrediction[batch.Count];
         var readableAt = readable.Select((i, k) => (i, k)).ToDictionary(p => p.i, p => p.k);

@@ -74,7 +74,7 @@ public sealed class ShardedScreenTests(PipelineFixture run) : IClassFixture<Pipe
 
         using var cancel = new CancellationTokenSource();
         var first = new ShardedScreen(plan, log);
-        var cancelled = await Record.ExceptionAsync(() => first.RunLocalAsync(1, () => ShippedModel.Load(run.Results, null), (_, _) => cancel.Cancel(), cancel.Token));
+        var cancelled = await Record.ExceptionAsync(() => first.RunLocalAsync(1, first.LoadPredictor, (_, _) => cancel.Cancel(), cancel.Token));
         cancelled.ShouldBeAssignableTo<OperationCanceledException>();
         var records = RunRecorder.Read(Path.Combine(store, RunRecorder.Folder)).Where(r => r.Stage == ShardedScreen.Stage).ToList();
         records.Select(r => r.Status).ShouldBe(["built"]);
@@ -92,5 +92,39 @@ public sealed class ShardedScreenTests(PipelineFixture run) : IClassFixture<Pipe
         after.Where(r => r.Status == "built").Select(r => r.Key).Distinct().Count().ShouldBe(3);
         after.Single(r => r.Status == "cached").Key.ShouldBe(records[0].Key);                  // the first shard was reused
         File.Exists(Path.Combine(folder, "out", "candidates_cathode.csv")).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task The_funnel_keeps_every_candidate_of_the_accurate_model_with_its_ids()
+    {
+        // The same model as prefilter and accurate model: its prediction always lies in its own interval, so the
+        // funnel must keep every candidate, row for row, while still ruling out molecules no rule could accept.
+        var folder = Path.Combine(run.Store, "funnel");
+        Directory.CreateDirectory(folder);
+        var library = Path.Combine(folder, "fixture.smi");
+        File.WriteAllLines(library, File.ReadLines(Path.Combine(run.Root, "data/fixtures/ocelot_fixture_300.csv")).Skip(1).Select(l => l[(l.LastIndexOf(',') + 1)..]).Append("C1CC"));
+        string[] common = ["screen", "--model", run.Results, "--input", library, "--root", run.Root, "--margin", "None"];
+        var alone = new StringWriter();
+        (await CliHost.RunAsync([.. common, "--output", Path.Combine(folder, "alone")], alone, alone)).ShouldBe(0, alone.ToString());
+        var funnel = new StringWriter();
+        (await CliHost.RunAsync([.. common, "--output", Path.Combine(folder, "funnel"), "--prefilter", run.Results, "--artifacts", Path.Combine(folder, "store")], funnel, funnel))
+            .ShouldBe(0, funnel.ToString());
+
+        var ruledOut = System.Text.RegularExpressions.Regex.Match(funnel.ToString(), "ruled out ([0-9,]+) of 300 valid");
+        ruledOut.Success.ShouldBeTrue(funnel.ToString());
+        int.Parse(ruledOut.Groups[1].Value, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture).ShouldBeGreaterThan(0);
+        foreach (var file in Outputs)
+            File.ReadAllBytes(Path.Combine(folder, "funnel", file)).ShouldBe(File.ReadAllBytes(Path.Combine(folder, "alone", file)), file);
+    }
+
+    [Fact]
+    public async Task Bench_times_the_screen_by_phase()
+    {
+        var folder = Path.Combine(run.Store, "bench");
+        var library = Library(run.Root, folder);
+        var output = new StringWriter();
+        var exit = await CliHost.RunAsync(["bench", "--screen-model", run.Results, "--library", library, "--limit", "5000", "--root", run.Root], output, output);
+        exit.ShouldBe(0, output.ToString());
+        output.ToString().ShouldMatch(@"bench screen: smoke \(ie x8\+ea x8\), 5,000 molecules in [0-9.]+ s on \d+ cores: [0-9,]+ molecules/s \([0-9,]+ per core, [0-9,]+ per CPU-second\); parse \d+ %, featurize \d+ %, model \d+ %, screen\+csv \d+ %; [0-9,]+ candidates; peak working set [0-9,]+ MB");
     }
 }

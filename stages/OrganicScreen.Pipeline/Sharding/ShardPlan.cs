@@ -23,6 +23,7 @@ public sealed record LibraryScreenSettings(string Solvent, string? Collector, Ma
 /// <param name="ModelIdentity">SHA-256 over the model folder's files (<see cref="ModelIdentity"/>): part of every shard key.</param>
 /// <param name="GlobalBandVolts">The model's global band, resolved once (used only with the GlobalBand margin).</param>
 /// <param name="Store">Artifact store holding the shard outputs (content-hashed, so reruns reuse them).</param>
+/// <param name="Prefilter">The fast model of a two-stage funnel (<see cref="Funnel"/>), or null; its identity joins every shard key.</param>
 public sealed record ShardPlan(
     int Version,
     string Library,
@@ -35,7 +36,9 @@ public sealed record ShardPlan(
     string? Libtorch,
     LibraryScreenSettings Settings,
     long Lines,
-    IReadOnlyList<ShardRange> Shards)
+    IReadOnlyList<ShardRange> Shards,
+    string? Prefilter = null,
+    string? PrefilterIdentity = null)
 {
     public const int CurrentVersion = 1;
     public const string Folder = "shards";
@@ -72,6 +75,7 @@ public sealed record ShardPlan(
         ["cathodeMinimumVolts"] = rules.CathodeMinimumVolts,
         ["globalBandVolts"] = rules.GlobalBandVolts,
         ["lithiumAbsoluteVolts"] = rules.Scale.LithiumAbsoluteVolts,
+        ["prefilter"] = Prefilter is null ? null : "fast model's own interval overlaps the accepted range",
     };
 }
 

@@ -9,16 +9,20 @@ using OrganicScreen.Stages;
 namespace OrganicScreen.Pipeline.Sharding;
 
 /// <summary>What a sharded screen found, summed over its shards.</summary>
-public sealed record ScreenTotals(long Lines, long Rejected, long Cathodes, long Anodes)
+/// <param name="Prefiltered">Valid lines the funnel's fast model ruled out (0 without a prefilter).</param>
+public sealed record ScreenTotals(long Lines, long Rejected, long Cathodes, long Anodes, long Prefiltered = 0)
 {
     public static ScreenTotals Zero { get; } = new(0, 0, 0, 0);
 
-    public ScreenTotals Plus(ScreenTotals other) => new(Lines + other.Lines, Rejected + other.Rejected, Cathodes + other.Cathodes, Anodes + other.Anodes);
+    public ScreenTotals Plus(ScreenTotals other) =>
+        new(Lines + other.Lines, Rejected + other.Rejected, Cathodes + other.Cathodes, Anodes + other.Anodes, Prefiltered + other.Prefiltered);
 
-    public JsonNode ToJson() => new JsonObject { ["lines"] = Lines, ["rejected"] = Rejected, ["cathodes"] = Cathodes, ["anodes"] = Anodes };
+    public JsonNode ToJson() => new JsonObject { ["lines"] = Lines, ["rejected"] = Rejected, ["cathodes"] = Cathodes, ["anodes"] = Anodes, ["prefiltered"] = Prefiltered };
 
     public static ScreenTotals FromJson(JsonNode? node) =>
-        new(node?["lines"]?.GetValue<long>() ?? 0, node?["rejected"]?.GetValue<long>() ?? 0, node?["cathodes"]?.GetValue<long>() ?? 0, node?["anodes"]?.GetValue<long>() ?? 0);
+        new(Read(node, "lines"), Read(node, "rejected"), Read(node, "cathodes"), Read(node, "anodes"), Read(node, "prefiltered"));
+
+    private static long Read(JsonNode? node, string name) => node?[name]?.GetValue<long>() ?? 0;
 }
 
 /// <summary>
@@ -63,15 +67,17 @@ public sealed class ShardedScreen
     public ScreeningRules Rules => rules.Value;
 
     /// <summary>Plans a screen of <paramref name="library"/> in <paramref name="shards"/> line blocks and saves the plan in <paramref name="output"/>.</summary>
+    /// <param name="prefilter">A fast model to run first (the two-stage <see cref="Funnel"/>), or null.</param>
     public static async Task<ShardPlan> PlanAsync(string library, string model, LibraryScreenSettings settings, int shards, string root, string store,
-        string output, string? libtorch, Func<double> globalBand, CancellationToken cancellation = default)
+        string output, string? libtorch, Func<double> globalBand, CancellationToken cancellation = default, string? prefilter = null)
     {
         if (!File.Exists(library)) throw new FileNotFoundException($"input file not found: {library}");
         var identity = await ModelIdentity.OfAsync(model, cancellation);
+        var prefilterIdentity = prefilter is null ? null : await ModelIdentity.OfAsync(prefilter, cancellation);
         var ranges = await Task.Run(() => LibraryShards.Plan(library, shards, ShippedModel.BatchSize, cancellation), cancellation);
         var plan = new ShardPlan(ShardPlan.CurrentVersion, Path.GetFullPath(library), ModelIdentity.FolderOf(model), identity,
             settings.Margin == MarginPolicy.GlobalBand ? globalBand() : 0, Path.GetFullPath(root), Path.GetFullPath(store), Path.GetFullPath(output),
-            libtorch, settings, ranges.Sum(r => r.Lines), ranges);
+            libtorch, settings, ranges.Sum(r => r.Lines), ranges, prefilter is null ? null : ModelIdentity.FolderOf(prefilter), prefilterIdentity);
         // Checks the settings (unknown solvent or collector) before anything is submitted.
         _ = new ShardedScreen(plan, new MemoryStageLog()).Rules;
         await plan.SaveAsync(cancellation);
@@ -85,17 +91,26 @@ public sealed class ShardedScreen
         Stage,
         code.Identity("OrganicScreen.Pipeline"),
         Plan.KeyParameters(shard, Rules),
-        new Dictionary<string, string> { ["model"] = Plan.ModelIdentity, ["shard"] = shard.Sha256 },
+        Plan.PrefilterIdentity is { } fast
+            ? new Dictionary<string, string> { ["model"] = Plan.ModelIdentity, ["prefilter"] = fast, ["shard"] = shard.Sha256 }
+            : new Dictionary<string, string> { ["model"] = Plan.ModelIdentity, ["shard"] = shard.Sha256 },
         new Dictionary<string, string> { ["rdkit"] = rdkitVersion.Value, ["torchsharp"] = ModelTools.TorchSharpVersion, ["dotnet"] = CodeVersion.Runtime });
 
     /// <summary>The shard's verified artifact, or null when it is missing or damaged.</summary>
     public Task<Artifact?> TryOpenAsync(ShardRange shard, CancellationToken cancellation = default) => Store.TryOpenAsync(Request(shard), cancellation);
 
+    /// <summary>The plan's predictor: its model, or the funnel of its prefilter and model. Loads the models (seconds).</summary>
+    public LinePredictor LoadPredictor()
+    {
+        var model = ShippedModel.Load(Plan.Model, Plan.Libtorch);
+        return Plan.Prefilter is null ? model.PredictBatch : Funnel.Of(ShippedModel.Load(Plan.Prefilter, Plan.Libtorch), model, Rules);
+    }
+
     /// <summary>
     /// Screens one shard unless its artifact exists; <paramref name="model"/> is called only when it must be built.
     /// A failure (not a cancellation) leaves its message in <see cref="ShardMarkers"/> for <c>screen-status</c>.
     /// </summary>
-    public async Task<Artifact> RunShardAsync(ShardRange shard, Func<ShippedModel> model, CancellationToken cancellation = default)
+    public async Task<Artifact> RunShardAsync(ShardRange shard, Func<LinePredictor> model, CancellationToken cancellation = default)
     {
         try
         {
@@ -117,15 +132,27 @@ public sealed class ShardedScreen
     /// <summary>
     /// The local executor: up to <paramref name="parallelism"/> shards at once in this process, each worker with its
     /// own model (loaded only if one of its shards has to be built). <paramref name="done"/> sees each finished shard.
+    /// Workers overlap reading, screening and writing, but predict one batch at a time: a prediction already uses
+    /// every core (RDKit and libtorch threads), and two TorchSharp inferences at once in one process corrupted a
+    /// libtorch scalar once in a 1,000,000-molecule run (add_: toFloat check failed). Separate processes (Slurm
+    /// tasks, several local runs) are not affected.
     /// </summary>
-    public async Task RunLocalAsync(int parallelism, Func<ShippedModel> loadModel, Action<ShardRange, Artifact>? done = null, CancellationToken cancellation = default)
+    public async Task RunLocalAsync(int parallelism, Func<LinePredictor> loadModel, Action<ShardRange, Artifact>? done = null, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
         var queue = new Queue<ShardRange>(Plan.Shards);
         var gate = new Lock();
+        var predicting = new Lock();
         var workers = Enumerable.Range(0, Math.Min(parallelism, Plan.Shards.Count)).Select(_ => Task.Run(async () =>
         {
-            var model = new Lazy<ShippedModel>(loadModel);
+            var model = new Lazy<LinePredictor>(() =>
+            {
+                var predictor = loadModel();
+                return (batch, idOf, token) =>
+                {
+                    lock (predicting) return predictor(batch, idOf, token);
+                };
+            });
             while (true)
             {
                 ShardRange? shard;
@@ -182,10 +209,10 @@ public sealed class ShardedScreen
     /// One shard's rows of the library read by the same reader as the unsharded screen (so ids, the title line and
     /// row numbers are the file's), predicted and written through the same <see cref="LibraryScreenTables"/>.
     /// </summary>
-    private async Task<ScreenTotals> ScreenAsync(ShippedModel model, ShardRange shard, string folder, CancellationToken cancellation)
+    private async Task<ScreenTotals> ScreenAsync(LinePredictor model, ShardRange shard, string folder, CancellationToken cancellation)
     {
         var utf8 = new UTF8Encoding(false);
-        using var source = MoleculeSource.Open(Plan.Library, new MoleculeInputOptions(MoleculeFormat.Smi), model.Rdkit);
+        using var source = MoleculeSource.Open(Plan.Library, new MoleculeInputOptions(MoleculeFormat.Smi), new Rdkit());
         await using (var cathodeText = new StreamWriter(Path.Combine(folder, Cathodes), false, utf8))
         await using (var anodeText = new StreamWriter(Path.Combine(folder, Anodes), false, utf8))
         await using (var rejectText = new StreamWriter(Path.Combine(folder, Rejects), false, utf8))
@@ -194,14 +221,14 @@ public sealed class ShardedScreen
             using var progress = log.Progress($"shard {shard.Index}", shard.Lines);
             var (first, last) = (shard.FirstLine, shard.FirstLine + shard.Lines);
             var rows = source.Read(cancellation).SkipWhile(m => m.Row <= first).TakeWhile(m => m.Row <= last);
-            await foreach (var row in model.PredictAsync(rows, source.IdOf, cancellation))
+            await foreach (var row in ShippedModel.PredictAsync(model, rows, source.IdOf, cancellation))
             {
                 tables.Add(row, source.RowLabel);
                 if (tables.Records % BatchSize == 0) progress.Report(tables.Records);
             }
 
             tables.Flush();
-            return new ScreenTotals(tables.Records, tables.Rejected, tables.Cathodes, tables.Anodes);
+            return new ScreenTotals(tables.Records, tables.Rejected, tables.Cathodes, tables.Anodes, tables.Prefiltered);
         }
     }
 }
