@@ -5,8 +5,9 @@ namespace OrganicScreen.Data;
 /// <summary>A row that passed the text checks: SMILES present, charge allowed, targets numeric.</summary>
 /// <param name="Carried">The row's carried values (null fields where missing or unparsable).</param>
 /// <param name="InvalidCarried">Carried properties whose text did not parse (the molecule is flagged, not rejected).</param>
+/// <param name="Auxiliary">The row's auxiliary-target values that parsed as finite numbers (<see cref="AuxiliaryValues"/>).</param>
 public sealed record CheckedRecord(RawRecord Raw, string Smiles, int Charge, double? Ie, double? Ea,
-    CarriedValues? Carried = null, IReadOnlyList<string>? InvalidCarried = null);
+    CarriedValues? Carried = null, IReadOnlyList<string>? InvalidCarried = null, IReadOnlyDictionary<string, double>? Auxiliary = null);
 
 /// <summary>
 /// The text-level checks on a raw row, before RDKit sees it. Each failure names the row's
@@ -37,7 +38,8 @@ public static class RecordChecks
         // One missing target is kept (the MP data has different IE and EA populations); both missing leaves nothing to learn.
         if (ie is null && ea is null) return (null, Fail("missing IE and EA"));
         var (carried, invalid) = CarriedProperties.Parse(raw.Carried);
-        return (new CheckedRecord(raw, input, charge, ie, ea, carried, invalid), null);
+        var (auxiliary, invalidAuxiliary) = AuxiliaryValues.Parse(raw.Auxiliary);
+        return (new CheckedRecord(raw, input, charge, ie, ea, carried, [.. invalid, .. invalidAuxiliary], auxiliary), null);
     }
 
     private static (double? Value, string? Error) Target(string? text, TargetColumn column, string name)
@@ -94,7 +96,7 @@ public sealed class Deduplicator(CurationRules? rules = null)
         var carried = CarriedProperties.Merge(g.Rows.Select(r => r.Carried ?? CarriedValues.Empty).ToList());
         return new Molecule(index, first.Raw.Id ?? $"row{first.Raw.Row}", g.Canonical, first.Smiles, first.Charge, ie, ea, ieSpread, eaSpread,
             g.Rows.Count, string.Join(';', g.Rows.Select(r => r.Raw.Row)), MoleculeFlags.Of(g.Rows, ie, ea, ieSpread, eaSpread, rules),
-            carried.IsEmpty ? null : carried);
+            carried.IsEmpty ? null : carried, AuxiliaryValues.Merge(g.Rows.Select(r => r.Auxiliary).ToList()));
     }).ToList();
 
     private static (double? Mean, double? Spread) Merge(IEnumerable<double?> values)
@@ -153,4 +155,36 @@ public static class MoleculeFlags
     /// <summary>Molecules per flag kind (a molecule with two flags counts once under each).</summary>
     public static SortedDictionary<string, int> Count(IEnumerable<Molecule> molecules) =>
         new(molecules.SelectMany(m => Split(m.Flags)).GroupBy(f => f).ToDictionary(g => g.Key, g => g.Count()), StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Auxiliary-target values of a row (<see cref="DatasetManifest.Auxiliary"/>): learned alongside IE and EA, never
+/// screened on. Missing text (empty, null, None, NaN) is simply absent, masked in the loss; text that does not
+/// parse as a finite number is absent too and flags the molecule <c>invalid-&lt;name&gt;</c>.
+/// </summary>
+public static class AuxiliaryValues
+{
+    public static (IReadOnlyDictionary<string, double>? Values, IReadOnlyList<string> Invalid) Parse(IReadOnlyDictionary<string, string?>? texts)
+    {
+        if (texts is null || texts.Count == 0) return (null, []);
+        var values = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        var invalid = new List<string>();
+        foreach (var (name, text) in texts)
+        {
+            if (string.IsNullOrWhiteSpace(text) || text.Trim().ToLowerInvariant() is "null" or "none" or "nan") continue;
+            if (double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)) values[name] = value;
+            else invalid.Add(name);
+        }
+
+        return (values, invalid);
+    }
+
+    /// <summary>A merged molecule's values: per name, the mean over the rows that have it (like IE and EA); null when none has any.</summary>
+    public static IReadOnlyDictionary<string, double>? Merge(IReadOnlyList<IReadOnlyDictionary<string, double>?> rows)
+    {
+        var merged = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (var group in rows.OfType<IReadOnlyDictionary<string, double>>().SelectMany(r => r).GroupBy(p => p.Key))
+            merged[group.Key] = group.Average(p => p.Value);
+        return merged.Count == 0 ? null : merged;
+    }
 }

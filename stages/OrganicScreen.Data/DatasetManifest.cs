@@ -13,6 +13,10 @@ namespace OrganicScreen.Data;
 /// <param name="Plausible">Ranges outside which a value is flagged (kept, not rejected); a variant may override it. Null: no range check.</param>
 /// <param name="DuplicateSpreadEv">Merged duplicates whose IE or EA spread (max − min) exceeds this are flagged. Null: no check.</param>
 /// <param name="Carry">Extra source columns carried into molecules.parquet, keyed by the molecule column they fill (<see cref="CarriedProperties"/>).</param>
+/// <param name="Auxiliary">
+/// Related DFT quantities a model may learn alongside IE and EA (auxiliary targets: vertical energies, orbital
+/// energies, other phases), keyed by name; written to auxiliary.parquet, never screened on (<see cref="AuxiliaryColumn"/>).
+/// </param>
 /// <param name="Versions">
 /// Optional named versions of the data, each with its own sources and date; then the top-level
 /// <paramref name="Sources"/> are omitted, <c>--dataset-version</c> picks one and the newest is the default.
@@ -30,7 +34,8 @@ public sealed record DatasetManifest(
     PlausibleRanges? Plausible = null,
     double? DuplicateSpreadEv = null,
     IReadOnlyDictionary<string, CarriedColumn>? Carry = null,
-    IReadOnlyList<DatasetVersion>? Versions = null)
+    IReadOnlyList<DatasetVersion>? Versions = null,
+    IReadOnlyDictionary<string, AuxiliaryColumn>? Auxiliary = null)
 {
     /// <summary>
     /// The version a run takes: the named one, or the newest by date (the later-listed on a tie) when
@@ -202,6 +207,30 @@ public sealed record DatasetManifest(
             throw new DatasetException($"{path}: duplicateSpreadEv must be a finite number ≥ 0 (eV)");
         foreach (var (name, column) in Carry ?? new Dictionary<string, CarriedColumn>())
             CarriedProperties.Validate(name, column, path);
+        foreach (var (name, column) in Auxiliary ?? new Dictionary<string, AuxiliaryColumn>())
+            column.Validate(name, path);
+    }
+
+    /// <summary>
+    /// The auxiliary targets of the <paramref name="groups"/> a profile asks for (<see cref="AuxiliaryGroups"/>), in the
+    /// manifest's order, and a note for each thing skipped: a group this dataset does not have, and a member that is
+    /// the variant's own IE or EA column (learning a target twice buys nothing). Profiles name groups, not columns, so
+    /// one profile runs on every dataset; what it actually learned is recorded with the model.
+    /// </summary>
+    public (IReadOnlyList<string> Targets, IReadOnlyList<string> Skipped) AuxiliaryTargets(IReadOnlyList<string> groups, string? variantName)
+    {
+        var known = Auxiliary ?? new Dictionary<string, AuxiliaryColumn>();
+        var variant = Variant(variantName);
+        var skipped = groups.Where(g => known.Values.All(c => c.Group != g)).Select(g => $"auxiliary group '{g}': dataset '{Name}' has none").ToList();
+        var chosen = new List<string>();
+        foreach (var (name, column) in known.Where(k => groups.Contains(k.Value.Group)))
+        {
+            if (column.Column == variant.Ie.Column || column.Column == variant.Ea.Column)
+                skipped.Add($"auxiliary '{name}' ({column.Group}): it is this variant's IE or EA");
+            else chosen.Add(name);
+        }
+
+        return (chosen, skipped);
     }
 }
 
@@ -268,6 +297,46 @@ public sealed record PlausibleRanges(IReadOnlyList<double>? Ie, IReadOnlyList<do
 public sealed record CurationRules(PlausibleRanges? Plausible, double? DuplicateSpreadEv)
 {
     public static CurationRules None { get; } = new(null, null);
+}
+
+/// <summary>
+/// A source column learned as an auxiliary target: its column in the file, the group it belongs to (profiles ask for
+/// whole groups, e.g. <c>vertical</c> or <c>orbital</c>), its unit and what it is. Values are used as given: each
+/// target is standard-scaled on the training folds, so units only matter to readers.
+/// </summary>
+public sealed record AuxiliaryColumn(string Column, string Group, string Unit, string Description)
+{
+    internal void Validate(string name, string path)
+    {
+        if (!IsSnakeCase(name)) throw new DatasetException($"{path}: auxiliary '{name}' must be lower-case letters, digits and '_'");
+        if (name is "ie" or "ea") throw new DatasetException($"{path}: auxiliary '{name}' clashes with a target name");
+        if (string.IsNullOrWhiteSpace(Column)) throw new DatasetException($"{path}: auxiliary '{name}' names no column");
+        if (!AuxiliaryGroups.Known.ContainsKey(Group))
+            throw new DatasetException($"{path}: auxiliary '{name}' has group '{Group}'; groups are {string.Join(", ", AuxiliaryGroups.Known.Keys)}");
+        if (string.IsNullOrWhiteSpace(Unit) || string.IsNullOrWhiteSpace(Description))
+            throw new DatasetException($"{path}: auxiliary '{name}' needs a unit and a description");
+    }
+
+    // Auxiliary names become fold-model target names and Parquet values: keep them plain.
+    private static bool IsSnakeCase(string name) =>
+        name is { Length: > 0 and <= 64 } && char.IsAsciiLetterLower(name[0]) && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_');
+}
+
+/// <summary>
+/// The shared vocabulary of auxiliary groups: a profile asks for groups by these names (so a typo is refused when the
+/// profile loads), and each dataset says which of its columns belong to which group.
+/// </summary>
+public static class AuxiliaryGroups
+{
+    public static IReadOnlyDictionary<string, string> Known { get; } = new SortedDictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["vertical"] = "vertical ionization energy and electron affinity (no geometry relaxation)",
+        ["orbital"] = "frontier orbital energies (HOMO, LUMO) and their gap",
+        ["excited"] = "lowest singlet and triplet excitation energies",
+        ["reorganization"] = "hole and electron reorganization energies and their relaxation components",
+        ["gas"] = "gas-phase redox free energies (for a solution-phase variant)",
+        ["electronic"] = "electronic ionization potential and electron affinity in solvent (not free energies)",
+    };
 }
 
 /// <summary>A source column carried into molecules.parquet: its name in the file and its type (<c>double</c>, <c>int</c>, <c>bool</c>).</summary>

@@ -7,8 +7,9 @@ namespace OrganicScreen.Data;
 /// <summary>One input row as text, before any validation: nothing is parsed or dropped here.</summary>
 /// <param name="Row">1-based row of the source: the line number in a CSV (header is line 1), the record number in JSON.</param>
 /// <param name="Carried">Text of the manifest's carried columns, keyed by property name; null when the dataset carries none.</param>
+/// <param name="Auxiliary">Text of the manifest's auxiliary-target columns, keyed by auxiliary name; null when the dataset has none.</param>
 public sealed record RawRecord(int Row, string? Id, string? Smiles, string? Charge, string? Ie, string? Ea,
-    IReadOnlyDictionary<string, string?>? Carried = null);
+    IReadOnlyDictionary<string, string?>? Carried = null, IReadOnlyDictionary<string, string?>? Auxiliary = null);
 
 /// <summary>Reads a dataset file in its source format into <see cref="RawRecord"/>s.</summary>
 public static class RawRecordReader
@@ -43,6 +44,8 @@ public static class RawRecordReader
         var ie = Column(variant.Ie.Column, true);
         var ea = Column(variant.Ea.Column, true);
         var carried = (dataset.Carry ?? new Dictionary<string, CarriedColumn>()).Select(c => (c.Key, Index: Column(c.Value.Column, true))).ToList();
+        // Auxiliary columns are optional: a subset of a dataset without them still trains on IE and EA (Train says what it lacked).
+        var auxiliary = (dataset.Auxiliary ?? new Dictionary<string, AuxiliaryColumn>()).Select(c => (c.Key, Index: Column(c.Value.Column, false))).Where(c => c.Index >= 0).ToList();
         var line = parser.RawRow;
         while (parser.Read())
         {
@@ -53,7 +56,8 @@ public static class RawRecordReader
             if (fields is [""]) fields = [];
             string? At(int i) => i >= 0 && i < fields.Length ? fields[i] : null;
             yield return new RawRecord(checked((int)row), At(id), At(smiles), At(charge), At(ie), At(ea),
-                carried.Count == 0 ? null : carried.ToDictionary(c => c.Key, c => At(c.Index)));
+                carried.Count == 0 ? null : carried.ToDictionary(c => c.Key, c => At(c.Index)),
+                auxiliary.Count == 0 ? null : auxiliary.ToDictionary(c => c.Key, c => At(c.Index)));
         }
     }
 
@@ -82,7 +86,8 @@ public static class RawRecordReader
             string? Field(string? name) => name is not null && fields.TryGetValue(name, out var value) ? Text(value) : null;
             yield return new RawRecord(row, Field(dataset.Columns.Id), Field(dataset.Columns.Smiles), Field(dataset.Columns.Charge),
                 Field(variant.Ie.Column), Field(variant.Ea.Column),
-                dataset.Carry is { Count: > 0 } carry ? carry.ToDictionary(c => c.Key, c => Field(c.Value.Column)) : null);
+                dataset.Carry is { Count: > 0 } carry ? carry.ToDictionary(c => c.Key, c => Field(c.Value.Column)) : null,
+                dataset.Auxiliary is { Count: > 0 } auxiliary ? auxiliary.ToDictionary(c => c.Key, c => Field(c.Value.Column)) : null);
         }
     }
 

@@ -9,6 +9,7 @@ namespace OrganicScreen.Data;
 /// </summary>
 /// <param name="Flags">Curation flags (<see cref="MoleculeFlags"/>), ';'-separated; empty when clean.</param>
 /// <param name="Carried">Values the dataset carries (<see cref="CarriedValues"/>); null when it carries none.</param>
+/// <param name="Auxiliary">Auxiliary-target values by name (<see cref="AuxiliaryValues"/>), in auxiliary.parquet; null when none.</param>
 public sealed record Molecule(
     int Index,
     string Id,
@@ -22,7 +23,8 @@ public sealed record Molecule(
     int Count,
     string SourceRows,
     string Flags = "",
-    CarriedValues? Carried = null);
+    CarriedValues? Carried = null,
+    IReadOnlyDictionary<string, double>? Auxiliary = null);
 
 /// <summary>An input row that could not become a molecule, and why.</summary>
 public sealed record Reject(int Row, string? Id, string Input, string Reason);
@@ -36,6 +38,7 @@ public static class FeatureTables
     public const string Molecules = "molecules.parquet";
     public const string Rejects = "rejects.parquet";
     public const string RejectsCsv = "rejects.csv";
+    public const string Auxiliary = "auxiliary.parquet";
 
     public static string Fingerprints(Core.FingerprintSpec spec) => Path.Combine("fingerprints", $"{spec.Name}.parquet");
 
@@ -55,6 +58,19 @@ public static class FeatureTables
             return new Molecule(r.Index, r.Id, r.CanonicalSmiles, r.InputSmiles, r.Charge,
                 r.IeEv, r.EaEv, r.IeSpreadEv, r.EaSpreadEv, r.Count, r.SourceRows, r.Flags ?? "", carried.IsEmpty ? null : carried);
         }).ToList();
+
+    /// <summary>Auxiliary-target values in long form (index, name, value): the set of names is the dataset's, not fixed.</summary>
+    public static async Task WriteAuxiliaryAsync(string path, IEnumerable<Molecule> molecules) =>
+        await WriteAsync(path, molecules.SelectMany(m => (m.Auxiliary ?? new Dictionary<string, double>()).Select(a => new AuxiliaryRow { Index = m.Index, Name = a.Key, Value = a.Value })).ToList());
+
+    /// <summary>Molecules with their auxiliary values from <paramref name="path"/> (unchanged when the file does not exist).</summary>
+    public static async Task<IReadOnlyList<Molecule>> WithAuxiliaryAsync(IReadOnlyList<Molecule> molecules, string path)
+    {
+        if (!File.Exists(path)) return molecules;
+        var byIndex = (await ReadAsync<AuxiliaryRow>(path)).GroupBy(r => r.Index)
+            .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, double>)new SortedDictionary<string, double>(g.ToDictionary(r => r.Name, r => r.Value), StringComparer.Ordinal));
+        return molecules.Select(m => byIndex.TryGetValue(m.Index, out var values) ? m with { Auxiliary = values } : m).ToList();
+    }
 
     public static async Task WriteRejectsAsync(string path, IEnumerable<Reject> rejects) =>
         await WriteAsync(path, rejects.Select(r => new RejectRow { Row = r.Row, Id = r.Id, Input = r.Input, Reason = r.Reason }).ToList());
@@ -102,6 +118,13 @@ public static class FeatureTables
         [System.Text.Json.Serialization.JsonPropertyName("redox_stable")] public bool? RedoxStable { get; set; }
         [System.Text.Json.Serialization.JsonPropertyName("homo_hartree")] public double? HomoHartree { get; set; }
         [System.Text.Json.Serialization.JsonPropertyName("lumo_hartree")] public double? LumoHartree { get; set; }
+    }
+
+    private sealed class AuxiliaryRow
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("index")] public int Index { get; set; }
+        [System.Text.Json.Serialization.JsonPropertyName("name")] public string Name { get; set; } = "";
+        [System.Text.Json.Serialization.JsonPropertyName("value")] public double Value { get; set; }
     }
 
     private sealed class RejectRow

@@ -208,8 +208,9 @@ public sealed class PipelineRun
     {
         var features = await FeaturesAsync(cancellation);
         var choices = Profile.Model == ModelFamily.Fcnn ? (await SweepAsync(cancellation)).Choices : [];
+        var (targetsLearned, skipped) = Dataset.AuxiliaryTargets(Profile.Train.Auxiliary ?? [], Variant);
         var (artifact, targets) = await new TrainStage(Store, log).RunAsync(await RequestAsync(TrainStage.Name), Profile.Model, features, choices, Rdkit,
-            Profile.Train.OnDevice(options.Device), Torch, cancellation);
+            Profile.Train.OnDevice(options.Device), Torch, cancellation, new AuxiliarySelection(targetsLearned, skipped));
         return new TrainOutput(artifact, targets);
     });
 

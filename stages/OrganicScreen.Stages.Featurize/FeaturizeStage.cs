@@ -7,7 +7,9 @@ namespace OrganicScreen.Data;
 /// <summary>The Featurize artifact: unique molecules, rejects and one fingerprint table per spec.</summary>
 public sealed record FeatureSet(Artifact Artifact, string Dataset, string Variant, IReadOnlyList<FingerprintSpec> Fingerprints)
 {
-    public Task<IReadOnlyList<Molecule>> MoleculesAsync() => FeatureTables.ReadMoleculesAsync(Artifact.PathOf(FeatureTables.Molecules));
+    /// <summary>The molecules with their auxiliary-target values (when the dataset has any).</summary>
+    public async Task<IReadOnlyList<Molecule>> MoleculesAsync() =>
+        await FeatureTables.WithAuxiliaryAsync(await FeatureTables.ReadMoleculesAsync(Artifact.PathOf(FeatureTables.Molecules)), Artifact.PathOf(FeatureTables.Auxiliary));
 
     public Task<IReadOnlyList<Reject>> RejectsAsync() => FeatureTables.ReadRejectsAsync(Artifact.PathOf(FeatureTables.Rejects));
 
@@ -48,6 +50,7 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
             ["columns"] = ContentHash.CanonicalJson(dataset.Columns),
             ["curation"] = ContentHash.CanonicalJson(dataset.CurationOf(variantKey)),
             ["carry"] = ContentHash.CanonicalJson(dataset.Carry ?? new Dictionary<string, CarriedColumn>()),
+            ["auxiliary"] = ContentHash.CanonicalJson(dataset.Auxiliary ?? new Dictionary<string, AuxiliaryColumn>()),
             ["fingerprints"] = new JsonArray(ordered.Select(s => (JsonNode?)s.Name).ToArray()),
         };
         return new StageRequest(Name, code.Identity(typeof(FeaturizeStage).Assembly.GetName().Name!), parameters,
@@ -119,6 +122,7 @@ public sealed class FeaturizeStage(ArtifactStore store, Rdkit rdkit, IStageLog l
             throw new DatasetException($"dataset '{fetched.Dataset.Name}': none of its {rows} rows gave a molecule ({rejects.Count} rejected)");
         rejects.Sort((a, b) => a.Row.CompareTo(b.Row));
         await FeatureTables.WriteMoleculesAsync(Path.Combine(output, FeatureTables.Molecules), molecules);
+        if (fetched.Dataset.Auxiliary is { Count: > 0 }) await FeatureTables.WriteAuxiliaryAsync(Path.Combine(output, FeatureTables.Auxiliary), molecules);
         await FeatureTables.WriteRejectsAsync(Path.Combine(output, FeatureTables.Rejects), rejects);
         await WriteRejectsCsvAsync(Path.Combine(output, FeatureTables.RejectsCsv), rejects, cancellation);
         foreach (var spec in specs)

@@ -26,9 +26,11 @@ public sealed record Target(string Name, string Label, Func<Molecule, double?> O
 /// <summary>
 /// The profile's <c>train</c> section: k-fold CV of the chosen model. <see cref="Dropout"/> and
 /// <see cref="InitStd"/> are the FCNN's; the D-MPNN's architecture (with its own dropout) is <see cref="Dmpnn"/>.
+/// <see cref="Auxiliary"/> names groups of auxiliary DFT targets (<see cref="AuxiliaryGroups"/>) the D-MPNN learns
+/// alongside IE and EA, each weighing <see cref="AuxiliaryWeight"/> (default 1) in the loss.
 /// </summary>
 public sealed record TrainSection(int Folds, int FoldSeed, TrainingSettings Settings, double? Dropout = null, double? InitStd = null,
-    DmpnnArchitecture? Dmpnn = null, TargetScaling? Scaling = null)
+    DmpnnArchitecture? Dmpnn = null, TargetScaling? Scaling = null, IReadOnlyList<string>? Auxiliary = null, double? AuxiliaryWeight = null)
 {
     [JsonIgnore]
     public CrossValidationPlan Plan => new(Folds, FoldSeed, Dropout ?? 0.1, InitStd ?? 0.05, Settings);
@@ -43,11 +45,19 @@ public sealed record TrainSection(int Folds, int FoldSeed, TrainingSettings Sett
             if (Dropout is not null || InitStd is not null)
                 throw new FormatException($"{file}: key '{section}.{(Dropout is not null ? "dropout" : "initStd")}' is an FCNN setting; the D-MPNN's dropout is '{section}.dmpnn.dropout'");
             Validated(file, $"{section}.dmpnn", Dmpnn.Validate);
+            var unknown = (Auxiliary ?? []).Where(g => !AuxiliaryGroups.Known.ContainsKey(g)).ToList();
+            if (unknown.Count > 0)
+                throw new FormatException($"{file}: key '{section}.auxiliary' names unknown group{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => $"'{u}'"))} (groups: {string.Join(", ", AuxiliaryGroups.Known.Keys)})");
+            if ((Auxiliary ?? []).Distinct().Count() != (Auxiliary ?? []).Count) throw new FormatException($"{file}: key '{section}.auxiliary' lists a group twice");
+            if (AuxiliaryWeight is { } weight && !(weight is > 0 and <= 10))
+                throw new FormatException($"{file}: key '{section}.auxiliaryWeight' must be in (0, 10], not {weight}");
+            if (AuxiliaryWeight is not null && Auxiliary is not { Count: > 0 })
+                throw new FormatException($"{file}: key '{section}.auxiliaryWeight' needs '{section}.auxiliary' (which groups to learn)");
         }
         else
         {
-            if (Dmpnn is not null || Scaling is not null)
-                throw new FormatException($"{file}: key '{section}.{(Dmpnn is not null ? "dmpnn" : "scaling")}' is a D-MPNN setting; model 'fcnn' does not read it");
+            if (Dmpnn is not null || Scaling is not null || Auxiliary is not null || AuxiliaryWeight is not null)
+                throw new FormatException($"{file}: key '{section}.{(Dmpnn is not null ? "dmpnn" : Scaling is not null ? "scaling" : Auxiliary is not null ? "auxiliary" : "auxiliaryWeight")}' is a D-MPNN setting; model 'fcnn' does not read it");
             Validated(file, section, () => Plan.Architecture([1]).Validate());
         }
     }

@@ -34,14 +34,22 @@ public sealed record FcnnModel(int Config, string Fingerprint, IReadOnlyList<int
     public override string Summary => $"FCNN, Table-1 config {Config} ({Fingerprint}, hidden [{string.Join(", ", Hidden)}])";
 }
 
-/// <summary>The D-MPNN, trained multi-task on every target at once.</summary>
-public sealed record DmpnnModel(DmpnnArchitecture Architecture) : TrainedModel
+/// <summary>The D-MPNN, trained multi-task on every target at once, plus any <paramref name="Auxiliary"/> targets (learned, not screened).</summary>
+public sealed record DmpnnModel(DmpnnArchitecture Architecture, IReadOnlyList<string>? Auxiliary = null) : TrainedModel
 {
     [JsonIgnore]
     public override ModelFamily Family => ModelFamily.Dmpnn;
 
     [JsonIgnore]
-    public override string Summary => $"D-MPNN on RDKit graphs ({Architecture})";
+    public override string Summary => Auxiliary is { Count: > 0 } auxiliary
+        ? $"D-MPNN on RDKit graphs ({Architecture}), auxiliary targets {string.Join(", ", auxiliary)}"
+        : $"D-MPNN on RDKit graphs ({Architecture})";
+}
+
+/// <summary>The auxiliary targets a run learns (resolved from the profile's groups against the dataset), and what was skipped and why.</summary>
+public sealed record AuxiliarySelection(IReadOnlyList<string> Targets, IReadOnlyList<string> Skipped)
+{
+    public static AuxiliarySelection None { get; } = new([], []);
 }
 
 /// <summary>What Train produced for one target: its models (in <see cref="ModelFolder"/>), fold summaries and out-of-fold scores.</summary>
@@ -78,14 +86,17 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
     }
 
     public async Task<(Artifact Artifact, IReadOnlyList<TrainedTarget> Targets)> RunAsync(StageRequest request, ModelFamily model, FeatureSet features,
-        IReadOnlyList<SweepChoice> choices, Rdkit rdkit, TrainSection section, TorchRuntimeOptions torch, CancellationToken cancellation)
+        IReadOnlyList<SweepChoice> choices, Rdkit rdkit, TrainSection section, TorchRuntimeOptions torch, CancellationToken cancellation,
+        AuxiliarySelection? auxiliary = null)
     {
+        auxiliary ??= AuxiliarySelection.None;
+        foreach (var note in auxiliary.Skipped) log.Info($"train: skipped {note}");
         var artifact = await store.GetOrBuildAsync(request, async (context, ct) =>
         {
             TorchRuntime.Initialize(torch);
             var molecules = await features.MoleculesAsync();
             var outcome = model == ModelFamily.Dmpnn
-                ? await TrainGraphsAsync(features, molecules, rdkit, section, context.OutputDirectory, ct)
+                ? await TrainGraphsAsync(features, molecules, rdkit, section, auxiliary.Targets, context.OutputDirectory, ct)
                 : await TrainFingerprintsAsync(features, molecules, choices, section, context.OutputDirectory, ct);
             await ParquetTable.WriteAsync(Path.Combine(context.OutputDirectory, OutOfFold), outcome.OutOfFold);
             await ParquetTable.WriteAsync(Path.Combine(context.OutputDirectory, Curves), outcome.Curves);
@@ -143,20 +154,30 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
         return outcome;
     }
 
-    private async Task<Outcome> TrainGraphsAsync(FeatureSet features, IReadOnlyList<Molecule> molecules, Rdkit rdkit, TrainSection section, string output, CancellationToken ct)
+    private async Task<Outcome> TrainGraphsAsync(FeatureSet features, IReadOnlyList<Molecule> molecules, Rdkit rdkit, TrainSection section,
+        IReadOnlyList<string> auxiliary, string output, CancellationToken ct)
     {
         var architecture = section.Dmpnn!;
         var graphs = MoleculeGraphs.Build(rdkit, molecules, features.Dataset);
         var targets = Target.All;
-        var data = LabeledGraphs.FromColumns($"{features.Dataset} graphs", graphs, targets.Select(t => t.Name).ToList(), targets.Select(t => t.Labels(molecules)).ToArray());
-        log.Info($"train D-MPNN ({architecture}): {section.Folds}-fold CV on {data.Rows:N0} molecules, targets {string.Join(", ", targets.Select(t => t.Label))}");
+        var unlabelled = auxiliary.Where(a => molecules.All(m => m.Auxiliary?.ContainsKey(a) != true)).ToList();
+        foreach (var a in unlabelled) log.Info($"train: skipped auxiliary '{a}': no molecule of {features.Dataset} has a value");
+        auxiliary = auxiliary.Except(unlabelled).ToList();
+        // Auxiliary columns follow IE and EA: the primary targets keep indices 0 and 1 whatever else is learned.
+        var names = targets.Select(t => t.Name).Concat(auxiliary).ToList();
+        var columns = targets.Select(t => t.Labels(molecules))
+            .Concat(auxiliary.Select(a => molecules.Select(m => m.Auxiliary is { } values && values.TryGetValue(a, out var v) ? v : double.NaN).ToArray()))
+            .ToArray();
+        var data = LabeledGraphs.FromColumns($"{features.Dataset} graphs", graphs, names, columns);
+        var auxiliaryNote = auxiliary.Count == 0 ? "" : $", auxiliary {string.Join(", ", auxiliary.Select((a, i) => $"{a} ({columns[targets.Count + i].Count(double.IsFinite):N0} labels)"))} at weight {section.AuxiliaryWeight ?? 1.0}";
+        log.Info($"train D-MPNN ({architecture}): {section.Folds}-fold CV on {data.Rows:N0} molecules, targets {string.Join(", ", targets.Select(t => t.Label))}{auxiliaryNote}");
         var progress = new SynchronousProgress<GraphFoldProgress>(p =>
             log.Info($"  fold {p.FoldIndex + 1}/{p.FoldCount} epoch {p.Epoch.Epoch}: validation MAE {string.Join(", ", targets.Select((t, i) => $"{t.Label} {p.Epoch.ValidationMae[i]:F3}"))} eV"));
-        var cv = await Task.Run(() => GraphCrossValidator.Run(data, section.Folds, section.FoldSeed, architecture, section.Settings,
-            new GraphTrainingOptions(section.Scaling ?? TargetScaling.Standard), progress, ct), ct);
+        var options = new GraphTrainingOptions(section.Scaling ?? TargetScaling.Standard, Auxiliary: auxiliary, AuxiliaryWeight: section.AuxiliaryWeight ?? 1.0);
+        var cv = await Task.Run(() => GraphCrossValidator.Run(data, section.Folds, section.FoldSeed, architecture, section.Settings, options, progress, ct), ct);
 
         var outcome = new Outcome([], [], []);
-        var model = new DmpnnModel(architecture);
+        var model = new DmpnnModel(architecture, auxiliary.Count == 0 ? null : auxiliary);
         foreach (var fold in cv.Folds)
         {
             FoldModels.Save(fold.Model, Path.Combine(output, GraphFolder, $"fold{fold.FoldIndex}"));

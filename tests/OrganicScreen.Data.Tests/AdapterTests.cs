@@ -57,7 +57,8 @@ public sealed class AdapterTests
         var records = RawRecordReader.Read(Repo.Fixture("datasets/ocelot_bad_rows.csv"), dataset.Sources[0], dataset, dataset.Variant(null)).ToList();
         records.Count.ShouldBe(12);
         records[0].Row.ShouldBe(2);
-        records[3].ShouldBe(new RawRecord(5, null, null, null, null, null)); // the empty line
+        records[3].ShouldBe(new RawRecord(5, null, null, null, null, null, Auxiliary: records[3].Auxiliary)); // the empty line
+        records[3].Auxiliary.ShouldNotBeNull().Values.ShouldAllBe(v => v == null);                     // the file has vie and vea
         records[^1].Id.ShouldBe("quoted,id");
         records[^1].Smiles.ShouldBe("c1ccc2ccccc2c1");
     }

@@ -148,6 +148,9 @@ public sealed class OmeadManifestTests
     [InlineData("\"phase\": { \"kind\": \"gas\" },", "\"duplicateSpreadEv\": -1,", "duplicateSpreadEv must be")]
     [InlineData("\"phase\": { \"kind\": \"gas\" },", "\"carry\": { \"colour\": { \"column\": \"c\", \"type\": \"double\" } },", "carry 'colour' is not a known property")]
     [InlineData("\"phase\": { \"kind\": \"gas\" },", "\"carry\": { \"redox_centers\": { \"column\": \"c\", \"type\": \"double\" } },", "the property is a int")]
+    [InlineData("\"phase\": { \"kind\": \"gas\" },", "\"auxiliary\": { \"homo\": { \"column\": \"h\", \"group\": \"orbitals\", \"unit\": \"eV\", \"description\": \"d\" } },", "auxiliary 'homo' has group 'orbitals'; groups are electronic, excited, gas, orbital, reorganization, vertical")]
+    [InlineData("\"phase\": { \"kind\": \"gas\" },", "\"auxiliary\": { \"ie\": { \"column\": \"h\", \"group\": \"orbital\", \"unit\": \"eV\", \"description\": \"d\" } },", "auxiliary 'ie' clashes with a target name")]
+    [InlineData("\"phase\": { \"kind\": \"gas\" },", "\"auxiliary\": { \"Homo\": { \"column\": \"h\", \"group\": \"orbital\", \"unit\": \"eV\", \"description\": \"d\" } },", "auxiliary 'Homo' must be lower-case")]
     public void Manifest_problems_are_refused_on_load(string phase, string extra, string message)
     {
         var path = WriteManifest(phase, extra);
@@ -363,6 +366,61 @@ public sealed class OmeadStageTests(ITestOutputHelper output) : IDisposable
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public async Task Auxiliary_targets_featurize_per_molecule_with_duplicates_averaged_and_bad_text_flagged()
+    {
+        var bad = OmeadCsv.Row("3", "CCN(CC)CC", 4.1, 2.6).Split(',');
+        bad[4] = "n/a";   // gas-phase oxidation: not a number
+        bad[2] = "";      // homo: missing
+        var path = OmeadCsv.Write(
+            OmeadCsv.Row("1", "O=C1C=CC(=O)C=C1", 5.8, 3.9, homo: -0.28),
+            OmeadCsv.Row("2", "C1=CC(=O)C=CC1=O", 6.2, 3.9, homo: -0.26), // the same molecule
+            string.Join(',', bad));
+        try
+        {
+            var dataset = Repo.WithSource(Repo.Dataset("omead"), path, "csv", await ContentHash.OfFileAsync(path));
+            var (features, _) = await FeaturizeAsync(dataset);
+            var molecules = await features.MoleculesAsync();
+            File.Exists(features.Artifact.PathOf(FeatureTables.Auxiliary)).ShouldBeTrue();
+
+            // OmeadCsv puts gas oxidation at oxidation_solv + 2.0, reduction at reduction_solv − 1.5, ip_solv at + 0.03, ea_solv at − 0.04.
+            var quinone = molecules[0].Auxiliary.ShouldNotBeNull();
+            quinone["oxidation_gas"].ShouldBe(8.0, 1e-12);          // mean of 7.8 and 8.2
+            quinone["reduction_gas"].ShouldBe(2.4, 1e-12);
+            quinone["ip_solv"].ShouldBe(6.03, 1e-12);
+            quinone["ea_solv"].ShouldBe(3.86, 1e-12);
+            quinone["homo"].ShouldBe(-0.27, 1e-12);
+            quinone["lumo"].ShouldBe(-0.05, 1e-12);
+
+            var amine = molecules[1];
+            amine.Auxiliary.ShouldNotBeNull().Keys.ShouldBe(["ea_solv", "ip_solv", "lumo", "reduction_gas"], ignoreOrder: true);
+            amine.Flags.ShouldBe("invalid-oxidation_gas");          // bad text flags, missing text does not
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("solution", new[] { "gas", "orbital", "vertical" }, new[] { "oxidation_gas", "reduction_gas", "homo", "lumo" }, new[] { "auxiliary group 'vertical': dataset 'omead' has none" })]
+    [InlineData("gas", new[] { "gas", "electronic" }, new[] { "ip_solv", "ea_solv" }, new[] { "auxiliary 'oxidation_gas' (gas): it is this variant's IE or EA", "auxiliary 'reduction_gas' (gas): it is this variant's IE or EA" })]
+    [InlineData("solution-electronic", new[] { "electronic" }, new string[0], new[] { "auxiliary 'ip_solv' (electronic): it is this variant's IE or EA", "auxiliary 'ea_solv' (electronic): it is this variant's IE or EA" })]
+    public void Auxiliary_groups_resolve_per_variant_and_never_repeat_a_target(string variant, string[] groups, string[] targets, string[] skipped)
+    {
+        var (chosen, notes) = Repo.Dataset("omead").AuxiliaryTargets(groups, variant);
+        chosen.ShouldBe(targets);
+        notes.ShouldBe(skipped);
+    }
+
+    [Fact]
+    public void Ocelot_vertical_variant_skips_its_own_vertical_energies()
+    {
+        var ocelot = Repo.Dataset("ocelot");
+        ocelot.AuxiliaryTargets(["vertical"], "adiabatic").Targets.ShouldBe(["vie", "vea"]);
+        ocelot.AuxiliaryTargets(["vertical", "excited"], "vertical").Targets.ShouldBe(["s0s1", "s0t1"]);
     }
 
     [Fact]

@@ -77,6 +77,23 @@ public sealed class ProfileTests
     }
 
     [Fact]
+    public void Auxiliary_groups_are_a_dmpnn_setting_from_the_shared_vocabulary()
+    {
+        var dmpnn = Valid.Replace("\"fcnn\"", "\"dmpnn\"")
+            .Replace("\"dropout\": 0.1, \"initStd\": 0.05,", "\"dmpnn\": { \"hidden\": 16, \"depth\": 2 },")
+            .Replace("\"sweep\": { \"configs\": [2], \"folds\": 2, \"foldSeed\": 1, \"settings\": { \"epochs\": 3, \"batchSize\": 64 } },", "");
+        var set = ProfileDefinition.Parse(dmpnn, "t.json", ["train.auxiliary=[\"gas\",\"orbital\"]", "train.auxiliaryWeight=0.5"]);
+        set.Train.Auxiliary.ShouldBe(["gas", "orbital"]);
+        set.Train.AuxiliaryWeight.ShouldBe(0.5);
+        set.RunName.ShouldNotBe(ProfileDefinition.Parse(dmpnn, "t.json", ["train.auxiliary=[\"gas\"]", "train.auxiliaryWeight=0.5"]).RunName);
+        Error(dmpnn, "train.auxiliary=[\"orbitals\"]").ShouldContain("key 'train.auxiliary' names unknown group 'orbitals' (groups: electronic, excited, gas, orbital, reorganization, vertical)");
+        Error(dmpnn, "train.auxiliary=[\"gas\",\"gas\"]").ShouldContain("lists a group twice");
+        Error(dmpnn, "train.auxiliary=[\"gas\"]", "train.auxiliaryWeight=0").ShouldContain("key 'train.auxiliaryWeight' must be in (0, 10]");
+        Error(dmpnn, "train.auxiliaryWeight=0.5").ShouldContain("needs 'train.auxiliary'");
+        Error(Valid, "train.auxiliary=[\"gas\"]").ShouldContain("key 'train.auxiliary' is a D-MPNN setting");
+    }
+
+    [Fact]
     public void Set_overrides_values_validates_them_and_names_its_own_results()
     {
         var plain = ProfileDefinition.Parse(Valid, "t.json", []);

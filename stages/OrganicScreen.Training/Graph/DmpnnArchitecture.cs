@@ -65,10 +65,17 @@ public enum TargetScaling
 /// (targets without validation labels in a fold are left out of that mean).
 /// </param>
 /// <param name="InferenceBatchSize">Molecules per forward pass for validation and prediction (memory, not results).</param>
+/// <param name="Auxiliary">
+/// Targets learned only to shape the shared representation (auxiliary DFT quantities): they weigh
+/// <paramref name="AuxiliaryWeight"/> each in the loss instead of 1, and never take part in choosing the best epoch.
+/// </param>
+/// <param name="AuxiliaryWeight">Loss weight of each auxiliary target relative to a primary one.</param>
 public sealed record GraphTrainingOptions(
     TargetScaling Scaling = TargetScaling.Standard,
     string? SelectionTarget = null,
-    int InferenceBatchSize = 1000)
+    int InferenceBatchSize = 1000,
+    IReadOnlyList<string>? Auxiliary = null,
+    double AuxiliaryWeight = 1.0)
 {
     public static GraphTrainingOptions Default { get; } = new();
 
@@ -77,5 +84,16 @@ public sealed record GraphTrainingOptions(
         if (InferenceBatchSize <= 0) throw new ArgumentException($"Inference batch size must be positive: {InferenceBatchSize}.");
         if (SelectionTarget is not null && !targetNames.Contains(SelectionTarget))
             throw new ArgumentException($"Selection target '{SelectionTarget}' is not one of the targets [{string.Join(", ", targetNames)}].");
+        if (SelectionTarget is not null && IsAuxiliary(SelectionTarget))
+            throw new ArgumentException($"Selection target '{SelectionTarget}' is auxiliary; the best epoch is chosen on a primary target.");
+        var unknown = (Auxiliary ?? []).Where(a => !targetNames.Contains(a)).ToList();
+        if (unknown.Count > 0) throw new ArgumentException($"Auxiliary targets [{string.Join(", ", unknown)}] are not among the targets [{string.Join(", ", targetNames)}].");
+        if (targetNames.All(IsAuxiliary)) throw new ArgumentException("Every target is auxiliary; at least one must be primary.");
+        if (!(AuxiliaryWeight is > 0 and <= 10)) throw new ArgumentException($"Auxiliary weight must be in (0, 10]: {AuxiliaryWeight}.");
     }
+
+    public bool IsAuxiliary(string target) => Auxiliary?.Contains(target) == true;
+
+    /// <summary>Loss weight per target, in target order: 1 for primary targets, <see cref="AuxiliaryWeight"/> for auxiliary ones.</summary>
+    public float[] LossWeights(IReadOnlyList<string> targetNames) => targetNames.Select(t => IsAuxiliary(t) ? (float)AuxiliaryWeight : 1f).ToArray();
 }

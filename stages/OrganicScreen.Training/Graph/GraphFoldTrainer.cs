@@ -93,21 +93,24 @@ public static class GraphFoldTrainer
     }
 }
 
-/// <summary>The multi-task loss: MSE over present labels only, averaged per target, then equally over targets.</summary>
+/// <summary>The multi-task loss: MSE over present labels only, averaged per target, then a weighted mean over targets.</summary>
 internal static class MultiTaskLoss
 {
     /// <summary>
     /// <paramref name="labels"/> must hold 0 (not NaN) where <paramref name="mask"/> is 0: a masked NaN would still
-    /// poison the sum (NaN·0 = NaN). Targets without any label in the batch drop out of the average, so their head
-    /// gets exactly zero gradient and the others keep their full weight.
+    /// poison the sum (NaN·0 = NaN). Targets without any label in the batch drop out of the mean (their weight with
+    /// them), so their head gets exactly zero gradient and the others keep their relative weight.
+    /// <paramref name="weights"/> ([targets]) is null for equal weights.
     /// </summary>
-    public static Tensor Compute(Tensor prediction, Tensor labels, Tensor mask)
+    public static Tensor Compute(Tensor prediction, Tensor labels, Tensor mask, Tensor? weights = null)
     {
         // sum(0L), not sum(0): a literal int 0 binds to TorchSharp's sum(ScalarType?) overload (0 = Byte).
         var counts = mask.sum(0L);
         var perTarget = (prediction - labels).square().mul(mask).sum(0L).div_(counts.clamp_min(1));
-        var present = counts.gt(0).to_type(ScalarType.Float32).sum().clamp_min(1);
-        return perTarget.sum().div(present);
+        var present = counts.gt(0).to_type(ScalarType.Float32);
+        if (weights is null) return perTarget.sum().div(present.sum().clamp_min(1));
+        var weight = present.mul(weights);
+        return perTarget.mul(weights).sum().div(weight.sum().clamp_min(1e-12));
     }
 }
 
@@ -128,6 +131,7 @@ internal sealed class GraphTrainingSession : IDisposable
     readonly List<Tensor> _best;
     readonly int _batchSize;
     readonly int _targets;
+    readonly Tensor? _lossWeights;
     SplitMix64 _shuffle;
 
     public GraphTrainingSession(LabeledGraphs data, Fold fold, DmpnnArchitecture architecture, TrainingSettings settings, GraphTrainingOptions options, Device device)
@@ -152,6 +156,8 @@ internal sealed class GraphTrainingSession : IDisposable
                 _mask[r * _targets + t] = 1;
             }
         _batchSize = settings.EffectiveBatchSize(fold.TrainRows.Length);
+        // Without auxiliary targets the weights are all 1 and the plain mean is used (bit-identical to before).
+        _lossWeights = options.Auxiliary is { Count: > 0 } ? tensor(options.LossWeights(data.TargetNames), device: device) : null;
         var g = data.Graphs;
         _network = DmpnnNetwork.Create(architecture, g.AtomFeatureCount, g.BondFeatureCount, _targets, device, FoldTrainer.SeedFor(settings, fold.Index, 1));
         _optimizer = new KerasAdam(_network.TrainedWeights, _network.Kernels, settings);
@@ -213,7 +219,7 @@ internal sealed class GraphTrainingSession : IDisposable
                 var batch = GraphBatch.Create(_data.Graphs, rows, device);
                 var (labels, mask) = LabelTensors(rows, device);
                 var prediction = _network.call(batch);
-                var loss = MultiTaskLoss.Compute(prediction, labels, mask);
+                var loss = MultiTaskLoss.Compute(prediction, labels, mask, _lossWeights);
                 loss.backward();
                 using (no_grad())
                 {
@@ -233,7 +239,7 @@ internal sealed class GraphTrainingSession : IDisposable
                 validationPrediction = cat(_validation.Select(v => _network.call(v.Batch)).ToArray(), 0);
                 var labels = cat(_validation.Select(v => v.Labels).ToArray(), 0);
                 var mask = cat(_validation.Select(v => v.Mask).ToArray(), 0);
-                validationLoss = MultiTaskLoss.Compute(validationPrediction, labels, mask).item<float>();
+                validationLoss = MultiTaskLoss.Compute(validationPrediction, labels, mask, _lossWeights).item<float>();
                 var absolute = (validationPrediction - labels).abs_().mul_(mask).to_type(ScalarType.Float64).sum(0L).data<double>().ToArray();
                 var trainAbsolute = absoluteErrorSum.cpu().data<double>().ToArray();
                 var trainMae = new double[_targets];
@@ -243,7 +249,10 @@ internal sealed class GraphTrainingSession : IDisposable
                     validationMae[t] = validationLabelCounts[t] > 0 ? absolute[t] / validationLabelCounts[t] * _scalers[t].Scale : double.NaN;
                     trainMae[t] = trainLabelCounts[t] > 0 ? trainAbsolute[t] / trainLabelCounts[t] * _scalers[t].Scale : double.NaN;
                 }
-                var selected = selection >= 0 ? validationMae[selection] : validationMae.Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+                // Auxiliary targets shape the representation; the epoch is chosen on the primary targets only.
+                var selected = selection >= 0
+                    ? validationMae[selection]
+                    : validationMae.Where((mae, t) => double.IsFinite(mae) && !_options.IsAuxiliary(_data.TargetNames[t])).DefaultIfEmpty(double.NaN).Average();
                 var metrics = new GraphEpochMetrics(epoch, learningRate, lossSum.item<double>() / trainCount, validationLoss, trainMae, validationMae, selected);
                 curve.Add(metrics);
                 progress?.Report(metrics);
@@ -295,6 +304,7 @@ internal sealed class GraphTrainingSession : IDisposable
             mask.Dispose();
         }
         _dropout.Dispose();
+        _lossWeights?.Dispose();
         _optimizer.Dispose();
         _network.Dispose();
     }

@@ -171,4 +171,55 @@ public class DmpnnModelTests
         gradBias[0].ShouldNotBe(0f);
         gradBias[2].ShouldNotBe(0f);
     }
+
+    [Fact]
+    public void Weighted_loss_is_the_weighted_mean_of_the_present_targets_mse()
+    {
+        TorchRuntime.Initialize();
+        // Two molecules, three targets; target 2 (weight 0.5) is missing for the second molecule, target 1 (weight 0.25) for both.
+        using var prediction = tensor(new float[] { 1, 0, 2, 3, 0, 5 }, [2, 3]);
+        using var labels = tensor(new float[] { 0, 0, 0, 1, 0, 0 }, [2, 3]);
+        using var mask = tensor(new float[] { 1, 0, 1, 1, 0, 0 }, [2, 3]);
+        using var weights = tensor(new float[] { 1, 0.25f, 0.5f }, [3]);
+        // MSE target 0 = (1 + 4) / 2 = 2.5; target 2 = 4 / 1 = 4; target 1 absent, so its weight drops out: (2.5 + 0.5·4) / 1.5 = 3.
+        MultiTaskLoss.Compute(prediction, labels, mask, weights).item<float>().ShouldBe(3f, 1e-6f);
+        // Equal weights give the plain mean of the present targets: (2.5 + 4) / 2.
+        using var ones = tensor(new float[] { 1, 1, 1 }, [3]);
+        MultiTaskLoss.Compute(prediction, labels, mask, ones).item<float>().ShouldBe(3.25f, 1e-6f);
+        MultiTaskLoss.Compute(prediction, labels, mask).item<float>().ShouldBe(3.25f, 1e-6f);
+    }
+
+    [Fact]
+    public void Auxiliary_targets_weigh_their_own_weight_and_never_choose_the_epoch()
+    {
+        var options = new GraphTrainingOptions(Auxiliary: ["homo", "lumo"], AuxiliaryWeight: 0.3);
+        options.LossWeights(["ie", "ea", "homo", "lumo"]).ShouldBe([1f, 1f, 0.3f, 0.3f]);
+        options.Validate(["ie", "ea", "homo", "lumo"]);
+        Should.Throw<ArgumentException>(() => (options with { SelectionTarget = "homo" }).Validate(["ie", "ea", "homo", "lumo"])).Message.ShouldContain("is auxiliary");
+        Should.Throw<ArgumentException>(() => options.Validate(["homo", "lumo"])).Message.ShouldContain("at least one must be primary");
+        Should.Throw<ArgumentException>(() => options.Validate(["ie", "ea", "homo"])).Message.ShouldContain("[lumo] are not among the targets");
+        Should.Throw<ArgumentException>(() => (options with { AuxiliaryWeight = 0 }).Validate(["ie", "ea", "homo", "lumo"])).Message.ShouldContain("(0, 10]");
+    }
+
+    [Fact]
+    public void The_best_epoch_is_chosen_on_primary_targets_only()
+    {
+        TorchRuntime.Initialize();
+        var graphs = GraphTestData.Assorted();
+        var n = graphs.Molecules;
+        // Target "aux" is noise the model cannot learn; "y" is learnable. With "aux" auxiliary, selection MAE = y's MAE.
+        var labels = new double[n, 2];
+        for (var i = 0; i < n; i++)
+        {
+            labels[i, 0] = 0.3 * i;
+            labels[i, 1] = (i * 7919 % 13) - 6.0;
+        }
+        var data = new LabeledGraphs("sel", graphs, labels, ["y", "aux"]);
+        var fold = Folds.Create(Folds.Assign(n, 2, 1), 2)[0];
+        var settings = new TrainingSettings(Epochs: 4, BatchSize: 0, LearningRate: 0.01, Schedule: LearningRateSchedule.Constant, L2: 0, Seed: 5, Device: ComputeDevice.Cpu);
+        var result = GraphFoldTrainer.Train(data, fold, new DmpnnArchitecture(8, 2, DmpnnArchitecture.Mean, [8], 0), settings,
+            new GraphTrainingOptions(Auxiliary: ["aux"]));
+        result.Curve.ShouldAllBe(e => e.SelectionMae == e.ValidationMae[0]);
+        result.BestSelectionMae.ShouldBe(result.Curve.Min(e => e.ValidationMae[0]));
+    }
 }
