@@ -17,6 +17,7 @@ namespace OrganicScreen.Data;
 /// Related DFT quantities a model may learn alongside IE and EA (auxiliary targets: vertical energies, orbital
 /// energies, other phases), keyed by name; written to auxiliary.parquet, never screened on (<see cref="AuxiliaryColumn"/>).
 /// </param>
+/// <param name="Anchors">Published results on this dataset (text), printed next to the out-of-fold metrics in the report and comparison.</param>
 /// <param name="Versions">
 /// Optional named versions of the data, each with its own sources and date; then the top-level
 /// <paramref name="Sources"/> are omitted, <c>--dataset-version</c> picks one and the newest is the default.
@@ -35,7 +36,8 @@ public sealed record DatasetManifest(
     double? DuplicateSpreadEv = null,
     IReadOnlyDictionary<string, CarriedColumn>? Carry = null,
     IReadOnlyList<DatasetVersion>? Versions = null,
-    IReadOnlyDictionary<string, AuxiliaryColumn>? Auxiliary = null)
+    IReadOnlyDictionary<string, AuxiliaryColumn>? Auxiliary = null,
+    IReadOnlyList<string>? Anchors = null)
 {
     /// <summary>
     /// The version a run takes: the named one, or the newest by date (the later-listed on a tie) when

@@ -147,7 +147,7 @@ public sealed class PipelineRun
             SweepStage.Name => SweepStage.Request(Profile.Sweep!, keys[FeaturizeStage.Name], Code),
             TrainStage.Name => TrainStage.Request(Profile.Model, Profile.Train, keys[FeaturizeStage.Name], keys.GetValueOrDefault(SweepStage.Name), Code, Rdkit.Version),
             InferStage.Name => InferStage.Request(Profile.FinalModel, keys[FeaturizeStage.Name], keys[TrainStage.Name], Code, Rdkit.Version),
-            ScreenStage.Name => ScreenStage.Request(Profile.ScreenSettings, Phase, Solvents(), ReportSettings(), keys[FeaturizeStage.Name], keys[TrainStage.Name], keys[InferStage.Name], Code, Rdkit.Version),
+            ScreenStage.Name => ScreenStage.Request(Profile.ScreenSettings, Phase, Solvents(), ReportSettings(), keys[FeaturizeStage.Name], keys[TrainStage.Name], keys[InferStage.Name], Code, Rdkit.Version, Dataset.Anchors),
             _ => throw new ArgumentException($"unknown stage '{node.Name}'"),
         };
         // The DAG's declaration and the key's inputs must agree, or status and Cake would show a different graph than the one that runs.
@@ -230,9 +230,9 @@ public sealed class PipelineRun
         var infer = await InferAsync(cancellation);
         var section = Profile.ScreenSettings;
         var screen = await new ScreenStage(Store, Rdkit, log).RunAsync(await RequestAsync(ScreenStage.Name), features, train.Artifact, train.Targets, infer.Artifact, infer.Metrics,
-            section, Phase, Solvents(), Profile.RunName, ReportSettings(), cancellation);
+            section, Phase, Solvents(), Profile.RunName, ReportSettings(), cancellation, Dataset.Anchors);
         var results = ResultsFolder;
-        ScreenStage.Publish(screen, results, log);
+        ScreenStage.Publish(screen, results, log, Dataset.Anchors);
         await WriteProvenanceAsync(results, cancellation);
         return results;
     });

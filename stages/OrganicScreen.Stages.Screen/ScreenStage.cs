@@ -36,20 +36,23 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
 
     /// <param name="phase">Where the dataset variant's energies were computed: explicit key material, because it decides
     /// whether the screen is physical and what the report says at its top.</param>
+    /// <param name="anchors">The dataset's published results (<see cref="DatasetManifest.Anchors"/>): the report prints them.</param>
     public static StageRequest Request(ScreenSection section, DatasetPhase phase, SolventCatalog solvents, IReadOnlyList<ReportSetting> settings,
-        string featurizeKey, string trainKey, string inferKey, CodeLocation code, string rdkitVersion)
+        string featurizeKey, string trainKey, string inferKey, CodeLocation code, string rdkitVersion, IReadOnlyList<string>? anchors = null)
     {
         var solvent = solvents.Solvent(section.Solvent);
         var collector = section.Collector is null ? null : solvents.Collector(section.Collector);
+        anchors ??= [];
         return new StageRequest(Name, code.Identity(typeof(ScreenStage).Assembly.GetName().Name!),
-            JsonSerializer.SerializeToNode(new { section, phase, solvent, collector, settings }, Json.Options),
+            JsonSerializer.SerializeToNode(new { section, phase, solvent, collector, settings, anchors }, Json.Options),
             new Dictionary<string, string> { [InferStage.Name] = inferKey, [TrainStage.Name] = trainKey, [FeaturizeStage.Name] = featurizeKey },
             // RDKit computes the molar masses and draws the structures.
             new Dictionary<string, string> { ["dotnet"] = CodeVersion.Runtime, ["rdkit"] = rdkitVersion });
     }
 
     public async Task<Artifact> RunAsync(StageRequest request, FeatureSet features, Artifact train, IReadOnlyList<TrainedTarget> trained, Artifact infer, IReadOnlyList<TargetMetrics> metrics,
-        ScreenSection section, DatasetPhase phase, SolventCatalog solvents, string profile, IReadOnlyList<ReportSetting> settings, CancellationToken cancellation)
+        ScreenSection section, DatasetPhase phase, SolventCatalog solvents, string profile, IReadOnlyList<ReportSetting> settings, CancellationToken cancellation,
+        IReadOnlyList<string>? anchors = null)
     {
         var solvent = solvents.Solvent(section.Solvent);
         var collector = section.Collector is null ? null : solvents.Collector(section.Collector);
@@ -101,7 +104,7 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
                 ],
                 settings.Concat(metrics.Select(m => new ReportSetting($"{m.Target.ToUpperInvariant()} model",
                     $"{m.Model.Summary}; shipped: {(m.FinalModel == "ensemble" ? $"the {trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble" : $"{m.FinalModel} (the study's best fold)")}; 95 % interval {m.Calibration.Method} ±{m.Calibration.Q.ToString("F3", CultureInfo.InvariantCulture)} eV"))).ToList(),
-                [.. MethodNotes.Defaults, .. ScreenReport.Methods, new MethodNote("Published reference numbers (for comparison with the out-of-fold metrics above)", PublishedNumbers)])
+                [.. MethodNotes.Defaults, .. ScreenReport.Methods, new MethodNote("Published reference numbers (for comparison with the out-of-fold metrics above)", ReferenceText(anchors ?? []))])
             {
                 Warnings = warning is null ? [] : [warning],
                 Screen = new ScreenSummary(Summary(usable.Count, rules, section, phase, outcome), window, ScreenReport.Filters(outcome)),
@@ -253,7 +256,7 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
     /// Copies the Screen artifact to the stable results folder. The new copy is assembled beside it and
     /// swapped in by renames, so readers see the old folder or the new one, never half of each.
     /// </summary>
-    public static void Publish(Artifact screen, string results, IStageLog log)
+    public static void Publish(Artifact screen, string results, IStageLog log, IReadOnlyList<string>? anchors = null)
     {
         var parent = Path.GetDirectoryName(results)!;
         Directory.CreateDirectory(parent);
@@ -264,7 +267,7 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
         Directory.Move(staging, results);
         if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
         log.Info($"results: {results}");
-        WriteComparison(parent, log);
+        WriteComparison(parent, log, anchors ?? []);
     }
 
     /// <summary>
@@ -272,7 +275,7 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
     /// with the published numbers. Rebuilt from the results folders at each publish (it spans profiles, so it
     /// belongs to no single content-hashed stage).
     /// </summary>
-    public static void WriteComparison(string datasetResults, IStageLog log)
+    public static void WriteComparison(string datasetResults, IStageLog log, IReadOnlyList<string> anchors)
     {
         var text = new System.Text.StringBuilder("| profile | model | IE MAE (eV) | IE R² | EA MAE (eV) | EA R² | 95 % coverage IE / EA |\n|---|---|---:|---:|---:|---:|---|\n");
         foreach (var folder in Directory.EnumerateDirectories(datasetResults).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal))
@@ -297,17 +300,17 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
                 $"| {Path.GetFileName(folder)} | {model} | {Cell(ie, r => r.Mae)} | {Cell(ie, r => r.R2)} | {Cell(ea, r => r.Mae)} | {Cell(ea, r => r.R2)} | {ie?.CoverageFoldHeldOut.Coverage:P1} / {ea?.CoverageFoldHeldOut.Coverage:P1} |\n");
         }
 
-        text.Append("\nOut-of-fold metrics (each molecule predicted by the fold model that did not see it).\n\n").Append(PublishedNumbers).Append('\n');
+        text.Append("\nOut-of-fold metrics (each molecule predicted by the fold model that did not see it).\n\n").Append(ReferenceText(anchors)).Append('\n');
         File.WriteAllText(Path.Combine(datasetResults, "comparison.md"), text.ToString());
         log.Info($"comparison: {Path.Combine(datasetResults, "comparison.md")}");
     }
 
-    /// <summary>Numbers this pipeline is measured against; all MAE in eV.</summary>
-    public const string PublishedNumbers =
-        "Original study (2020, Materials Project data, Keras FCNN on ECFP): IE R² 0.723, MAE 0.51; EA R² 0.445, MAE 0.528; 2758 cathode and 33 anode candidates. " +
-        "Its exact protocol on this OCELOT data, held-out molecules: IE MAE 0.34 (R² 0.50), EA MAE 0.32 (R² 0.58). " +
-        "A tuned ECFP MLP (radius 2, 2048 bits, multi-task, 5-seed ensemble): IE 0.21, EA 0.19. " +
-        "Published on OCELOT (random 70/10/20 split, test MAE): Chemprop D-MPNN AIE 0.173, AEA 0.154; MHNN AIE 0.162, AEA 0.124; Mordred descriptors + FNN AIE 0.201, AEA 0.188.";
+    /// <summary>The study every dataset is measured against (MAE in eV); each dataset adds its own published results.</summary>
+    public const string StudyNumbers =
+        "Original study (2020, Materials Project data, Keras FCNN on ECFP): IE R² 0.723, MAE 0.51; EA R² 0.445, MAE 0.528; 2758 cathode and 33 anode candidates.";
+
+    /// <summary>The study's numbers, then this dataset's published results (<see cref="DatasetManifest.Anchors"/>).</summary>
+    public static string ReferenceText(IReadOnlyList<string> anchors) => string.Join(' ', [StudyNumbers, .. anchors]);
 
     /// <summary>A molecule's predicted potentials on the three scales (V), with the 95 % interval vs Li/Li+.</summary>
     public sealed class PotentialRow

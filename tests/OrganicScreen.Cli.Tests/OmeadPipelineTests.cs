@@ -78,6 +78,20 @@ public sealed class OmeadPipelineTests(OmeadPipelineFixture run) : IClassFixture
     }
 
     [Fact]
+    public void Report_and_comparison_cite_omeads_own_anchors_not_ocelots()
+    {
+        // The anchors come from the dataset manifest: OMEAD's ridge and Chemprop numbers, not OCELOT's published models.
+        var report = File.ReadAllText(Path.Combine(run.Results, "report.html"));
+        var comparison = File.ReadAllText(Path.Combine(run.Results, "..", "comparison.md"));
+        foreach (var text in new[] { report, comparison })
+        {
+            text.ShouldContain("reduction_solv MAE 0.314 V");
+            text.ShouldContain("Original study (2020");
+            text.ShouldNotContain("Published on OCELOT", Case.Sensitive);
+        }
+    }
+
+    [Fact]
     public void Window_figure_is_in_figures_and_embedded_in_the_report()
     {
         var png = File.ReadAllBytes(Path.Combine(run.Results, "figures", "window.png"));
