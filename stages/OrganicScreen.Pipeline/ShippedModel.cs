@@ -12,7 +12,8 @@ namespace OrganicScreen.Pipeline;
 
 /// <summary>
 /// A results folder's <c>model/</c> loaded for prediction: per target the shipped fold models (the ensemble,
-/// or the study's best fold) and the calibrated interval, plus the training set's applicability domain.
+/// or the study's best fold) and the calibrated interval, plus the training set's applicability domain (whose training
+/// fingerprints also give each new molecule's adaptive interval its similarities).
 /// Loading checks every file against the folder's <c>files.sha256</c>; a damaged folder is one
 /// <see cref="FormatException"/> (or <see cref="FileNotFoundException"/>) that names the problem, never a crash.
 /// Loading and predicting is a library call; the CLI's <c>predict</c> and <c>screen</c> only read and write files around it.
@@ -233,8 +234,9 @@ public sealed class ShippedModel
                 continue;
             }
 
-            var ie = targets[0].Calibration.Apply(means[0][n]);
-            var ea = targets[1].Calibration.Apply(means[1][n]);
+            // An adaptive interval reads the molecule's similarities to the training set, found by the domain check.
+            var ie = targets[0].Calibration.Apply(means[0][n], difficulty: verdicts[n].Difficulty);
+            var ea = targets[1].Calibration.Apply(means[1][n], difficulty: verdicts[n].Difficulty);
             if (!Finite(ie) || !Finite(ea))
             {
                 result[i] = new LinePrediction(input, id, parsed.Canonical, null, verdicts[n],

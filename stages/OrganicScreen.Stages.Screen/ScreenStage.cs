@@ -93,14 +93,14 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
                     new MetricsRow(m.Target.ToUpperInvariant(), $"best fold {m.BestFold} on the whole dataset (study style)", m.BestFoldOnDataset),
                     new MetricsRow(m.Target.ToUpperInvariant(), $"{trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble on the whole dataset (in sample)", m.EnsembleOnDataset),
                 }).ToList(),
-                metrics.Select(m => new IntervalRow(m.Target.ToUpperInvariant(), m.Calibration, m.CoverageFoldHeldOut)).ToList(),
+                metrics.Select(m => new IntervalRow(m.Target.ToUpperInvariant(), m.Calibration, m.CoverageFoldHeldOut, m.Intervals)).ToList(),
                 figures,
                 [
                     new CandidateTable($"Cathode candidates ({cathodes.Count})", cathodes, ScreenReport.TableRows, Cathodes),
                     new CandidateTable($"Anode candidates ({anodes.Count})", anodes, ScreenReport.TableRows, Anodes),
                 ],
                 settings.Concat(metrics.Select(m => new ReportSetting($"{m.Target.ToUpperInvariant()} model",
-                    $"{m.Model.Summary}; shipped: {(m.FinalModel == "ensemble" ? $"the {trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble" : $"{m.FinalModel} (the study's best fold)")}; 95 % interval {m.Calibration.Method} ±{m.Calibration.Q.ToString("F3", CultureInfo.InvariantCulture)} eV"))).ToList(),
+                    $"{m.Model.Summary}; shipped: {(m.FinalModel == "ensemble" ? $"the {trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble" : $"{m.FinalModel} (the study's best fold)")}; 95 % interval {m.Calibration.Method}, mean ±{m.Intervals.MeanHalfWidth.ToString("F3", CultureInfo.InvariantCulture)} eV (fixed ±{m.FixedCalibration.Q.ToString("F3", CultureInfo.InvariantCulture)} eV)"))).ToList(),
                 [.. MethodNotes.Defaults, .. ScreenReport.Methods, new MethodNote("Published reference numbers (for comparison with the out-of-fold metrics above)", PublishedNumbers)])
             {
                 Warnings = warning is null ? [] : [warning],

@@ -1,0 +1,165 @@
+using System.Text.Json.Serialization;
+using MathNet.Numerics.LinearAlgebra;
+
+namespace OrganicScreen.Screening;
+
+/// <summary>
+/// How unlike the molecules a model learned from a prediction is, from fingerprints alone (never from a label):
+/// the largest and the mean of the <see cref="Neighbours"/> largest Tanimoto similarities (ECFP4) to the training
+/// molecules the predicting model did not get this molecule from. For an out-of-fold prediction (fold k) those are the
+/// molecules of the other folds, i.e. the training set of the member that made it; for a new molecule, the whole training set.
+/// </summary>
+/// <remarks>
+/// Why not the ensemble spread: each out-of-fold molecule was held out by one member only, and the other k − 1 were
+/// trained on it, so on the calibration molecules the members agree far more than on a new molecule (and the held-out
+/// member's distance to the others is nearly its own residual, i.e. the label leaks in). Scores |r|/spread calibrated
+/// there would give intervals that are too narrow where it matters. Nested folds would fix that but mean retraining
+/// every member k − 1 more times. Similarities need no retraining and are computed the same way for both.
+/// </remarks>
+public sealed record Difficulty(double NearestSimilarity, double MeanNeighbourSimilarity)
+{
+    /// <summary>Neighbours averaged in <see cref="MeanNeighbourSimilarity"/>: a few, so one lucky near-duplicate does not decide alone.</summary>
+    public const int Neighbours = 5;
+
+    /// <summary>From the largest similarities, largest first (missing neighbours count as 0).</summary>
+    public static Difficulty FromSimilarities(ReadOnlySpan<double> largestFirst)
+    {
+        if (largestFirst.Length != Neighbours) throw new ArgumentException($"need the {Neighbours} largest similarities", nameof(largestFirst));
+        var sum = 0.0;
+        foreach (var s in largestFirst) sum += s;
+        return new Difficulty(largestFirst[0], sum / Neighbours);
+    }
+}
+
+/// <summary>
+/// The scale σ(x) of a molecule's error: σ = max(Floor, Intercept + Nearest·(1 − s₁) + Neighbours·(1 − s̄₅)), a least-squares
+/// fit of |residual| on the two distances. Linear because the out-of-fold MAE grows about linearly as similarity falls
+/// (<c>domain.json</c>'s bins), and two features with three coefficients cannot overfit thousands of residuals.
+/// </summary>
+/// <param name="Floor">σ never goes below <see cref="FloorShare"/> of the mean |residual| it was fitted on: the fit may
+/// extrapolate to near zero for a molecule that has near-duplicates in training, but the DFT labels themselves are not
+/// that exact.</param>
+public sealed record ErrorScale(
+    [property: JsonPropertyName("intercept")] double Intercept,
+    [property: JsonPropertyName("nearest")] double Nearest,
+    [property: JsonPropertyName("neighbours")] double Neighbours,
+    [property: JsonPropertyName("floor")] double Floor)
+{
+    public const double FloorShare = 0.25;
+
+    public double Of(Difficulty d) =>
+        Math.Max(Floor, Intercept + Nearest * (1 - d.NearestSimilarity) + Neighbours * (1 - d.MeanNeighbourSimilarity));
+
+    public bool IsValid => double.IsFinite(Intercept) && double.IsFinite(Nearest) && double.IsFinite(Neighbours) && double.IsFinite(Floor) && Floor > 0;
+
+    /// <summary>Least squares of |residual| on (1, 1 − s₁, 1 − s̄₅); a constant (the mean) when the distances do not vary.</summary>
+    public static ErrorScale Fit(IReadOnlyList<(Difficulty Difficulty, double AbsoluteError)> examples)
+    {
+        if (examples.Count == 0) throw new ArgumentException("no examples to fit the error scale on", nameof(examples));
+        var mean = examples.Average(e => e.AbsoluteError);
+        // A zero mean error (a perfect fit on every example) still needs a positive scale for the scores to be defined.
+        var floor = Math.Max(FloorShare * mean, 1e-6);
+        var design = Matrix<double>.Build.Dense(examples.Count, 3, (i, j) => j switch
+        {
+            0 => 1.0,
+            1 => 1 - examples[i].Difficulty.NearestSimilarity,
+            _ => 1 - examples[i].Difficulty.MeanNeighbourSimilarity,
+        });
+        var errors = Vector<double>.Build.Dense(examples.Count, i => examples[i].AbsoluteError);
+        var qr = design.QR();
+        // Rank-deficient (all distances equal, or one a multiple of the other): fall back to one width for all.
+        if (qr.R.Diagonal().Enumerate().Any(d => Math.Abs(d) < 1e-9 * Math.Sqrt(examples.Count)))
+            return new ErrorScale(mean, 0, 0, floor);
+        var beta = qr.Solve(errors);
+        return new ErrorScale(beta[0], beta[1], beta[2], floor);
+    }
+}
+
+/// <summary>One calibration example: its cross-validation fold, the out-of-fold residual (label − prediction) and its difficulty.</summary>
+public sealed record ConformalExample(int Fold, double Residual, Difficulty Difficulty);
+
+/// <summary>Coverage and width in one decile of predicted uncertainty (decile 1: the narrowest adaptive intervals).</summary>
+public sealed record DecileCoverage(int Decile, int Count, double MeanHalfWidth, double Coverage, double FixedMeanHalfWidth, double FixedCoverage);
+
+/// <summary>
+/// Fold-held-out comparison of the adaptive and the fixed-width interval (both member-level): for every fold, both rules
+/// are fitted on the other folds' residuals alone and applied to this fold; the numbers pool all folds, so no molecule's
+/// error helped set its own interval.
+/// </summary>
+/// <param name="Adaptive">The adaptive interval's coverage and half-widths.</param>
+/// <param name="Fixed">The same for one split-conformal width (the fixed-width interval before the ensemble narrowing).</param>
+/// <param name="ShareNarrower">Share of molecules whose adaptive interval is narrower than the fixed one.</param>
+/// <param name="Deciles">By deciles of the adaptive half-width over all held-out molecules.</param>
+public sealed record AdaptiveEvaluation(CoverageReport Adaptive, CoverageReport Fixed, double ShareNarrower, IReadOnlyList<DecileCoverage> Deciles);
+
+/// <summary>
+/// The adaptive interval against the fixed one for a target. <see cref="MeanHalfWidth"/>, <see cref="FixedHalfWidth"/> and
+/// <see cref="ShareNarrower"/> are the shipped intervals of the dataset's predicted molecules (ensemble-narrowed like the
+/// fixed one); <see cref="HeldOut"/> is the honest member-level measurement (no molecule's error sets its own interval).
+/// </summary>
+public sealed record IntervalComparison(double MeanHalfWidth, double FixedHalfWidth, double ShareNarrower, AdaptiveEvaluation HeldOut);
+
+/// <summary>
+/// Normalised split conformal with a difficulty scale: scores |r|/σ(x), q their conformal quantile, interval ŷ ± q·σ(x).
+/// Fitting σ and taking the quantile on the same residuals would make the scores of the fitting residuals too small
+/// (σ was fitted to them) and q too low, so they are cross-fitted: the score of a fold-k residual uses σ fitted on the
+/// other folds only. The shipped σ is fitted on every fold, which no new molecule's error was part of, as for the scores.
+/// </summary>
+public static class AdaptiveConformal
+{
+    /// <summary>
+    /// The shipped rule: σ fitted on all examples, q from the cross-fitted scores, times <paramref name="scale"/> (the
+    /// ensemble narrowing of <see cref="Calibration.FitEnsembleConformal"/>; 1 for a single model).
+    /// </summary>
+    public static Calibration Fit(IReadOnlyList<ConformalExample> examples, double alpha, double scale = 1.0)
+    {
+        if (!(scale > 0) || !double.IsFinite(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "scale must be a positive finite number.");
+        var folds = examples.Select(e => e.Fold).Distinct().Order().ToList();
+        if (folds.Count < 2) throw new ArgumentException("adaptive intervals need out-of-fold residuals from at least two folds", nameof(examples));
+        if (examples.Any(e => !double.IsFinite(e.Residual)))
+            throw new ArgumentException("adaptive intervals need finite residuals", nameof(examples));
+        var scores = new List<double>(examples.Count);
+        foreach (var fold in folds)
+        {
+            var sigma = ErrorScale.Fit(examples.Where(e => e.Fold != fold).Select(e => (e.Difficulty, Math.Abs(e.Residual))).ToList());
+            scores.AddRange(examples.Where(e => e.Fold == fold).Select(e => Math.Abs(e.Residual) / sigma.Of(e.Difficulty)));
+        }
+
+        var q = Calibration.ConformalQuantile(scores, alpha);
+        var shipped = ErrorScale.Fit(examples.Select(e => (e.Difficulty, Math.Abs(e.Residual))).ToList());
+        return new Calibration(IntervalMethod.AdaptiveConformal, alpha, q * scale, 0.0, examples.Count) { Scale = scale, ErrorScale = shipped };
+    }
+
+    /// <summary>
+    /// The honest measurement: for each fold, <see cref="Fit"/> (itself cross-fitted over the remaining folds) and the
+    /// fixed split-conformal width are fitted without that fold and applied to it; coverage and widths pool the folds.
+    /// </summary>
+    public static AdaptiveEvaluation Evaluate(IReadOnlyList<ConformalExample> examples, double alpha)
+    {
+        var held = new List<(double HalfWidth, double FixedHalfWidth, bool Covered, bool FixedCovered)>(examples.Count);
+        foreach (var fold in examples.Select(e => e.Fold).Distinct().Order())
+        {
+            var others = examples.Where(e => e.Fold != fold).ToList();
+            var adaptive = Fit(others, alpha);
+            var fixedWidth = Calibration.ConformalQuantile(others.Select(e => Math.Abs(e.Residual)).ToList(), alpha);
+            foreach (var e in examples.Where(e => e.Fold == fold))
+            {
+                var halfWidth = adaptive.HalfWidth(difficulty: e.Difficulty);
+                held.Add((halfWidth, fixedWidth, Math.Abs(e.Residual) <= halfWidth, Math.Abs(e.Residual) <= fixedWidth));
+            }
+        }
+
+        var n = held.Count;
+        // Ranks, not values, cut the deciles, so ties at the floor still give ten groups of (nearly) equal size; the sort is
+        // stable, so equal widths keep the examples' order and the split is reproducible.
+        var ranked = held.OrderBy(h => h.HalfWidth).ToList();
+        var deciles = Enumerable.Range(0, 10).Select(d => ranked[(d * n / 10)..((d + 1) * n / 10)]).Where(part => part.Count > 0)
+            .Select((part, d) => new DecileCoverage(d + 1, part.Count, part.Average(h => h.HalfWidth), Share(part, h => h.Covered),
+                part.Average(h => h.FixedHalfWidth), Share(part, h => h.FixedCovered))).ToList();
+        return new AdaptiveEvaluation(CoverageReport.Of(held.Count(h => h.Covered), held.Select(h => h.HalfWidth).ToList()),
+            CoverageReport.Of(held.Count(h => h.FixedCovered), held.Select(h => h.FixedHalfWidth).ToList()),
+            Share(held, h => h.HalfWidth < h.FixedHalfWidth), deciles);
+    }
+
+    private static double Share<T>(IReadOnlyCollection<T> items, Func<T, bool> predicate) => (double)items.Count(predicate) / items.Count;
+}
