@@ -16,25 +16,29 @@ namespace OrganicScreen.Screening;
 /// there would give intervals that are too narrow where it matters. Nested folds would fix that but mean retraining
 /// every member k − 1 more times. Similarities need no retraining and are computed the same way for both.
 /// </remarks>
-public sealed record Difficulty(double NearestSimilarity, double MeanNeighbourSimilarity)
+public sealed record Difficulty(double NearestSimilarity, double MeanNeighbourSimilarity, double NeighbourError)
 {
     /// <summary>Neighbours averaged in <see cref="MeanNeighbourSimilarity"/>: a few, so one lucky near-duplicate does not decide alone.</summary>
     public const int Neighbours = 5;
 
-    /// <summary>From the largest similarities, largest first (missing neighbours count as 0).</summary>
-    public static Difficulty FromSimilarities(ReadOnlySpan<double> largestFirst)
+    /// <summary>Neighbours whose out-of-fold errors <see cref="NeighbourError"/> averages: enough that one outlier does not decide.</summary>
+    public const int ErrorNeighbours = 10;
+
+    /// <summary>From the largest similarities, largest first (missing neighbours count as 0), and the neighbours' mean error.</summary>
+    public static Difficulty From(ReadOnlySpan<double> largestFirst, double neighbourError)
     {
         if (largestFirst.Length != Neighbours) throw new ArgumentException($"need the {Neighbours} largest similarities", nameof(largestFirst));
         var sum = 0.0;
         foreach (var s in largestFirst) sum += s;
-        return new Difficulty(largestFirst[0], sum / Neighbours);
+        return new Difficulty(largestFirst[0], sum / Neighbours, neighbourError);
     }
 }
 
 /// <summary>
-/// The scale σ(x) of a molecule's error: σ = max(Floor, Intercept + Nearest·(1 − s₁) + Neighbours·(1 − s̄₅)), a least-squares
-/// fit of |residual| on the two distances. Linear because the out-of-fold MAE grows about linearly as similarity falls
-/// (<c>domain.json</c>'s bins), and two features with three coefficients cannot overfit thousands of residuals.
+/// The scale σ(x) of a molecule's error: σ = max(Floor, Intercept + Nearest·(1 − s₁) + Neighbours·(1 − s̄₅) + Errors·ē),
+/// a least-squares fit of |residual| on the two distances and the neighbours' mean error ē. Linear because the
+/// out-of-fold MAE grows about linearly as similarity falls (<c>domain.json</c>'s bins) and with the local error, and
+/// four coefficients cannot overfit thousands of residuals.
 /// </summary>
 /// <param name="Floor">σ never goes below <see cref="FloorShare"/> of the mean |residual| it was fitted on: the fit may
 /// extrapolate to near zero for a molecule that has near-duplicates in training, but the DFT labels themselves are not
@@ -43,35 +47,40 @@ public sealed record ErrorScale(
     [property: JsonPropertyName("intercept")] double Intercept,
     [property: JsonPropertyName("nearest")] double Nearest,
     [property: JsonPropertyName("neighbours")] double Neighbours,
+    [property: JsonPropertyName("errors")] double Errors,
     [property: JsonPropertyName("floor")] double Floor)
 {
     public const double FloorShare = 0.25;
 
+    private const int Coefficients = 4;
+
     public double Of(Difficulty d) =>
-        Math.Max(Floor, Intercept + Nearest * (1 - d.NearestSimilarity) + Neighbours * (1 - d.MeanNeighbourSimilarity));
+        Math.Max(Floor, Intercept + Nearest * (1 - d.NearestSimilarity) + Neighbours * (1 - d.MeanNeighbourSimilarity) + Errors * d.NeighbourError);
 
-    public bool IsValid => double.IsFinite(Intercept) && double.IsFinite(Nearest) && double.IsFinite(Neighbours) && double.IsFinite(Floor) && Floor > 0;
+    public bool IsValid => double.IsFinite(Intercept) && double.IsFinite(Nearest) && double.IsFinite(Neighbours) && double.IsFinite(Errors) && double.IsFinite(Floor) && Floor > 0;
 
-    /// <summary>Least squares of |residual| on (1, 1 − s₁, 1 − s̄₅); a constant (the mean) when the distances do not vary.</summary>
+    /// <summary>Least squares of |residual| on (1, 1 − s₁, 1 − s̄₅, ē); a constant (the mean) when the features do not vary independently.</summary>
     public static ErrorScale Fit(IReadOnlyList<(Difficulty Difficulty, double AbsoluteError)> examples)
     {
         if (examples.Count == 0) throw new ArgumentException("no examples to fit the error scale on", nameof(examples));
         var mean = examples.Average(e => e.AbsoluteError);
         // A zero mean error (a perfect fit on every example) still needs a positive scale for the scores to be defined.
         var floor = Math.Max(FloorShare * mean, 1e-6);
-        var design = Matrix<double>.Build.Dense(examples.Count, 3, (i, j) => j switch
+        if (examples.Count < Coefficients) return new ErrorScale(mean, 0, 0, 0, floor);
+        var design = Matrix<double>.Build.Dense(examples.Count, Coefficients, (i, j) => j switch
         {
             0 => 1.0,
             1 => 1 - examples[i].Difficulty.NearestSimilarity,
-            _ => 1 - examples[i].Difficulty.MeanNeighbourSimilarity,
+            2 => 1 - examples[i].Difficulty.MeanNeighbourSimilarity,
+            _ => examples[i].Difficulty.NeighbourError,
         });
         var errors = Vector<double>.Build.Dense(examples.Count, i => examples[i].AbsoluteError);
         var qr = design.QR();
-        // Rank-deficient (all distances equal, or one a multiple of the other): fall back to one width for all.
+        // Rank-deficient (a feature constant, or one a combination of the others): one width for all, as with too few examples.
         if (qr.R.Diagonal().Enumerate().Any(d => Math.Abs(d) < 1e-9 * Math.Sqrt(examples.Count)))
-            return new ErrorScale(mean, 0, 0, floor);
+            return new ErrorScale(mean, 0, 0, 0, floor);
         var beta = qr.Solve(errors);
-        return new ErrorScale(beta[0], beta[1], beta[2], floor);
+        return new ErrorScale(beta[0], beta[1], beta[2], beta[3], floor);
     }
 }
 

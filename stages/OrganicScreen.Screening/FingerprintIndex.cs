@@ -67,6 +67,7 @@ public sealed class FingerprintIndex
     public sealed class Scratch(int count)
     {
         internal readonly int[] Shared = new int[count];
+        internal readonly double[] All = new double[count];
     }
 
     /// <summary>The largest Tanimoto similarity of <paramref name="query"/> (distinct on-bits) to a molecule <paramref name="include"/> accepts (all when null), and which (-1: none shares a bit).</summary>
@@ -104,12 +105,19 @@ public sealed class FingerprintIndex
 
     /// <summary>
     /// The <paramref name="top"/>.Length largest Tanimoto similarities of <paramref name="query"/> to molecules
-    /// <paramref name="include"/> accepts (all when null), largest first; slots beyond the molecules that share a bit stay 0.
+    /// <paramref name="include"/> accepts (all when null), largest first, and in <paramref name="neighbours"/> (same
+    /// length, or empty when not needed) which molecules: <see cref="Similarities"/> then <see cref="Largest"/>.
     /// </summary>
-    public void NearestSimilarities(ReadOnlySpan<int> query, Scratch scratch, Func<int, bool>? include, Span<double> top)
+    public void NearestSimilarities(ReadOnlySpan<int> query, Scratch scratch, Func<int, bool>? include, Span<double> top, Span<int> neighbours = default)
     {
-        top.Clear();
-        if (top.Length == 0) return;
+        Similarities(query, scratch, scratch.All);
+        Largest(scratch.All, include, top, neighbours);
+    }
+
+    /// <summary>The Tanimoto similarity of <paramref name="query"/> to every molecule (0 where no bit is shared), into <paramref name="all"/>.</summary>
+    public void Similarities(ReadOnlySpan<int> query, Scratch scratch, Span<double> all)
+    {
+        if (all.Length != Count) throw new ArgumentException("one similarity per molecule", nameof(all));
         var shared = scratch.Shared;
         ulong mask = 0;
         foreach (var bit in query)
@@ -128,18 +136,35 @@ public sealed class FingerprintIndex
         {
             var c = shared[m] + System.Numerics.BitOperations.PopCount(mask & denseMasks[m]);
             shared[m] = 0;
-            if (c == 0) continue;
-            var similarity = (double)c / (query.Length + sizes[m] - c);
+            all[m] = c == 0 ? 0 : (double)c / (query.Length + sizes[m] - c);
+        }
+    }
+
+    /// <summary>
+    /// The <paramref name="top"/>.Length largest of <paramref name="all"/> among molecules <paramref name="include"/>
+    /// accepts (all when null) and above 0, largest first, the earlier molecule first among equals; unfilled slots are 0 and -1.
+    /// </summary>
+    public static void Largest(ReadOnlySpan<double> all, Func<int, bool>? include, Span<double> top, Span<int> neighbours = default)
+    {
+        if (neighbours.Length != 0 && neighbours.Length != top.Length) throw new ArgumentException("one neighbour slot per similarity, or none", nameof(neighbours));
+        top.Clear();
+        neighbours.Fill(-1);
+        if (top.Length == 0) return;
+        for (var m = 0; m < all.Length; m++)
+        {
+            var similarity = all[m];
             if (similarity <= top[^1] || (include is not null && !include(m))) continue;
-            // Insertion into the short descending list: k is 5, so this beats any heap.
+            // Insertion into the short descending list: k is 5 or 10, so this beats any heap.
             var at = top.Length - 1;
             while (at > 0 && top[at - 1] < similarity)
             {
                 top[at] = top[at - 1];
+                if (neighbours.Length != 0) neighbours[at] = neighbours[at - 1];
                 at--;
             }
 
             top[at] = similarity;
+            if (neighbours.Length != 0) neighbours[at] = m;
         }
     }
 

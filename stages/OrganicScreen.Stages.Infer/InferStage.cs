@@ -67,7 +67,8 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
             var inputs = new MoleculeInputs(rdkit, molecules.Select(m => m.InputSmiles).ToList());
             var rows = molecules.Select(m => new PredictionRow { Index = m.Index, Id = m.Id, CanonicalSmiles = m.CanonicalSmiles }).ToList();
             var metrics = new List<TargetMetrics>();
-            var similarity = MoleculeDifficulty.Index(rdkit, molecules.Select(m => m.CanonicalSmiles).ToList(), ct);
+            var smiles = molecules.Select(m => m.CanonicalSmiles).ToList();
+            var similarity = MoleculeDifficulty.Index(rdkit, smiles, ct);
             // Members' predictions per model folder: the D-MPNN's targets share one set of fold models.
             var members = new Dictionary<string, (Ensemble Ensemble, double[][][] Predictions)>();
             foreach (var t in trained)
@@ -94,7 +95,9 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
                 var finalModel = policy == FinalModelPolicy.Ensemble ? "ensemble" : $"fold{best.Fold}";
                 var final = policy == FinalModelPolicy.Ensemble ? combined.Mean : bestPrediction;
 
-                var (difficulty, examples) = IntervalExamples(similarity, mine);
+                var errors = TargetErrors.From(t.Target, mine, molecules.Count);
+                errors.Save(Path.Combine(context.OutputDirectory, TargetErrors.FileName(t.Target)));
+                var (difficulty, examples) = IntervalExamples(similarity, smiles, errors, mine);
                 var calibrationData = mine.Select(r => new OutOfFoldPrediction(r.Label, r.Prediction, Difficulty: difficulty[r.Index])).ToList();
                 var fixedCalibration = policy == FinalModelPolicy.Ensemble
                     ? Calibration.FitEnsembleConformal(calibrationData, MemberDisagreement(mine, perFold, t.Folds.Select(f => f.Fold).ToList()), Alpha)
@@ -137,14 +140,13 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
     }
 
     /// <summary>
-    /// For one target's out-of-fold rows: every indexed molecule's difficulty (<see cref="MoleculeDifficulty.ForTarget"/>)
-    /// and the calibration examples, each residual with its fold and difficulty.
+    /// For one target's out-of-fold rows: every indexed molecule's difficulty (<see cref="TargetErrors.Of"/>) and the
+    /// calibration examples, each residual with its fold and difficulty.
     /// </summary>
-    public static (Difficulty[] Difficulty, IReadOnlyList<ConformalExample> Examples) IntervalExamples(FingerprintIndex similarity, IReadOnlyList<TrainStage.OutOfFoldRow> mine)
+    public static (Difficulty[] Difficulty, IReadOnlyList<ConformalExample> Examples) IntervalExamples(FingerprintIndex similarity, IReadOnlyList<string> canonicalSmiles,
+        TargetErrors errors, IReadOnlyList<TrainStage.OutOfFoldRow> mine)
     {
-        var foldOf = Enumerable.Repeat(-1, similarity.Count).ToArray();
-        foreach (var r in mine) foldOf[r.Index] = r.Fold;
-        var difficulty = MoleculeDifficulty.ForTarget(similarity, foldOf);
+        var difficulty = MoleculeDifficulty.ForTarget(similarity, canonicalSmiles, errors);
         return (difficulty, mine.Select(r => new ConformalExample(r.Fold, r.Label - r.Prediction, difficulty[r.Index])).ToList());
     }
 
@@ -160,9 +162,11 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
         var oof = (await ParquetTable.ReadAsync<TrainStage.OutOfFoldRow>(outOfFoldPath)).ToList();
         if (oof.Any(r => r.Index < 0 || r.Index >= molecules.Count))
             throw new FormatException($"{outOfFoldPath} names molecules that {moleculesPath} does not have: they are not from the same run");
-        var similarity = MoleculeDifficulty.Index(rdkit, molecules.Select(m => m.CanonicalSmiles).ToList(), cancellation);
+        var smiles = molecules.Select(m => m.CanonicalSmiles).ToList();
+        var similarity = MoleculeDifficulty.Index(rdkit, smiles, cancellation);
         return oof.Select(r => r.Target).Distinct().Order(StringComparer.Ordinal)
-            .Select(target => (target, AdaptiveConformal.Evaluate(IntervalExamples(similarity, oof.Where(r => r.Target == target).ToList()).Examples, Alpha)))
+            .Select(target => (target, AdaptiveConformal.Evaluate(
+                IntervalExamples(similarity, smiles, TargetErrors.From(target, oof, molecules.Count), oof.Where(r => r.Target == target).ToList()).Examples, Alpha)))
             .ToList();
     }
 

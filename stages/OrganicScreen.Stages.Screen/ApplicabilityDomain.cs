@@ -50,13 +50,10 @@ public sealed record ThresholdSplit(string Target, int CountBelow, double? MaeBe
 /// <summary>
 /// The applicability-domain verdict for one molecule: inside, or the reasons it is not (elements or size the
 /// training set never had, several fragments, no similar training molecule). <see cref="MaxSimilarity"/> is the
-/// largest Tanimoto similarity (ECFP4) to a training molecule; <see cref="Difficulty"/> the similarities the adaptive
-/// interval reads.
+/// largest Tanimoto similarity (ECFP4) to a training molecule.
 /// </summary>
-public sealed record DomainVerdict(Difficulty Difficulty, IReadOnlyList<string> Reasons)
+public sealed record DomainVerdict(double MaxSimilarity, IReadOnlyList<string> Reasons)
 {
-    public double MaxSimilarity => Difficulty.NearestSimilarity;
-
     public bool Inside => Reasons.Count == 0;
 
     /// <summary>"in", or "out: " and the reasons separated by "; ".</summary>
@@ -84,6 +81,9 @@ public sealed class ApplicabilityDomain
 
     public DomainSummary Summary { get; }
 
+    /// <summary>The training fingerprints, molecule i = row i of the dataset (what the adaptive intervals' neighbours are found in).</summary>
+    public FingerprintIndex Index => index;
+
     /// <summary>Reads <c>domain.json</c> and its fingerprints from a model folder; a damaged file is a <see cref="FormatException"/>.</summary>
     public static ApplicabilityDomain Load(string modelFolder)
     {
@@ -110,18 +110,16 @@ public sealed class ApplicabilityDomain
     {
         if (fingerprints.Columns != Spec.Bits) throw new ArgumentException($"fingerprints must be {Spec}", nameof(fingerprints));
         var verdicts = new DomainVerdict[descriptors.Count];
-        Parallel.For(0, descriptors.Count, () => (new FingerprintIndex.Scratch(index.Count), new double[Difficulty.Neighbours]), (i, _, state) =>
+        Parallel.For(0, descriptors.Count, () => new FingerprintIndex.Scratch(index.Count), (i, _, scratch) =>
         {
-            index.NearestSimilarities(fingerprints.Row(i), state.Item1, null, state.Item2);
-            verdicts[i] = Check(descriptors[i], Difficulty.FromSimilarities(state.Item2));
-            return state;
+            verdicts[i] = Check(descriptors[i], index.Nearest(fingerprints.Row(i), scratch, null).Similarity);
+            return scratch;
         }, _ => { });
         return verdicts;
     }
 
-    private DomainVerdict Check(MoleculeDescriptors d, Difficulty difficulty)
+    private DomainVerdict Check(MoleculeDescriptors d, double similarity)
     {
-        var similarity = difficulty.NearestSimilarity;
         var reasons = new List<string>();
         if (d.Fragments > 1) reasons.Add($"{d.Fragments} fragments (salt or mixture)");
         var unseen = d.Elements.Where(e => !elements.Contains(e)).ToList();
@@ -130,7 +128,7 @@ public sealed class ApplicabilityDomain
             reasons.Add($"{d.HeavyAtoms} heavy atoms, training range {Summary.MinHeavyAtoms}-{Summary.MaxHeavyAtoms}");
         if (similarity < Summary.SimilarityThreshold)
             reasons.Add(string.Create(CultureInfo.InvariantCulture, $"nearest training molecule similarity {similarity:F2} < {Summary.SimilarityThreshold:F2}"));
-        return new DomainVerdict(difficulty, reasons);
+        return new DomainVerdict(similarity, reasons);
     }
 
     /// <summary>

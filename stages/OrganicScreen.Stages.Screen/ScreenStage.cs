@@ -19,7 +19,9 @@ public sealed record ModelCard(string Dataset, string Profile, string Variant, I
 
 /// <param name="Model">The family and its settings (also recorded per fold in fold.json).</param>
 /// <param name="Folds">The fold-model folders whose mean is the shipped prediction (one for the study's best fold).</param>
-public sealed record ModelCardTarget(string Target, TrainedModel Model, string FinalModel, IReadOnlyList<string> Folds, string Calibration, string GlobalCalibration);
+/// <param name="IntervalErrors">The out-of-fold errors by training molecule that an adaptive interval (<see cref="TargetErrors"/>) reads; null in folders published before adaptive intervals.</param>
+public sealed record ModelCardTarget(string Target, TrainedModel Model, string FinalModel, IReadOnlyList<string> Folds, string Calibration, string GlobalCalibration,
+    string? IntervalErrors = null);
 
 /// <summary>
 /// Screen: potentials vs Li/Li+ from the predictions, the solvent-window rules with each molecule's interval as the
@@ -231,8 +233,10 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
 
             File.Copy(infer.PathOf(InferStage.CalibrationFile(t.Target)), Path.Combine(folder, InferStage.CalibrationFile(t.Target)));
             File.Copy(infer.PathOf(InferStage.GlobalCalibrationFile(t.Target)), Path.Combine(folder, InferStage.GlobalCalibrationFile(t.Target)));
+            File.Copy(infer.PathOf(TargetErrors.FileName(t.Target)), Path.Combine(folder, TargetErrors.FileName(t.Target)));
             var final = m.FinalModel == "ensemble" ? folds : [t.FoldDirectory(m.BestFold)];
-            targets.Add(new ModelCardTarget(t.Target, t.Model, m.FinalModel, final, InferStage.CalibrationFile(t.Target), InferStage.GlobalCalibrationFile(t.Target)));
+            targets.Add(new ModelCardTarget(t.Target, t.Model, m.FinalModel, final, InferStage.CalibrationFile(t.Target), InferStage.GlobalCalibrationFile(t.Target),
+                TargetErrors.FileName(t.Target)));
         }
 
         File.WriteAllText(Path.Combine(folder, ModelCard.FileName), JsonSerializer.Serialize(new ModelCard(features.Dataset, profile, features.Variant, targets, rdkit), Json.Options));

@@ -7,26 +7,27 @@ public class AdaptiveIntervalsTests
     [Fact]
     public void The_error_scale_recovers_an_exact_linear_law_and_floors_it()
     {
-        // |r| = 0.1 + 0.2·(1 − s₁) + 0.3·(1 − s̄₅) on four points that span the plane: least squares is exact.
-        (double S1, double S5)[] points = [(1.0, 0.5), (0.5, 0.5), (0.75, 0.25), (0.25, 0.0)];
-        var examples = points.Select(p => (new Difficulty(p.S1, p.S5), 0.1 + 0.2 * (1 - p.S1) + 0.3 * (1 - p.S5))).ToList();
+        // |r| = 0.1 + 0.2·(1 − s₁) + 0.3·(1 − s̄₅) + 0.5·ē on five points that span the space: least squares is exact.
+        //   (1, 0.5, 0.1) → 0.3; (0.5, 0.5, 0.1) → 0.4; (0.75, 0.25, 0.1) → 0.425; (0.25, 0, 0.3) → 0.7; (1, 1, 0.2) → 0.2.
+        (double S1, double S5, double E)[] points = [(1.0, 0.5, 0.1), (0.5, 0.5, 0.1), (0.75, 0.25, 0.1), (0.25, 0.0, 0.3), (1.0, 1.0, 0.2)];
+        var examples = points.Select(p => (new Difficulty(p.S1, p.S5, p.E), 0.1 + 0.2 * (1 - p.S1) + 0.3 * (1 - p.S5) + 0.5 * p.E)).ToList();
         var scale = ErrorScale.Fit(examples);
         scale.Intercept.ShouldBe(0.1, 1e-12);
         scale.Nearest.ShouldBe(0.2, 1e-12);
         scale.Neighbours.ShouldBe(0.3, 1e-12);
-        // |r| = 0.25, 0.35, 0.375, 0.55 → mean 0.38125 → floor a quarter of it.
-        scale.Floor.ShouldBe(0.25 * 0.38125, 1e-12);
-        scale.Of(new Difficulty(0.5, 0.5)).ShouldBe(0.35, 1e-12);
-        // A near-duplicate of the training set extrapolates to 0.1 + 0 + 0 = 0.1 ≥ floor 0.0953; a law with a negative intercept is floored.
-        (scale with { Intercept = -1 }).Of(new Difficulty(1, 1)).ShouldBe(scale.Floor);
+        scale.Errors.ShouldBe(0.5, 1e-12);
+        // Mean |r| = 2.025 / 5 = 0.405 → floor a quarter of it, 0.10125.
+        scale.Floor.ShouldBe(0.10125, 1e-12);
+        scale.Of(new Difficulty(0.5, 0.5, 0.1)).ShouldBe(0.4, 1e-12);
+        // A near-duplicate of the training set whose neighbours were predicted exactly extrapolates to 0.1, below the floor.
+        scale.Of(new Difficulty(1, 1, 0)).ShouldBe(0.10125, 1e-12);
     }
 
     [Fact]
-    public void Without_variation_in_the_similarities_the_scale_is_the_mean_error()
+    public void Without_variation_in_the_difficulty_the_scale_is_the_mean_error()
     {
-        var examples = new[] { 0.2, 0.4, 0.9 }.Select(e => (new Difficulty(0.6, 0.5), e)).ToList();
-        var scale = ErrorScale.Fit(examples);
-        scale.ShouldBe(new ErrorScale(0.5, 0, 0, 0.125));
+        var examples = new[] { 0.2, 0.4, 0.9 }.Select(e => (new Difficulty(0.6, 0.5, 0.2), e)).ToList();
+        ErrorScale.Fit(examples).ShouldBe(new ErrorScale(0.5, 0, 0, 0, 0.125));
     }
 
     [Fact]
@@ -37,7 +38,7 @@ public class AdaptiveIntervalsTests
         // Scores of fold 0 use σ from fold 1 (4): 0.25, 0.5, 0.75; scores of fold 1 use σ from fold 0 (2): 1, 2, 3.
         // alpha = 0.3, n = 6: k = ⌈7·0.7⌉ = ⌈4.9⌉ = 5 → the 5th smallest of 0.25 0.5 0.75 1 2 3 → q = 2.
         // Shipped σ from all six: mean 18/6 = 3; half-width q·σ·scale = 2·3·0.5 = 3.
-        var d = new Difficulty(0.5, 0.4);
+        var d = new Difficulty(0.5, 0.4, 0.3);
         ConformalExample[] examples =
         [
             new(0, 1, d), new(0, -2, d), new(0, 3, d),
@@ -48,7 +49,7 @@ public class AdaptiveIntervalsTests
         c.Q.ShouldBe(1.0, 1e-12);
         c.Scale.ShouldBe(0.5);
         c.N.ShouldBe(6);
-        c.ErrorScale.ShouldBe(new ErrorScale(3, 0, 0, 0.75));
+        c.ErrorScale.ShouldBe(new ErrorScale(3, 0, 0, 0, 0.75));
         c.Apply(5.0, difficulty: d).ShouldBe(new PredictionInterval(5.0, 2.0, 8.0));
         Should.Throw<ArgumentException>(() => c.HalfWidth()).Message.ShouldContain("difficulty");
         Should.Throw<ArgumentException>(() => AdaptiveConformal.Fit(examples.Where(e => e.Fold == 0).ToList(), 0.3)).Message.ShouldContain("two folds");
@@ -57,7 +58,7 @@ public class AdaptiveIntervalsTests
     [Fact]
     public void The_calibration_file_round_trips_and_refuses_an_adaptive_rule_without_its_scale()
     {
-        var c = new Calibration(IntervalMethod.AdaptiveConformal, 0.05, 2.4, 0, 20000) { Scale = 0.94, ErrorScale = new ErrorScale(0.05, 0.4, 0.1, 0.02) };
+        var c = new Calibration(IntervalMethod.AdaptiveConformal, 0.05, 2.4, 0, 20000) { Scale = 0.94, ErrorScale = new ErrorScale(0.05, 0.4, 0.1, 0.6, 0.02) };
         var json = c.ToJson();
         json.ShouldContain("\"method\": \"AdaptiveConformal\"");
         json.ShouldContain("\"errorScale\"");
@@ -66,12 +67,13 @@ public class AdaptiveIntervalsTests
         new Calibration(IntervalMethod.SplitConformal, 0.05, 0.6, 0, 100).ToJson().ShouldNotContain("errorScale");
         Should.Throw<FormatException>(() => Calibration.FromJson("""{"method":"AdaptiveConformal","alpha":0.05,"q":2,"epsilon":0,"n":5}"""));
         Should.Throw<FormatException>(() => Calibration.FromJson(
-            """{"method":"AdaptiveConformal","alpha":0.05,"q":2,"epsilon":0,"n":5,"errorScale":{"intercept":0.1,"nearest":0,"neighbours":0,"floor":0}}"""));
+            """{"method":"AdaptiveConformal","alpha":0.05,"q":2,"epsilon":0,"n":5,"errorScale":{"intercept":0.1,"nearest":0,"neighbours":0,"errors":0,"floor":0}}"""));
     }
 
     /// <summary>
     /// Heteroscedastic residuals with a known law: s₁ uniform in [0.2, 1], s̄₅ = s₁·u with u uniform in [0.6, 1] (no
-    /// information beyond s₁), and r ~ N(0, σ²) with σ = 0.05 + 0.5·(1 − s₁), in 8 folds.
+    /// information beyond s₁), neighbours' error ē uniform in [0, 0.4], and r ~ N(0, σ²) with σ = 0.05 + 0.5·(1 − s₁) + 0.5·ē,
+    /// in 8 folds.
     /// </summary>
     private static List<ConformalExample> Synthetic(int seed, int n)
     {
@@ -81,8 +83,9 @@ public class AdaptiveIntervalsTests
         {
             var s1 = 0.2 + 0.8 * rng.NextDouble();
             var s5 = s1 * (0.6 + 0.4 * rng.NextDouble());
-            var sigma = 0.05 + 0.5 * (1 - s1);
-            list.Add(new ConformalExample(i % 8, sigma * Gaussian(rng), new Difficulty(s1, s5)));
+            var e = 0.4 * rng.NextDouble();
+            var sigma = 0.05 + 0.5 * (1 - s1) + 0.5 * e;
+            list.Add(new ConformalExample(i % 8, sigma * Gaussian(rng), new Difficulty(s1, s5, e)));
         }
 
         return list;
@@ -94,12 +97,13 @@ public class AdaptiveIntervalsTests
     [Fact]
     public void On_a_known_noise_law_the_fit_finds_it()
     {
-        // E|r| = √(2/π)·σ = 0.7979·(0.05 + 0.5·(1 − s₁)): intercept 0.0399, nearest 0.399, neighbours 0;
+        // E|r| = √(2/π)·σ = 0.7979·(0.05 + 0.5·(1 − s₁) + 0.5·ē): intercept 0.0399, nearest 0.399, neighbours 0, errors 0.399;
         // |r|/E|r| = |z|/0.7979, whose 95th percentile is 1.96/0.7979 = 2.456.
         var c = AdaptiveConformal.Fit(Synthetic(1, 16000), 0.05);
         c.ErrorScale!.Intercept.ShouldBe(0.0399, 0.02);
         c.ErrorScale.Nearest.ShouldBe(0.399, 0.05);
         c.ErrorScale.Neighbours.ShouldBe(0, 0.05);
+        c.ErrorScale.Errors.ShouldBe(0.399, 0.05);
         c.Q.ShouldBe(2.456, 0.08);
     }
 
@@ -130,7 +134,7 @@ public class AdaptiveIntervalsTests
         var examples = Enumerable.Range(0, 8000).Select(i =>
         {
             var s1 = 0.2 + 0.8 * rng.NextDouble();
-            return new ConformalExample(i % 8, 0.3 * Gaussian(rng), new Difficulty(s1, s1 * (0.6 + 0.4 * rng.NextDouble())));
+            return new ConformalExample(i % 8, 0.3 * Gaussian(rng), new Difficulty(s1, s1 * (0.6 + 0.4 * rng.NextDouble()), 0.4 * rng.NextDouble()));
         }).ToList();
         var evaluation = AdaptiveConformal.Evaluate(examples, 0.05);
         evaluation.Adaptive.Coverage.ShouldBeInRange(0.94, 0.96);
