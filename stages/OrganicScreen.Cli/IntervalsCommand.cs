@@ -30,14 +30,18 @@ public static class IntervalsCommand
             var results = await InferStage.EvaluateIntervalsAsync(molecules, oof, new Rdkit(), cancellation);
             if (parse.GetValue(json))
             {
-                await context.Output.WriteLineAsync(JsonSerializer.Serialize(results.ToDictionary(r => r.Target, r => r.Evaluation), Json.Options));
+                await context.Output.WriteLineAsync(JsonSerializer.Serialize(results, Json.Options));
                 return 0;
             }
 
-            foreach (var (target, e) in results)
+            foreach (var r in results)
             {
+                var (c, e, sigma) = (r.Comparison, r.Comparison.HeldOut, r.Adaptive.ErrorScale!);
                 await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"{target}: n {e.Adaptive.Count:N0}; coverage adaptive {e.Adaptive.Coverage:P1}, fixed {e.Fixed.Coverage:P1}; mean half-width adaptive {e.Adaptive.MeanHalfWidth:F3} eV, fixed {e.Fixed.MeanHalfWidth:F3} eV ({e.Adaptive.MeanHalfWidth / e.Fixed.MeanHalfWidth - 1:+0.0%;-0.0%}); narrower than fixed {e.ShareNarrower:P1}"));
+                    $"{r.Target}: q {r.Adaptive.Q:F3} × σ, σ = max({sigma.Floor:F3}, {sigma.Intercept:F3} + {sigma.Nearest:F3}·(1 − s1) + {sigma.Neighbours:F3}·(1 − s5) + {sigma.Errors:F3}·neighbour error); " +
+                    $"all molecules, member level: mean half-width {c.MeanHalfWidth:F3} eV against fixed {c.FixedHalfWidth:F3} eV, {c.ShareNarrower:P1} narrower"));
+                await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"  fold-held-out, n {e.Adaptive.Count:N0}: coverage adaptive {e.Adaptive.Coverage:P1}, fixed {e.Fixed.Coverage:P1}; mean half-width adaptive {e.Adaptive.MeanHalfWidth:F3} eV, fixed {e.Fixed.MeanHalfWidth:F3} eV ({e.Adaptive.MeanHalfWidth / e.Fixed.MeanHalfWidth - 1:+0.0%;-0.0%}); narrower than fixed {e.ShareNarrower:P1}"));
                 await context.Output.WriteLineAsync("  decile  n  half-width adaptive / fixed  coverage adaptive / fixed");
                 foreach (var d in e.Deciles)
                     await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,

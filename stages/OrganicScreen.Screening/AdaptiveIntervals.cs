@@ -57,6 +57,7 @@ public sealed record ErrorScale(
     public double Of(Difficulty d) =>
         Math.Max(Floor, Intercept + Nearest * (1 - d.NearestSimilarity) + Neighbours * (1 - d.MeanNeighbourSimilarity) + Errors * d.NeighbourError);
 
+    [JsonIgnore]
     public bool IsValid => double.IsFinite(Intercept) && double.IsFinite(Nearest) && double.IsFinite(Neighbours) && double.IsFinite(Errors) && double.IsFinite(Floor) && Floor > 0;
 
     /// <summary>Least squares of |residual| on (1, 1 − s₁, 1 − s̄₅, ē); a constant (the mean) when the features do not vary independently.</summary>

@@ -155,7 +155,7 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
     /// <c>molecules.parquet</c> (Featurize) and <c>oof.parquet</c> (Train) alone: it reads them and writes nothing, so
     /// it can measure another checkout's artifacts without rebuilding them (the <c>intervals</c> command).
     /// </summary>
-    public static async Task<IReadOnlyList<(string Target, AdaptiveEvaluation Evaluation)>> EvaluateIntervalsAsync(string moleculesPath, string outOfFoldPath, Rdkit rdkit,
+    public static async Task<IReadOnlyList<IntervalEvaluation>> EvaluateIntervalsAsync(string moleculesPath, string outOfFoldPath, Rdkit rdkit,
         CancellationToken cancellation)
     {
         var molecules = await FeatureTables.ReadMoleculesAsync(moleculesPath);
@@ -164,11 +164,21 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
             throw new FormatException($"{outOfFoldPath} names molecules that {moleculesPath} does not have: they are not from the same run");
         var smiles = molecules.Select(m => m.CanonicalSmiles).ToList();
         var similarity = MoleculeDifficulty.Index(rdkit, smiles, cancellation);
-        return oof.Select(r => r.Target).Distinct().Order(StringComparer.Ordinal)
-            .Select(target => (target, AdaptiveConformal.Evaluate(
-                IntervalExamples(similarity, smiles, TargetErrors.From(target, oof, molecules.Count), oof.Where(r => r.Target == target).ToList()).Examples, Alpha)))
-            .ToList();
+        return oof.Select(r => r.Target).Distinct().Order(StringComparer.Ordinal).Select(target =>
+        {
+            var mine = oof.Where(r => r.Target == target).ToList();
+            var (difficulty, examples) = IntervalExamples(similarity, smiles, TargetErrors.From(target, oof, molecules.Count), mine);
+            // Member level (scale 1): the ensemble narrowing scales the adaptive and the fixed width alike.
+            var shipped = AdaptiveConformal.Fit(examples, Alpha);
+            var fixedWidth = Calibration.FitSplitConformal(mine.Select(r => new OutOfFoldPrediction(r.Label, r.Prediction)), Alpha).Q;
+            var widths = difficulty.Select(d => shipped.HalfWidth(difficulty: d)).ToList();
+            return new IntervalEvaluation(target, shipped,
+                new IntervalComparison(widths.Average(), fixedWidth, (double)widths.Count(w => w < fixedWidth) / widths.Count, AdaptiveConformal.Evaluate(examples, Alpha)));
+        }).ToList();
     }
+
+    /// <summary>What <see cref="EvaluateIntervalsAsync"/> finds for a target: the rule it would ship (member level) and the comparison.</summary>
+    public sealed record IntervalEvaluation(string Target, Calibration Adaptive, IntervalComparison Comparison);
 
     public static async Task<IReadOnlyList<TargetMetrics>> ReadMetricsAsync(string path, CancellationToken cancellation = default) =>
         JsonSerializer.Deserialize<List<TargetMetrics>>(await File.ReadAllTextAsync(path, cancellation), Json.Options)!;
