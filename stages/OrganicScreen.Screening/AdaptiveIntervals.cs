@@ -124,15 +124,16 @@ public static class AdaptiveConformal
     public static Calibration Fit(IReadOnlyList<ConformalExample> examples, double alpha, double scale = 1.0)
     {
         if (!(scale > 0) || !double.IsFinite(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "scale must be a positive finite number.");
-        var folds = examples.Select(e => e.Fold).Distinct().Order().ToList();
-        if (folds.Count < 2) throw new ArgumentException("adaptive intervals need out-of-fold residuals from at least two folds", nameof(examples));
         if (examples.Any(e => !double.IsFinite(e.Residual)))
             throw new ArgumentException("adaptive intervals need finite residuals", nameof(examples));
+        // The cross-fitting groups are the folds; residuals of a single fold (Evaluate's inner fit under 2-fold
+        // cross-validation) are all out-of-fold just the same, so alternate halves of them serve.
+        var group = examples.Select(e => e.Fold).Distinct().Count() >= 2 ? examples.Select(e => e.Fold).ToList() : examples.Select((_, i) => i % 2).ToList();
         var scores = new List<double>(examples.Count);
-        foreach (var fold in folds)
+        foreach (var g in group.Distinct().Order())
         {
-            var sigma = ErrorScale.Fit(examples.Where(e => e.Fold != fold).Select(e => (e.Difficulty, Math.Abs(e.Residual))).ToList());
-            scores.AddRange(examples.Where(e => e.Fold == fold).Select(e => Math.Abs(e.Residual) / sigma.Of(e.Difficulty)));
+            var sigma = ErrorScale.Fit(examples.Where((_, i) => group[i] != g).Select(e => (e.Difficulty, Math.Abs(e.Residual))).ToList());
+            scores.AddRange(examples.Where((_, i) => group[i] == g).Select(e => Math.Abs(e.Residual) / sigma.Of(e.Difficulty)));
         }
 
         var q = Calibration.ConformalQuantile(scores, alpha);

@@ -52,7 +52,9 @@ public class AdaptiveIntervalsTests
         c.ErrorScale.ShouldBe(new ErrorScale(3, 0, 0, 0, 0.75));
         c.Apply(5.0, difficulty: d).ShouldBe(new PredictionInterval(5.0, 2.0, 8.0));
         Should.Throw<ArgumentException>(() => c.HalfWidth()).Message.ShouldContain("difficulty");
-        Should.Throw<ArgumentException>(() => AdaptiveConformal.Fit(examples.Where(e => e.Fold == 0).ToList(), 0.3)).Message.ShouldContain("two folds");
+        // One fold alone (the inner fit of a 2-fold evaluation) is cross-fitted in alternate halves: |r| 1 and 3 against 2.
+        // Scores 1/2, 3/2 (σ = 2, the other half's mean) and 2/2 (σ = mean of 1 and 3) → 0.5, 1, 1.5; n = 3, k = ⌈4·0.7⌉ = 3 → q = 1.5.
+        AdaptiveConformal.Fit(examples.Where(e => e.Fold == 0).ToList(), 0.3).Q.ShouldBe(1.5, 1e-12);
     }
 
     [Fact]
