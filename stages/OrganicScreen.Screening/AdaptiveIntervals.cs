@@ -4,17 +4,21 @@ using MathNet.Numerics.LinearAlgebra;
 namespace OrganicScreen.Screening;
 
 /// <summary>
-/// How unlike the molecules a model learned from a prediction is, from fingerprints alone (never from a label):
-/// the largest and the mean of the <see cref="Neighbours"/> largest Tanimoto similarities (ECFP4) to the training
-/// molecules the predicting model did not get this molecule from. For an out-of-fold prediction (fold k) those are the
-/// molecules of the other folds, i.e. the training set of the member that made it; for a new molecule, the whole training set.
+/// How hard a prediction is, from fingerprints and other molecules' errors, never from its own label: the largest and the
+/// mean of the <see cref="Neighbours"/> largest Tanimoto similarities (ECFP4) to the training molecules the predicting
+/// model did not learn this molecule from, and <see cref="NeighbourError"/>, the mean out-of-fold |error| of its
+/// <see cref="ErrorNeighbours"/> most similar molecules within one fold. For an out-of-fold prediction (fold k) the
+/// similarities are to the other folds, the training set of the member that made it, and the error neighbours lie in fold
+/// k, predicted by that same member, which saw neither them nor it; for a new molecule, the whole training set and one
+/// fold picked by its SMILES (see <c>TargetErrors</c> in the Infer stage).
 /// </summary>
 /// <remarks>
 /// Why not the ensemble spread: each out-of-fold molecule was held out by one member only, and the other k − 1 were
-/// trained on it, so on the calibration molecules the members agree far more than on a new molecule (and the held-out
-/// member's distance to the others is nearly its own residual, i.e. the label leaks in). Scores |r|/spread calibrated
-/// there would give intervals that are too narrow where it matters. Nested folds would fix that but mean retraining
-/// every member k − 1 more times. Similarities need no retraining and are computed the same way for both.
+/// trained on it. There they agree far more than on a new molecule (the spread is biased low), and the held-out member's
+/// distance to them is nearly its own residual (its label leaks into the spread). A quantile of |r|/spread calibrated
+/// there is fitted to a scale that behaves differently on new molecules, so their coverage is not the calibrated one,
+/// in either direction. Nested folds would fix that but mean retraining every member k − 1 more times. The numbers here
+/// need no retraining and are computed the same way for calibration and new molecules.
 /// </remarks>
 public sealed record Difficulty(double NearestSimilarity, double MeanNeighbourSimilarity, double NeighbourError)
 {
