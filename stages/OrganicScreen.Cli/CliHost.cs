@@ -43,6 +43,7 @@ public static class CliHost
         root.Subcommands.Add(EnumerateCommand.Create(context));
         foreach (var command in ShardCommands.Create(context)) root.Subcommands.Add(command);
         root.Subcommands.Add(TrainCommand.Create(context));
+        root.Subcommands.Add(IntervalsCommand.Create(context));
 
         // Our own signal handling (System.CommandLine's is off): the first Ctrl-C or SIGTERM cancels the token, which
         // commands check between batches; the process then unwinds normally, so temporary files are deleted and no

@@ -146,7 +146,7 @@ public sealed class PipelineRun
             FeaturizeStage.Name => FeaturizeStage.Request(Dataset, Variant, Profile.FingerprintSpecs, keys[FetchStage.Name], Code, Rdkit.Version),
             SweepStage.Name => SweepStage.Request(Profile.Sweep!, keys[FeaturizeStage.Name], Code),
             TrainStage.Name => TrainStage.Request(Profile.Model, Profile.Train, keys[FeaturizeStage.Name], keys.GetValueOrDefault(SweepStage.Name), Code, Rdkit.Version),
-            InferStage.Name => InferStage.Request(Profile.FinalModel, keys[FeaturizeStage.Name], keys[TrainStage.Name], Code, Rdkit.Version),
+            InferStage.Name => InferStage.Request(Profile.FinalModel, Profile.Intervals, keys[FeaturizeStage.Name], keys[TrainStage.Name], Code, Rdkit.Version),
             ScreenStage.Name => ScreenStage.Request(Profile.ScreenSettings, Phase, Solvents(), ReportSettings(), keys[FeaturizeStage.Name], keys[TrainStage.Name], keys[InferStage.Name], Code, Rdkit.Version, Dataset.Anchors),
             _ => throw new ArgumentException($"unknown stage '{node.Name}'"),
         };
@@ -218,7 +218,7 @@ public sealed class PipelineRun
     {
         var features = await FeaturesAsync(cancellation);
         var train = await TrainAsync(cancellation);
-        var (artifact, metrics) = await new InferStage(Store, Rdkit, log).RunAsync(await RequestAsync(InferStage.Name), Profile.FinalModel, features, train.Artifact, train.Targets, Torch, cancellation);
+        var (artifact, metrics) = await new InferStage(Store, Rdkit, log).RunAsync(await RequestAsync(InferStage.Name), Profile.FinalModel, Profile.Intervals, features, train.Artifact, train.Targets, Torch, cancellation);
         return new InferOutput(artifact, metrics);
     });
 

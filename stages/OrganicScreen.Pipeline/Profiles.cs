@@ -20,6 +20,7 @@ namespace OrganicScreen.Pipeline;
 /// </summary>
 /// <param name="Fingerprints">ECFP settings Featurize computes (the FCNN's sweep configs need theirs; the D-MPNN reads none).</param>
 /// <param name="Sweep">The FCNN's Table-1 sweep; absent for the D-MPNN.</param>
+/// <param name="Intervals">Which 95 % interval Infer ships: <c>Adaptive</c> (each molecule's own width, the default) or <c>Fixed</c>.</param>
 public sealed record ProfileDefinition(
     string Name,
     string Description,
@@ -28,7 +29,8 @@ public sealed record ProfileDefinition(
     TrainSection Train,
     SweepSection? Sweep = null,
     ScreenSection? Screen = null,
-    FinalModelPolicy FinalModel = FinalModelPolicy.Ensemble)
+    FinalModelPolicy FinalModel = FinalModelPolicy.Ensemble,
+    IntervalPolicy Intervals = IntervalPolicy.Adaptive)
 {
     /// <summary>Overrides applied on load (<c>--set</c>), in order; empty for the profile as written.</summary>
     [JsonIgnore]
@@ -183,6 +185,8 @@ public sealed record ProfileDefinition(
             Check(Sweep is null, "sweep", "is an FCNN setting; model 'dmpnn' trains the architecture in train.dmpnn (remove it)");
         }
 
+        // The enum converter also reads integers; only the named policies mean something.
+        Check(Enum.IsDefined(Intervals), "intervals", $"must be {string.Join(" or ", Enum.GetNames<IntervalPolicy>())}");
         Check(ScreenSettings.LithiumAbsoluteVolts is > 0 and < 10, "screen.lithiumAbsoluteVolts", "must be between 0 and 10 V");
         Check(double.IsFinite(ScreenSettings.CathodeMinimumVolts), "screen.cathodeMinimumVolts", "must be a number");
         if (ScreenSettings.ValidateScreening() is { } problem) Check(false, problem.Key, problem.Problem);

@@ -12,7 +12,8 @@ namespace OrganicScreen.Pipeline;
 
 /// <summary>
 /// A results folder's <c>model/</c> loaded for prediction: per target the shipped fold models (the ensemble,
-/// or the study's best fold) and the calibrated interval, plus the training set's applicability domain.
+/// or the study's best fold) and the calibrated interval (an adaptive one with the training molecules' out-of-fold errors),
+/// plus the training set's applicability domain (whose fingerprints also give the adaptive intervals their neighbours).
 /// Loading checks every file against the folder's <c>files.sha256</c>; a damaged folder is one
 /// <see cref="FormatException"/> (or <see cref="FileNotFoundException"/>) that names the problem, never a crash.
 /// Loading and predicting is a library call; the CLI's <c>predict</c> and <c>screen</c> only read and write files around it.
@@ -27,9 +28,9 @@ public sealed class ShippedModel
     public const int BatchSize = 512;
 
     private static readonly string[] Required = ["ie", "ea"];
-    private readonly IReadOnlyList<(ModelCardTarget Card, Ensemble Models, Calibration Calibration)> targets;
+    private readonly IReadOnlyList<(ModelCardTarget Card, Ensemble Models, Calibration Calibration, TargetErrors? Errors)> targets;
 
-    private ShippedModel(ModelCard card, IReadOnlyList<(ModelCardTarget, Ensemble, Calibration)> targets, double globalBand, ApplicabilityDomain domain)
+    private ShippedModel(ModelCard card, IReadOnlyList<(ModelCardTarget, Ensemble, Calibration, TargetErrors?)> targets, double globalBand, ApplicabilityDomain domain)
     {
         Card = card;
         this.targets = targets;
@@ -110,7 +111,12 @@ public sealed class ShippedModel
             return (t, ensemble, Damaged(() => Calibration.Load(Inside(t.Calibration))));
         }).ToList();
         var band = card.Targets.Where(t => Required.Contains(t.Target)).Max(t => Damaged(() => Calibration.Load(Inside(t.GlobalCalibration))).Q);
-        return new ShippedModel(card, loaded, band, ApplicabilityDomain.Load(folder));
+        var domain = ApplicabilityDomain.Load(folder);
+        // An adaptive interval needs the training molecules' out-of-fold errors, row for row with the domain's fingerprints.
+        var withErrors = loaded.Select(x => (x.t, x.ensemble, x.Item3, x.Item3.Method == IntervalMethod.AdaptiveConformal
+            ? Damaged(() => TargetErrors.Load(Inside(x.t.IntervalErrors ?? throw new FormatException($"{cardPath}: target {x.t.Target} has an adaptive interval but no intervalErrors file")), domain.Index.Count))
+            : null)).ToList();
+        return new ShippedModel(card, withErrors, band, domain);
     }
 
     /// <summary>
@@ -203,6 +209,22 @@ public sealed class ShippedModel
         }).ToList();
         Timings?.Add(PhaseTimings.Model, clock.Elapsed); // TimedFeatures moves its share to Featurize
 
+        // Each molecule's similarities to every training molecule, once, for the adaptive intervals of both targets.
+        var difficulties = targets.Select(t => new Difficulty[single.Count]).ToArray();
+        if (targets.Any(t => t.Errors is not null) && single.Count > 0)
+        {
+            var ecfp4 = featurized.Fingerprints[ApplicabilityDomain.Spec].Select(single);
+            var index = Domain.Index;
+            Parallel.For(0, single.Count, () => (new FingerprintIndex.Scratch(index.Count), new double[index.Count], new TargetErrors.Buffers()), (n, _, state) =>
+            {
+                index.Similarities(ecfp4.Row(n), state.Item1, state.Item2);
+                for (var t = 0; t < targets.Count; t++)
+                    if (targets[t].Errors is { } errors) difficulties[t][n] = errors.Of(state.Item2, -1, featurized.Molecules[single[n]].Canonical!, state.Item3);
+                return state;
+            }, _ => { });
+        }
+
+        cancellation.ThrowIfCancellationRequested();
         var result = new LinePrediction[batch.Count];
         var readableAt = readable.Select((i, k) => (i, k)).ToDictionary(p => p.i, p => p.k);
         var singleAt = single.Select((k, n) => (k, n)).ToDictionary(p => p.k, p => p.n);
@@ -233,8 +255,8 @@ public sealed class ShippedModel
                 continue;
             }
 
-            var ie = targets[0].Calibration.Apply(means[0][n]);
-            var ea = targets[1].Calibration.Apply(means[1][n]);
+            var ie = targets[0].Calibration.Apply(means[0][n], difficulty: difficulties[0][n]);
+            var ea = targets[1].Calibration.Apply(means[1][n], difficulty: difficulties[1][n]);
             if (!Finite(ie) || !Finite(ea))
             {
                 result[i] = new LinePrediction(input, id, parsed.Canonical, null, verdicts[n],

@@ -43,6 +43,12 @@ public enum IntervalMethod
     /// </summary>
     EnsembleConformal,
 
+    /// <summary>
+    /// Normalised conformal with a difficulty scale (<see cref="AdaptiveConformal"/>): ŷ ± q·σ(x), σ from the molecule's
+    /// similarity to the training molecules, q cross-fitted on out-of-fold residuals; times the ensemble narrowing.
+    /// </summary>
+    AdaptiveConformal,
+
     /// <summary>The 2020 study's global band ŷ ± z·σ, σ = standard deviation of the residuals. Kept for comparison.</summary>
     GlobalGaussian,
 }
@@ -51,14 +57,25 @@ public enum IntervalMethod
 /// <param name="Label">DFT value (eV).</param>
 /// <param name="Predicted">Out-of-fold prediction (eV): made by the fold model that never saw this molecule.</param>
 /// <param name="Spread">Ensemble standard deviation across fold models (eV); needed only for <see cref="IntervalMethod.NormalizedConformal"/>.</param>
-public sealed record OutOfFoldPrediction(double Label, double Predicted, double? Spread = null)
+/// <param name="Difficulty">How unlike the training molecules it is; needed only for <see cref="IntervalMethod.AdaptiveConformal"/>.</param>
+public sealed record OutOfFoldPrediction(double Label, double Predicted, double? Spread = null, Difficulty? Difficulty = null)
 {
     /// <summary>Residual convention used throughout: label − prediction.</summary>
     public double Residual => Label - Predicted;
 }
 
 /// <summary>Observed coverage of a calibration on a set of labelled predictions.</summary>
-public sealed record CoverageReport(int Count, int Covered, double Coverage, double MeanHalfWidth, double MedianHalfWidth);
+public sealed record CoverageReport(int Count, int Covered, double Coverage, double MeanHalfWidth, double MedianHalfWidth)
+{
+    /// <summary>The report of intervals with these half-widths, <paramref name="covered"/> of them containing their label.</summary>
+    public static CoverageReport Of(int covered, IReadOnlyCollection<double> halfWidths)
+    {
+        if (halfWidths.Count == 0) throw new ArgumentException("No predictions to measure coverage on.", nameof(halfWidths));
+        var sorted = halfWidths.Order().ToArray();
+        var median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2.0;
+        return new CoverageReport(sorted.Length, covered, (double)covered / sorted.Length, sorted.Average(), median);
+    }
+}
 
 /// <summary>
 /// A fitted interval rule that can be stored next to a model and applied to new predictions.
@@ -66,7 +83,7 @@ public sealed record CoverageReport(int Count, int Covered, double Coverage, dou
 /// </summary>
 /// <param name="Method">Which rule produced <paramref name="Q"/>.</param>
 /// <param name="Alpha">Miscoverage level: 0.05 for a 95 % interval.</param>
-/// <param name="Q">Half-width (eV) for SplitConformal/GlobalGaussian; multiplier of (σ_i+ε) for NormalizedConformal.</param>
+/// <param name="Q">Half-width (eV) for SplitConformal/GlobalGaussian; multiplier of (σ_i+ε) for NormalizedConformal and of σ(x) for AdaptiveConformal.</param>
 /// <param name="Epsilon">Floor added to σ_i (eV), NormalizedConformal only; 0 otherwise.</param>
 /// <param name="N">Number of out-of-fold examples it was fitted on.</param>
 public sealed record Calibration(
@@ -83,9 +100,14 @@ public sealed record Calibration(
     /// </summary>
     public const double DefaultEpsilon = 0.01;
 
-    /// <summary>EnsembleConformal only: the factor the member-level quantile was scaled by (1 for the other methods).</summary>
+    /// <summary>EnsembleConformal and AdaptiveConformal: the factor the member-level quantile was scaled by (1 for the other methods).</summary>
     [JsonPropertyName("scale")]
     public double Scale { get; init; } = 1.0;
+
+    /// <summary>AdaptiveConformal only: σ(x), the error scale the quantile multiplies.</summary>
+    [JsonPropertyName("errorScale")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ErrorScale? ErrorScale { get; init; }
 
     /// <summary>
     /// Split conformal with the finite-sample correction: with n exchangeable calibration scores, taking the
@@ -167,15 +189,20 @@ public sealed record Calibration(
         return sorted[Math.Max(k, 1) - 1];
     }
 
-    /// <summary>Half-width for one molecule; <paramref name="spread"/> is required for NormalizedConformal only.</summary>
-    public double HalfWidth(double? spread = null) => Method switch
+    /// <summary>
+    /// Half-width for one molecule; <paramref name="spread"/> is required for NormalizedConformal only,
+    /// <paramref name="difficulty"/> for AdaptiveConformal only.
+    /// </summary>
+    public double HalfWidth(double? spread = null, Difficulty? difficulty = null) => Method switch
     {
         IntervalMethod.NormalizedConformal => Q * (RequireSpread(spread) + Epsilon),
+        IntervalMethod.AdaptiveConformal => Q * (ErrorScale ?? throw new InvalidOperationException("AdaptiveConformal calibration without its error scale"))
+            .Of(difficulty ?? throw new ArgumentException("AdaptiveConformal needs the molecule's difficulty (its similarities to the training molecules).", nameof(difficulty))),
         _ => Q,
     };
 
-    public PredictionInterval Apply(double predicted, double? spread = null) =>
-        PredictionInterval.Symmetric(predicted, HalfWidth(spread));
+    public PredictionInterval Apply(double predicted, double? spread = null, Difficulty? difficulty = null) =>
+        PredictionInterval.Symmetric(predicted, HalfWidth(spread, difficulty));
 
     /// <summary>
     /// Fraction of labels inside their intervals. On the same OOF data used for fitting this is the in-sample
@@ -187,16 +214,12 @@ public sealed record Calibration(
         var widths = new List<double>();
         foreach (var p in predictions)
         {
-            var interval = Apply(p.Predicted, p.Spread);
+            var interval = Apply(p.Predicted, p.Spread, p.Difficulty);
             if (interval.Contains(p.Label)) covered++;
             widths.Add(interval.HalfWidth);
         }
-        if (widths.Count == 0) throw new ArgumentException("No predictions to measure coverage on.", nameof(predictions));
-        widths.Sort();
-        var median = widths.Count % 2 == 1
-            ? widths[widths.Count / 2]
-            : (widths[widths.Count / 2 - 1] + widths[widths.Count / 2]) / 2.0;
-        return new CoverageReport(widths.Count, covered, (double)covered / widths.Count, widths.Average(), median);
+
+        return CoverageReport.Of(covered, widths);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions());
@@ -209,6 +232,8 @@ public sealed record Calibration(
         if (!(c.Alpha > 0 && c.Alpha < 1)) throw new FormatException($"Calibration alpha must be in (0,1), got {c.Alpha}.");
         if (c.Method == IntervalMethod.NormalizedConformal && !(c.Epsilon > 0))
             throw new FormatException("NormalizedConformal calibration needs a positive epsilon.");
+        if (c.Method == IntervalMethod.AdaptiveConformal && c.ErrorScale is not { IsValid: true })
+            throw new FormatException("AdaptiveConformal calibration needs a finite error scale with a positive floor.");
         if (c.N <= 0) throw new FormatException($"Calibration n must be positive, got {c.N}.");
         return c;
     }

@@ -7,3 +7,13 @@ public enum FinalModelPolicy
     BestFold,
 }
 
+
+/// <summary>
+/// Which 95 % interval ships: each molecule's own width from its similarity to the training molecules (the default),
+/// or one fixed width per target (the ensemble-narrowed split-conformal quantile).
+/// </summary>
+public enum IntervalPolicy
+{
+    Adaptive,
+    Fixed,
+}

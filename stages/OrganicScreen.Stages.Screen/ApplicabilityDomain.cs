@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using OrganicScreen.Chem;
 using OrganicScreen.Core;
 using OrganicScreen.Data;
+using OrganicScreen.Screening;
 
 namespace OrganicScreen.Stages;
 
@@ -67,7 +67,7 @@ public sealed record DomainVerdict(double MaxSimilarity, IReadOnlyList<string> R
 public sealed class ApplicabilityDomain
 {
     /// <summary>ECFP4 (Morgan radius 2, 2048 bits): the fingerprint the similarity is measured on, whatever the model reads.</summary>
-    public static readonly FingerprintSpec Spec = new(2, 2048);
+    public static readonly FingerprintSpec Spec = MoleculeDifficulty.Spec;
 
     private readonly FingerprintIndex index;
     private readonly HashSet<string> elements;
@@ -80,6 +80,9 @@ public sealed class ApplicabilityDomain
     }
 
     public DomainSummary Summary { get; }
+
+    /// <summary>The training fingerprints, molecule i = row i of the dataset (what the adaptive intervals' neighbours are found in).</summary>
+    public FingerprintIndex Index => index;
 
     /// <summary>Reads <c>domain.json</c> and its fingerprints from a model folder; a damaged file is a <see cref="FormatException"/>.</summary>
     public static ApplicabilityDomain Load(string modelFolder)
@@ -220,136 +223,3 @@ public sealed class ApplicabilityDomain
         }).ToList();
 }
 
-/// <summary>
-/// Training fingerprints indexed for the largest Tanimoto similarity of a query. The 64 most frequent bits (aromatic
-/// carbon and the like, set in most molecules) are a 64-bit mask per molecule, counted with one popcount; every other
-/// bit has a posting list (bit → molecules), so a query touches only the molecules that share a rare bit with it and
-/// then one pass computes every molecule's exact similarity. On disk: "OSFP", version, radius, bits, count, row offsets
-/// (int32), bit indices (uint16), little-endian.
-/// </summary>
-public sealed class FingerprintIndex
-{
-    private const int Version = 1;
-    private static readonly byte[] Magic = "OSFP"u8.ToArray();
-    private readonly SparseBitMatrix rows;
-    private readonly int[] postingOffsets;
-    private readonly int[] postings;
-    private readonly int[] denseSlot; // bit → 0..63 for the frequent bits, -1 otherwise
-    private readonly ulong[] denseMasks;
-    private readonly int[] sizes;
-
-    private FingerprintIndex(SparseBitMatrix rows)
-    {
-        this.rows = rows;
-        var frequency = new int[rows.Columns];
-        foreach (var bit in rows.Indices) frequency[bit]++;
-        denseSlot = Enumerable.Repeat(-1, rows.Columns).ToArray();
-        var slot = 0;
-        foreach (var bit in Enumerable.Range(0, rows.Columns).Where(b => frequency[b] > 0).OrderByDescending(b => frequency[b]).ThenBy(b => b).Take(64))
-            denseSlot[bit] = slot++;
-        postingOffsets = new int[rows.Columns + 1];
-        for (var b = 0; b < rows.Columns; b++) postingOffsets[b + 1] = postingOffsets[b] + (denseSlot[b] < 0 ? frequency[b] : 0);
-        postings = new int[postingOffsets[^1]];
-        denseMasks = new ulong[rows.Rows];
-        sizes = new int[rows.Rows];
-        var next = postingOffsets[..^1].ToArray();
-        for (var m = 0; m < rows.Rows; m++)
-        {
-            sizes[m] = rows.Offsets[m + 1] - rows.Offsets[m];
-            foreach (var bit in rows.Row(m))
-            {
-                if (denseSlot[bit] >= 0) denseMasks[m] |= 1UL << denseSlot[bit];
-                else postings[next[bit]++] = m;
-            }
-        }
-    }
-
-    public int Count => rows.Rows;
-
-    public ReadOnlySpan<int> Row(int molecule) => rows.Row(molecule);
-
-    public static FingerprintIndex Build(SparseBitMatrix fingerprints) => new(fingerprints);
-
-    /// <summary>Per-thread counters for <see cref="Nearest"/>.</summary>
-    public sealed class Scratch(int count)
-    {
-        internal readonly int[] Shared = new int[count];
-    }
-
-    /// <summary>The largest Tanimoto similarity of <paramref name="query"/> (distinct on-bits) to a molecule <paramref name="include"/> accepts (all when null), and which (-1: none shares a bit).</summary>
-    public (double Similarity, int Neighbour) Nearest(ReadOnlySpan<int> query, Scratch scratch, Func<int, bool>? include)
-    {
-        var shared = scratch.Shared;
-        ulong mask = 0;
-        foreach (var bit in query)
-        {
-            if ((uint)bit >= (uint)rows.Columns) continue;
-            if (denseSlot[bit] >= 0)
-            {
-                mask |= 1UL << denseSlot[bit];
-                continue;
-            }
-
-            for (var p = postingOffsets[bit]; p < postingOffsets[bit + 1]; p++) shared[postings[p]]++;
-        }
-
-        double best = 0;
-        var neighbour = -1;
-        for (var m = 0; m < shared.Length; m++)
-        {
-            var c = shared[m] + System.Numerics.BitOperations.PopCount(mask & denseMasks[m]);
-            shared[m] = 0;
-            if (c == 0) continue;
-            var similarity = (double)c / (query.Length + sizes[m] - c);
-            if (similarity <= best || (include is not null && !include(m))) continue;
-            best = similarity;
-            neighbour = m;
-        }
-
-        return (best, neighbour);
-    }
-
-    public void Write(string path)
-    {
-        using var stream = File.Create(path);
-        using var writer = new BinaryWriter(stream, Encoding.UTF8);
-        writer.Write(Magic);
-        writer.Write(Version);
-        writer.Write(ApplicabilityDomain.Spec.Radius);
-        writer.Write(rows.Columns);
-        writer.Write(rows.Rows);
-        foreach (var offset in rows.Offsets) writer.Write(offset);
-        foreach (var bit in rows.Indices) writer.Write(checked((ushort)bit));
-    }
-
-    /// <summary>Reads and checks a fingerprints file; anything inconsistent is a <see cref="FormatException"/>.</summary>
-    public static FingerprintIndex Read(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path} is missing (the model folder's training fingerprints)");
-        try
-        {
-            using var stream = File.OpenRead(path);
-            using var reader = new BinaryReader(stream, Encoding.UTF8);
-            if (!reader.ReadBytes(4).AsSpan().SequenceEqual(Magic) || reader.ReadInt32() != Version)
-                throw new FormatException($"{path} is not an OrganicScreen fingerprints file (version {Version})");
-            var radius = reader.ReadInt32();
-            var bits = reader.ReadInt32();
-            var count = reader.ReadInt32();
-            if (radius != ApplicabilityDomain.Spec.Radius || bits != ApplicabilityDomain.Spec.Bits || count < 0 || (long)(count + 1) * 4 > stream.Length)
-                throw new FormatException($"{path} is damaged (header)");
-            var offsets = new int[count + 1];
-            for (var i = 0; i <= count; i++) offsets[i] = reader.ReadInt32();
-            var total = offsets[^1];
-            if (offsets[0] != 0 || offsets.Zip(offsets.Skip(1)).Any(p => p.Second < p.First) || stream.Length - stream.Position != 2L * total)
-                throw new FormatException($"{path} is damaged (offsets or length)");
-            var indices = new int[total];
-            for (var i = 0; i < total; i++) indices[i] = reader.ReadUInt16();
-            if (indices.Any(b => b >= bits)) throw new FormatException($"{path} is damaged (bit index out of range)");
-            return new FingerprintIndex(new SparseBitMatrix(bits, offsets, indices));
-        }
-        catch (EndOfStreamException)
-        {
-            throw new FormatException($"{path} is damaged (truncated)");
-        }
-    }
-}

@@ -19,7 +19,9 @@ public sealed record ModelCard(string Dataset, string Profile, string Variant, I
 
 /// <param name="Model">The family and its settings (also recorded per fold in fold.json).</param>
 /// <param name="Folds">The fold-model folders whose mean is the shipped prediction (one for the study's best fold).</param>
-public sealed record ModelCardTarget(string Target, TrainedModel Model, string FinalModel, IReadOnlyList<string> Folds, string Calibration, string GlobalCalibration);
+/// <param name="IntervalErrors">The out-of-fold errors by training molecule that an adaptive interval (<see cref="TargetErrors"/>) reads; null in folders published before adaptive intervals.</param>
+public sealed record ModelCardTarget(string Target, TrainedModel Model, string FinalModel, IReadOnlyList<string> Folds, string Calibration, string GlobalCalibration,
+    string? IntervalErrors = null);
 
 /// <summary>
 /// Screen: potentials vs Li/Li+ from the predictions, the solvent-window rules with each molecule's interval as the
@@ -96,14 +98,14 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
                     new MetricsRow(m.Target.ToUpperInvariant(), $"best fold {m.BestFold} on the whole dataset (study style)", m.BestFoldOnDataset),
                     new MetricsRow(m.Target.ToUpperInvariant(), $"{trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble on the whole dataset (in sample)", m.EnsembleOnDataset),
                 }).ToList(),
-                metrics.Select(m => new IntervalRow(m.Target.ToUpperInvariant(), m.Calibration, m.CoverageFoldHeldOut)).ToList(),
+                metrics.Select(m => new IntervalRow(m.Target.ToUpperInvariant(), m.Calibration, m.CoverageFoldHeldOut, m.Intervals)).ToList(),
                 figures,
                 [
                     new CandidateTable($"Cathode candidates ({cathodes.Count})", cathodes, ScreenReport.TableRows, Cathodes),
                     new CandidateTable($"Anode candidates ({anodes.Count})", anodes, ScreenReport.TableRows, Anodes),
                 ],
                 settings.Concat(metrics.Select(m => new ReportSetting($"{m.Target.ToUpperInvariant()} model",
-                    $"{m.Model.Summary}; shipped: {(m.FinalModel == "ensemble" ? $"the {trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble" : $"{m.FinalModel} (the study's best fold)")}; 95 % interval {m.Calibration.Method} ±{m.Calibration.Q.ToString("F3", CultureInfo.InvariantCulture)} eV"))).ToList(),
+                    $"{m.Model.Summary}; shipped: {(m.FinalModel == "ensemble" ? $"the {trained.Single(t => t.Target == m.Target).Folds.Count}-fold ensemble" : $"{m.FinalModel} (the study's best fold)")}; 95 % interval {m.Calibration.Method}, mean ±{m.Intervals.MeanHalfWidth.ToString("F3", CultureInfo.InvariantCulture)} eV (fixed ±{m.FixedCalibration.Q.ToString("F3", CultureInfo.InvariantCulture)} eV)"))).ToList(),
                 [.. MethodNotes.Defaults, .. ScreenReport.Methods, new MethodNote("Published reference numbers (for comparison with the out-of-fold metrics above)", ReferenceText(anchors ?? []))])
             {
                 Warnings = warning is null ? [] : [warning],
@@ -234,8 +236,10 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
 
             File.Copy(infer.PathOf(InferStage.CalibrationFile(t.Target)), Path.Combine(folder, InferStage.CalibrationFile(t.Target)));
             File.Copy(infer.PathOf(InferStage.GlobalCalibrationFile(t.Target)), Path.Combine(folder, InferStage.GlobalCalibrationFile(t.Target)));
+            File.Copy(infer.PathOf(TargetErrors.FileName(t.Target)), Path.Combine(folder, TargetErrors.FileName(t.Target)));
             var final = m.FinalModel == "ensemble" ? folds : [t.FoldDirectory(m.BestFold)];
-            targets.Add(new ModelCardTarget(t.Target, t.Model, m.FinalModel, final, InferStage.CalibrationFile(t.Target), InferStage.GlobalCalibrationFile(t.Target)));
+            targets.Add(new ModelCardTarget(t.Target, t.Model, m.FinalModel, final, InferStage.CalibrationFile(t.Target), InferStage.GlobalCalibrationFile(t.Target),
+                TargetErrors.FileName(t.Target)));
         }
 
         File.WriteAllText(Path.Combine(folder, ModelCard.FileName), JsonSerializer.Serialize(new ModelCard(features.Dataset, profile, features.Variant, targets, rdkit), Json.Options));

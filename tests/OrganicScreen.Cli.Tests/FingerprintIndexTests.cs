@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using OrganicScreen.Core;
-using OrganicScreen.Stages;
+using OrganicScreen.Screening;
 
 namespace OrganicScreen.Cli.Tests;
 

@@ -201,6 +201,7 @@ public sealed class InputHardeningTests(PipelineFixture run) : IDisposable
     [InlineData("model.json", "broken-json", true, "is not an OrganicScreen model card")]
     [InlineData("ea/fold3/model.json", "shape", true, "is damaged")]
     [InlineData("calibration_ie.json", "broken-json", true, "is damaged")]
+    [InlineData("interval_errors_ie.json", "broken-json", true, "interval_errors_ie.json is damaged")]
     [InlineData("domain.json", "broken-json", true, "domain.json is damaged")]
     [InlineData("domain_fingerprints.bin", "truncate", true, "is damaged")]
     [InlineData("files.sha256", "delete", false, "has no files.sha256")]

@@ -22,6 +22,45 @@ public sealed class PipelineTests(PipelineFixture run) : IClassFixture<PipelineF
     }
 
     [Fact]
+    public async Task Adaptive_intervals_are_shipped_reported_and_recompute_from_the_model_folder()
+    {
+        run.ExitCode.ShouldBe(0, run.Log);
+        var report = await File.ReadAllTextAsync(Path.Combine(run.Results, "report.html"));
+        report.ShouldContain("Adaptive against fixed-width intervals");
+        var rows = await InferStage.ReadPredictionsAsync(Path.Combine(run.Results, "predictions.parquet"));
+        foreach (var m in run.Metrics().EnumerateArray())
+        {
+            var target = m.GetProperty("target").GetString()!;
+            m.GetProperty("calibration").GetProperty("method").GetString().ShouldBe("AdaptiveConformal");
+            var intervals = m.GetProperty("intervals");
+            var heldOut = intervals.GetProperty("heldOut");
+            // Fold-held-out: every out-of-fold molecule once, ten deciles; 300 molecules give a coarse but honest coverage.
+            heldOut.GetProperty("adaptive").GetProperty("count").GetInt32().ShouldBe(300);
+            heldOut.GetProperty("adaptive").GetProperty("coverage").GetDouble().ShouldBeInRange(0.90, 0.99);
+            heldOut.GetProperty("deciles").GetArrayLength().ShouldBe(10);
+            heldOut.GetProperty("deciles").EnumerateArray().Sum(d => d.GetProperty("count").GetInt32()).ShouldBe(300);
+            m.GetProperty("coverageFoldHeldOut").GetProperty("coverage").GetDouble().ShouldBe(heldOut.GetProperty("adaptive").GetProperty("coverage").GetDouble());
+            // The shipped widths differ per molecule, and their mean and share narrower are those of predictions.parquet.
+            var halfWidths = rows.Select(r => r.Interval(target)!.HalfWidth).ToList();
+            halfWidths.Distinct().Count().ShouldBeGreaterThan(100);
+            intervals.GetProperty("meanHalfWidth").GetDouble().ShouldBe(halfWidths.Average(), 1e-9);
+            var fixedWidth = intervals.GetProperty("fixedHalfWidth").GetDouble();
+            fixedWidth.ShouldBe(m.GetProperty("fixedCalibration").GetProperty("q").GetDouble());
+            intervals.GetProperty("shareNarrower").GetDouble().ShouldBe((double)halfWidths.Count(w => w < fixedWidth) / halfWidths.Count, 1e-9);
+            report.ShouldContain(intervals.GetProperty("meanHalfWidth").GetDouble().ToString("F4", CultureInfo.InvariantCulture));
+        }
+
+        // A new molecule's interval comes from the model folder alone: the card names each target's out-of-fold errors.
+        var card = File.ReadAllText(Path.Combine(run.Results, "model", "model.json"));
+        card.ShouldContain("\"intervalErrors\": \"interval_errors_ie.json\"");
+        File.Exists(Path.Combine(run.Results, "model", "interval_errors_ea.json")).ShouldBeTrue();
+        var model = ShippedModel.Load(run.Results, null);
+        var predicted = model.PredictSmiles(["c1ccc2ccccc2c1", "O=C1C=CC(=O)C=C1", "CCCCCCCCCCCCCCCCCCCC"]);
+        predicted.ShouldAllBe(p => p.Status == ShippedModel.LinePrediction.Ok);
+        predicted.Select(p => p.Prediction!.IonizationEnergy.HalfWidth).Distinct().Count().ShouldBeGreaterThan(1);
+    }
+
+    [Fact]
     public async Task Potentials_are_on_three_scales_with_the_study_offsets()
     {
         var predictions = (await InferStage.ReadPredictionsAsync(Path.Combine(run.Results, "predictions.parquet"))).ToDictionary(p => p.Index);

@@ -43,6 +43,18 @@ public sealed class ProfileTests
     }
 
     [Fact]
+    public void Intervals_are_adaptive_unless_the_profile_says_fixed_and_only_those_two_are_accepted()
+    {
+        ProfileDefinition.Parse(Valid, "t.json", []).Intervals.ShouldBe(Stages.IntervalPolicy.Adaptive);
+        var fixedWidth = ProfileDefinition.Parse(Valid, "t.json", ["intervals=Fixed"]);
+        fixedWidth.Intervals.ShouldBe(Stages.IntervalPolicy.Fixed);
+        // Part of the profile's canonical JSON (report, provenance); Infer takes it into its key parameters.
+        fixedWidth.CanonicalJson().ShouldContain("\"intervals\":\"Fixed\"");
+        Error(Valid, "intervals=Narrow").ShouldContain("intervals");
+        Error(Valid.Replace("\"model\": \"fcnn\"", "\"model\": \"fcnn\", \"intervals\": 7")).ShouldContain("key 'intervals' must be Adaptive or Fixed");
+    }
+
+    [Fact]
     public void A_misspelled_key_is_named_with_its_file()
     {
         Error(Valid.Replace("\"epochs\": 4", "\"epoch\": 4")).ShouldBe("data/profiles/t.json: unknown key 'train.settings.epoch' (misspelled, or not a setting of this section)");

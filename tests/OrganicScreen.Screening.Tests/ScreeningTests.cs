@@ -176,4 +176,33 @@ public class ScreeningTests
         CandidateOrder.Sort(shuffled).ShouldBe(expected);
         CandidateOrder.Sort(expected.OrderBy(c => c.CanonicalSmiles).ThenBy(c => c.Id).ToArray()).ShouldBe(expected);
     }
+
+    [Fact]
+    public void Adaptive_intervals_give_each_molecule_its_own_margin_at_the_boundaries()
+    {
+        // Half-width q·σ(x) with q = 1 and σ = 1 − s₁ (floor 0.125): s₁ = 0.75 → 0.25, s₁ = 0.5 → 0.5, s₁ = 1 → the floor.
+        var calibration = new Calibration(IntervalMethod.AdaptiveConformal, 0.05, 1.0, 0, 100) { ErrorScale = new ErrorScale(0, 1, 0, 0, 0.125) };
+        var familiar = new Difficulty(0.75, 0.5, 0.2);
+        var novel = new Difficulty(0.5, 0.5, 0.2);
+        MoleculePrediction Predicted(string id, double ie, double ea, Difficulty d) =>
+            new(id, "C", calibration.Apply(ie, difficulty: d), calibration.Apply(ea, difficulty: d));
+        var screen = new CandidateScreen(Rules());
+        // Cathode: E_ox = 6.0 − 1.5 = 4.5. Familiar: 4.5 + 0.25 = 4.75 = Al limit → pass with zero headroom;
+        // novel: 4.5 + 0.5 = 5.0 > 4.75 → fail, although both have the same prediction.
+        var cathode = screen.AsCathode(Predicted("familiar", 6.0, 0, familiar)).ShouldNotBeNull();
+        cathode.MarginVolts.ShouldBe(0.25);
+        cathode.HeadroomVolts.ShouldBe(0.0);
+        screen.AsCathode(Predicted("novel", 6.0, 0, novel)).ShouldBeNull();
+        screen.AsCathode(Predicted("familiar", 6.0 + Tiny, 0, familiar)).ShouldBeNull();
+        // The novel molecule passes once its own margin fits: E_ox = 4.25, 4.25 + 0.5 = 4.75.
+        screen.AsCathode(Predicted("novel", 5.75, 0, novel)).ShouldNotBeNull().MarginVolts.ShouldBe(0.5);
+        // A near-duplicate of a training molecule keeps the floor, never a zero margin.
+        screen.AsCathode(Predicted("duplicate", 6.125, 0, new Difficulty(1, 1, 0))).ShouldNotBeNull().MarginVolts.ShouldBe(0.125);
+        // Anode: E_red = 2.25 − 1.5 = 0.75. Familiar: 0.75 − 0.25 = 0.5 = solvent limit → pass; novel: 0.75 − 0.5 = 0.25 → fail.
+        var anode = screen.AsAnode(Predicted("familiar", 6.0, 2.25, familiar)).ShouldNotBeNull();
+        anode.MarginVolts.ShouldBe(0.25);
+        anode.HeadroomVolts.ShouldBe(0.0);
+        screen.AsAnode(Predicted("novel", 6.0, 2.25, novel)).ShouldBeNull();
+        screen.AsAnode(Predicted("familiar", 6.0, 2.25 - Tiny, familiar)).ShouldBeNull();
+    }
 }

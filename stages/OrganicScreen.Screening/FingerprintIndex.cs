@@ -1,0 +1,214 @@
+using System.Text;
+using OrganicScreen.Core;
+
+namespace OrganicScreen.Screening;
+
+/// <summary>
+/// Training fingerprints indexed for the largest Tanimoto similarity of a query. The 64 most frequent bits (aromatic
+/// carbon and the like, set in most molecules) are a 64-bit mask per molecule, counted with one popcount; every other
+/// bit has a posting list (bit → molecules), so a query touches only the molecules that share a rare bit with it and
+/// then one pass computes every molecule's exact similarity. On disk: "OSFP", version, radius, bits, count, row offsets
+/// (int32), bit indices (uint16), little-endian.
+/// </summary>
+public sealed class FingerprintIndex
+{
+    /// <summary>
+    /// The fingerprint every similarity is measured on, ECFP4 (Morgan radius 2, 2048 bits), whatever the model reads:
+    /// the applicability domain and the adaptive intervals' difficulty must agree on it, since the second is fitted
+    /// on the first's kind of numbers.
+    /// </summary>
+    public const int Radius = 2;
+
+    /// <inheritdoc cref="Radius"/>
+    public const int Bits = 2048;
+
+    private const int Version = 1;
+    private static readonly byte[] Magic = "OSFP"u8.ToArray();
+    private readonly SparseBitMatrix rows;
+    private readonly int[] postingOffsets;
+    private readonly int[] postings;
+    private readonly int[] denseSlot; // bit → 0..63 for the frequent bits, -1 otherwise
+    private readonly ulong[] denseMasks;
+    private readonly int[] sizes;
+
+    private FingerprintIndex(SparseBitMatrix rows)
+    {
+        this.rows = rows;
+        var frequency = new int[rows.Columns];
+        foreach (var bit in rows.Indices) frequency[bit]++;
+        denseSlot = Enumerable.Repeat(-1, rows.Columns).ToArray();
+        var slot = 0;
+        foreach (var bit in Enumerable.Range(0, rows.Columns).Where(b => frequency[b] > 0).OrderByDescending(b => frequency[b]).ThenBy(b => b).Take(64))
+            denseSlot[bit] = slot++;
+        postingOffsets = new int[rows.Columns + 1];
+        for (var b = 0; b < rows.Columns; b++) postingOffsets[b + 1] = postingOffsets[b] + (denseSlot[b] < 0 ? frequency[b] : 0);
+        postings = new int[postingOffsets[^1]];
+        denseMasks = new ulong[rows.Rows];
+        sizes = new int[rows.Rows];
+        var next = postingOffsets[..^1].ToArray();
+        for (var m = 0; m < rows.Rows; m++)
+        {
+            sizes[m] = rows.Offsets[m + 1] - rows.Offsets[m];
+            foreach (var bit in rows.Row(m))
+            {
+                if (denseSlot[bit] >= 0) denseMasks[m] |= 1UL << denseSlot[bit];
+                else postings[next[bit]++] = m;
+            }
+        }
+    }
+
+    public int Count => rows.Rows;
+
+    public ReadOnlySpan<int> Row(int molecule) => rows.Row(molecule);
+
+    public static FingerprintIndex Build(SparseBitMatrix fingerprints) => new(fingerprints);
+
+    /// <summary>Per-thread counters for <see cref="Nearest"/>.</summary>
+    public sealed class Scratch(int count)
+    {
+        internal readonly int[] Shared = new int[count];
+        internal readonly double[] All = new double[count];
+    }
+
+    /// <summary>The largest Tanimoto similarity of <paramref name="query"/> (distinct on-bits) to a molecule <paramref name="include"/> accepts (all when null), and which (-1: none shares a bit).</summary>
+    public (double Similarity, int Neighbour) Nearest(ReadOnlySpan<int> query, Scratch scratch, Func<int, bool>? include)
+    {
+        var shared = scratch.Shared;
+        ulong mask = 0;
+        foreach (var bit in query)
+        {
+            if ((uint)bit >= (uint)rows.Columns) continue;
+            if (denseSlot[bit] >= 0)
+            {
+                mask |= 1UL << denseSlot[bit];
+                continue;
+            }
+
+            for (var p = postingOffsets[bit]; p < postingOffsets[bit + 1]; p++) shared[postings[p]]++;
+        }
+
+        double best = 0;
+        var neighbour = -1;
+        for (var m = 0; m < shared.Length; m++)
+        {
+            var c = shared[m] + System.Numerics.BitOperations.PopCount(mask & denseMasks[m]);
+            shared[m] = 0;
+            if (c == 0) continue;
+            var similarity = (double)c / (query.Length + sizes[m] - c);
+            if (similarity <= best || (include is not null && !include(m))) continue;
+            best = similarity;
+            neighbour = m;
+        }
+
+        return (best, neighbour);
+    }
+
+    /// <summary>
+    /// The <paramref name="top"/>.Length largest Tanimoto similarities of <paramref name="query"/> to molecules
+    /// <paramref name="include"/> accepts (all when null), largest first, and in <paramref name="neighbours"/> (same
+    /// length, or empty when not needed) which molecules: <see cref="Similarities"/> then <see cref="Largest"/>.
+    /// </summary>
+    public void NearestSimilarities(ReadOnlySpan<int> query, Scratch scratch, Func<int, bool>? include, Span<double> top, Span<int> neighbours = default)
+    {
+        Similarities(query, scratch, scratch.All);
+        Largest(scratch.All, include, top, neighbours);
+    }
+
+    /// <summary>The Tanimoto similarity of <paramref name="query"/> to every molecule (0 where no bit is shared), into <paramref name="all"/>.</summary>
+    public void Similarities(ReadOnlySpan<int> query, Scratch scratch, Span<double> all)
+    {
+        if (all.Length != Count) throw new ArgumentException("one similarity per molecule", nameof(all));
+        var shared = scratch.Shared;
+        ulong mask = 0;
+        foreach (var bit in query)
+        {
+            if ((uint)bit >= (uint)rows.Columns) continue;
+            if (denseSlot[bit] >= 0)
+            {
+                mask |= 1UL << denseSlot[bit];
+                continue;
+            }
+
+            for (var p = postingOffsets[bit]; p < postingOffsets[bit + 1]; p++) shared[postings[p]]++;
+        }
+
+        for (var m = 0; m < shared.Length; m++)
+        {
+            var c = shared[m] + System.Numerics.BitOperations.PopCount(mask & denseMasks[m]);
+            shared[m] = 0;
+            all[m] = c == 0 ? 0 : (double)c / (query.Length + sizes[m] - c);
+        }
+    }
+
+    /// <summary>
+    /// The <paramref name="top"/>.Length largest of <paramref name="all"/> among molecules <paramref name="include"/>
+    /// accepts (all when null) and above 0, largest first, the earlier molecule first among equals; unfilled slots are 0 and -1.
+    /// </summary>
+    public static void Largest(ReadOnlySpan<double> all, Func<int, bool>? include, Span<double> top, Span<int> neighbours = default)
+    {
+        if (neighbours.Length != 0 && neighbours.Length != top.Length) throw new ArgumentException("one neighbour slot per similarity, or none", nameof(neighbours));
+        top.Clear();
+        neighbours.Fill(-1);
+        if (top.Length == 0) return;
+        for (var m = 0; m < all.Length; m++)
+        {
+            var similarity = all[m];
+            if (similarity <= top[^1] || (include is not null && !include(m))) continue;
+            // Insertion into the short descending list: k is 5 or 10, so this beats any heap.
+            var at = top.Length - 1;
+            while (at > 0 && top[at - 1] < similarity)
+            {
+                top[at] = top[at - 1];
+                if (neighbours.Length != 0) neighbours[at] = neighbours[at - 1];
+                at--;
+            }
+
+            top[at] = similarity;
+            if (neighbours.Length != 0) neighbours[at] = m;
+        }
+    }
+
+    public void Write(string path)
+    {
+        using var stream = File.Create(path);
+        using var writer = new BinaryWriter(stream, Encoding.UTF8);
+        writer.Write(Magic);
+        writer.Write(Version);
+        writer.Write(Radius);
+        writer.Write(rows.Columns);
+        writer.Write(rows.Rows);
+        foreach (var offset in rows.Offsets) writer.Write(offset);
+        foreach (var bit in rows.Indices) writer.Write(checked((ushort)bit));
+    }
+
+    /// <summary>Reads and checks a fingerprints file; anything inconsistent is a <see cref="FormatException"/>.</summary>
+    public static FingerprintIndex Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path} is missing (the model folder's training fingerprints)");
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var reader = new BinaryReader(stream, Encoding.UTF8);
+            if (!reader.ReadBytes(4).AsSpan().SequenceEqual(Magic) || reader.ReadInt32() != Version)
+                throw new FormatException($"{path} is not an OrganicScreen fingerprints file (version {Version})");
+            var radius = reader.ReadInt32();
+            var bits = reader.ReadInt32();
+            var count = reader.ReadInt32();
+            if (radius != Radius || bits != Bits || count < 0 || (long)(count + 1) * 4 > stream.Length)
+                throw new FormatException($"{path} is damaged (header)");
+            var offsets = new int[count + 1];
+            for (var i = 0; i <= count; i++) offsets[i] = reader.ReadInt32();
+            var total = offsets[^1];
+            if (offsets[0] != 0 || offsets.Zip(offsets.Skip(1)).Any(p => p.Second < p.First) || stream.Length - stream.Position != 2L * total)
+                throw new FormatException($"{path} is damaged (offsets or length)");
+            var indices = new int[total];
+            for (var i = 0; i < total; i++) indices[i] = reader.ReadUInt16();
+            if (indices.Any(b => b >= bits)) throw new FormatException($"{path} is damaged (bit index out of range)");
+            return new FingerprintIndex(new SparseBitMatrix(bits, offsets, indices));
+        }
+        catch (EndOfStreamException)
+        {
+            throw new FormatException($"{path} is damaged (truncated)");
+        }
+    }
+}
