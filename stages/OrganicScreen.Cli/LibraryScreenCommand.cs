@@ -47,7 +47,7 @@ public static class LibraryScreenCommand
             var current = Catalog.Collector(catalog, parse.GetValue(collector) ?? "aluminium");
             var rdkit = new Rdkit();
             using var source = inputs.Open(parse, rdkit);
-            var loaded = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
+            using var loaded = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
             var rules = new ScreeningRules(window, current, parse.GetValue(margin), parse.GetValue(minimum),
                 GlobalBandVolts: parse.GetValue(margin) == MarginPolicy.GlobalBand ? loaded.GlobalBandVolts : 0);
             var screen = new CandidateScreen(rules);

@@ -99,7 +99,7 @@ public sealed class ShardedScreen
     /// <summary>The shard's verified artifact, or null when it is missing or damaged.</summary>
     public Task<Artifact?> TryOpenAsync(ShardRange shard, CancellationToken cancellation = default) => Store.TryOpenAsync(Request(shard), cancellation);
 
-    /// <summary>The plan's predictor: its model, or the funnel of its prefilter and model. Loads the models (seconds).</summary>
+    /// <summary>The plan's predictor: its model, or the funnel of its prefilter and model. Loads the models (seconds); their networks stay built for as long as the predictor is used (the process).</summary>
     public LinePredictor LoadPredictor()
     {
         var model = ShippedModel.Load(Plan.Model, Plan.Libtorch);
