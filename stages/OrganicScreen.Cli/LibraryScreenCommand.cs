@@ -64,7 +64,8 @@ public static class LibraryScreenCommand
                 await using var rejectText = new StreamWriter(rejectStream, Csv.Utf8);
                 using var tables = new LibraryScreenTables(cathodeText, anodeText, rejectText, source.RowLabel, extras, screen, keepOutside);
                 using var progress = context.ErrorLog.Progress("screen", source.Length ?? 0, ProgressUnit.Bytes);
-                await foreach (var row in loaded.PredictAsync(source, cancellation))
+                var predictor = loaded.Predictor(LibraryScreenTables.WritesCandidate(screen, keepOutside));
+                await foreach (var row in ShippedModel.PredictAsync(predictor, source.Read(cancellation), source.IdOf, cancellation))
                 {
                     tables.Add(row, source.RowLabel);
                     if (tables.Records % ShippedModel.BatchSize == 0) progress.Report(source.BytesRead, $"{tables.Records:N0} molecules");

@@ -63,7 +63,9 @@ public static class ScreenBenchmark
         var cpuBefore = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         // The library screen's own tables, written to nowhere: the CSV formatting is part of what is measured.
-        using var tables = new LibraryScreenTables(TextWriter.Null, TextWriter.Null, TextWriter.Null, "line", [], new CandidateScreen(rules), keepOutside: false);
+        var screen = new CandidateScreen(rules);
+        using var tables = new LibraryScreenTables(TextWriter.Null, TextWriter.Null, TextWriter.Null, "line", [], screen, keepOutside: false);
+        var predict = model.Predictor(LibraryScreenTables.WritesCandidate(screen, keepOutside: false));
         var count = 0;
         model.Timings = timings;
         try
@@ -71,7 +73,7 @@ public static class ScreenBenchmark
             foreach (var batch in smiles.Select((s, i) => new InputMolecule(i + 1, null, s, [], s.Length == 0 ? "empty line" : null)).Chunk(ShippedModel.BatchSize))
             {
                 count += batch.Length;
-                var predictions = model.PredictBatch(batch, m => $"line{m.Row}");
+                var predictions = predict(batch, m => $"line{m.Row}", CancellationToken.None);
                 var screening = Stopwatch.StartNew();
                 foreach (var row in predictions) tables.Add(row, "line");
                 timings.Add(PhaseTimings.Screen, screening.Elapsed);

@@ -293,20 +293,25 @@ public sealed class FingerprintIndex
             for (var p = postingOffsets[bit]; p < postingOffsets[bit + 1]; p++) shared[postings[p]]++;
         }
 
-        double best = 0;
+        // The best similarity so far is bestShared / bestUnion. Candidates are compared as fractions in integers
+        // (c·bestUnion > bestShared·union), which is exact and avoids a division per training molecule: this loop
+        // runs over every training molecule for every screened one. Returning the same fraction as a double gives
+        // the same number as dividing each time and keeping the largest quotient.
+        long bestShared = 0, bestUnion = 1;
         var neighbour = -1;
         for (var m = 0; m < shared.Length; m++)
         {
             var c = shared[m] + System.Numerics.BitOperations.PopCount(mask & denseMasks[m]);
             shared[m] = 0;
             if (c == 0) continue;
-            var similarity = (double)c / (query.Length + sizes[m] - c);
-            if (similarity <= best || (include is not null && !include(m))) continue;
-            best = similarity;
+            long union = query.Length + sizes[m] - c;
+            if (c * bestUnion <= bestShared * union || (include is not null && !include(m))) continue;
+            bestShared = c;
+            bestUnion = union;
             neighbour = m;
         }
 
-        return (best, neighbour);
+        return (bestShared == 0 ? 0 : (double)bestShared / bestUnion, neighbour);
     }
 
     public void Write(string path)

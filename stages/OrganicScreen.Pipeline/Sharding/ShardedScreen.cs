@@ -103,7 +103,9 @@ public sealed class ShardedScreen
     public LinePredictor LoadPredictor()
     {
         var model = ShippedModel.Load(Plan.Model, Plan.Libtorch);
-        return Plan.Prefilter is null ? model.PredictBatch : Funnel.Of(ShippedModel.Load(Plan.Prefilter, Plan.Libtorch), model, Rules);
+        // Shards never keep molecules outside the domain (ScreenAsync's tables).
+        var writes = LibraryScreenTables.WritesCandidate(new CandidateScreen(Rules), keepOutside: false);
+        return Plan.Prefilter is null ? model.Predictor(writes) : Funnel.Of(ShippedModel.Load(Plan.Prefilter, Plan.Libtorch), model, Rules, writes);
     }
 
     /// <summary>
