@@ -10,7 +10,7 @@ namespace OrganicScreen.Chem;
 internal static unsafe partial class NativeMethods
 {
     internal const string Library = "osrdkit";
-    internal const int ExpectedAbiVersion = 7;
+    internal const int ExpectedAbiVersion = 8;
 
     internal const int ValidMolecule = 1;
     internal const int InvalidMolecule = 0;
@@ -25,6 +25,8 @@ internal static unsafe partial class NativeMethods
     internal const int FlagSeparateSpecs = 2;
     internal const int FlagFullSanitize = 4;
     internal const int FlagRdkitMorgan = 8;
+    internal const int FlagDescriptors = 16;
+    internal const int FlagGraphs = 32;
 
     // An explicit static constructor (no beforefieldinit) runs before the first P/Invoke stub below,
     // so the resolver is registered exactly once per process without mutable static state.
@@ -86,6 +88,16 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "osr_batch_copy_descriptors")]
     internal static partial int BatchCopyDescriptors(nint batch, double* molarMass, int* heavyAtoms, int* formalCharge, int* fragments);
+
+    [LibraryImport(Library, EntryPoint = "osr_molecules")]
+    internal static partial int Molecules(byte* utf8, int* offsets, int count, int* radii, int* bits, int specCount,
+        int threads, int flags, out nint batch);
+
+    [LibraryImport(Library, EntryPoint = "osr_batch_element_bytes")]
+    internal static partial int BatchElementBytes(nint batch);
+
+    [LibraryImport(Library, EntryPoint = "osr_batch_copy_elements")]
+    internal static partial int BatchCopyElements(nint batch, int* elementOffsets, byte* elements);
 
     internal const int DepictTransparent = 1;
 

@@ -45,6 +45,24 @@ public sealed record DescribedMolecule(string Input, MoleculeDescriptors? Descri
 }
 
 /// <summary>
+/// What <see cref="Rdkit.Molecules(IReadOnlyList{string}, MoleculeRequest, int)"/> computes from its one parse of each molecule: the on-bits of every spec, and
+/// optionally canonical SMILES, descriptors and molecular graphs. Without canonical SMILES and graphs the parse takes
+/// the fingerprint-only fast path (same verdicts, error texts, bits and descriptors as <c>Chem.MolFromSmiles</c>).
+/// </summary>
+public sealed record MoleculeRequest(IReadOnlyList<FingerprintSpec> Fingerprints, bool CanonicalSmiles = true, bool Descriptors = false, bool Graphs = false);
+
+/// <summary>
+/// Result of <see cref="Rdkit.Molecules(IReadOnlyList{string}, MoleculeRequest, int)"/>, one row per input in input order: the verdict (with the canonical SMILES when
+/// asked for), one matrix per distinct spec (empty rows for invalid molecules), the descriptors (null for an invalid
+/// molecule, or for all when not asked for) and the graphs (null when not asked for; invalid molecules have none).
+/// </summary>
+public sealed record FeaturizedMolecules(
+    IReadOnlyList<ParsedSmiles> Molecules,
+    IReadOnlyDictionary<FingerprintSpec, SparseBitMatrix> Fingerprints,
+    IReadOnlyList<MoleculeDescriptors?>? Descriptors,
+    MolecularGraphs? Graphs);
+
+/// <summary>
 /// Column names of <see cref="MolecularGraphs.AtomFeatures"/> / <see cref="MolecularGraphs.BondFeatures"/> as
 /// <see cref="Rdkit.Graphs(IReadOnlyList{string}, int)"/> writes them: Chemprop v1 features, each one-hot block
 /// ending in an "other" slot for values outside its choices. Atoms (47): element (H B C N O F Si P S Cl Se Br Te I,
@@ -245,14 +263,7 @@ public sealed class Rdkit
         ArgumentNullException.ThrowIfNull(smiles);
         ArgumentNullException.ThrowIfNull(specs);
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
-        var distinct = new List<FingerprintSpec>(specs.Count);
-        foreach (var spec in specs)
-        {
-            ArgumentNullException.ThrowIfNull(spec, nameof(specs));
-            Validate(spec);
-            if (!distinct.Contains(spec)) distinct.Add(spec);
-        }
-
+        var distinct = Distinct(specs);
         var n = smiles.Count;
         var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
         nint batch = 0;
@@ -277,21 +288,7 @@ public sealed class Rdkit
             if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
 
             var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles, nameof(Featurize));
-
-            var fingerprints = new Dictionary<FingerprintSpec, SparseBitMatrix>(distinct.Count);
-            for (var k = 0; k < distinct.Count; k++)
-            {
-                var nnz = NativeMethods.BatchNonZeros(batch, k);
-                if (nnz < 0) throw NativeMethods.Failure(nnz, nameof(Featurize));
-                var rowOffsets = new int[n + 1];
-                var indices = new int[nnz];
-                fixed (int* pRows = rowOffsets)
-                fixed (int* pIndices = indices)
-                    status = NativeMethods.BatchCopyFingerprint(batch, k, pRows, pIndices);
-                if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
-                fingerprints.Add(distinct[k], new SparseBitMatrix(distinct[k].Bits, rowOffsets, indices));
-            }
-            return new FeaturizedBatch(Array.AsReadOnly(molecules), fingerprints.AsReadOnly());
+            return new FeaturizedBatch(Array.AsReadOnly(molecules), ReadFingerprints(batch, distinct, n, nameof(Featurize)));
         }
         finally
         {
@@ -330,25 +327,7 @@ public sealed class Rdkit
             if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
 
             var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles, nameof(Graphs));
-
-            status = NativeMethods.BatchGraphSize(batch, out var atoms, out var bonds);
-            if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
-            var atomFeatureCount = GraphFeatureLayout.AtomFeatureNames.Count;
-            var bondFeatureCount = GraphFeatureLayout.BondFeatureNames.Count;
-            var atomOffsets = new int[n + 1];
-            var atomFeatures = new float[(long)atoms * atomFeatureCount];
-            var bondOffsets = new int[n + 1];
-            var bondAtoms = new int[(long)bonds * 2];
-            var bondFeatures = new float[(long)bonds * bondFeatureCount];
-            fixed (int* pAtomOffsets = atomOffsets)
-            fixed (float* pAtomFeatures = atomFeatures)
-            fixed (int* pBondOffsets = bondOffsets)
-            fixed (int* pBondAtoms = bondAtoms)
-            fixed (float* pBondFeatures = bondFeatures)
-                status = NativeMethods.BatchCopyGraphs(batch, pAtomOffsets, pAtomFeatures, pBondOffsets, pBondAtoms, pBondFeatures);
-            if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
-            return new MolecularGraphBatch(Array.AsReadOnly(molecules),
-                new MolecularGraphs(atomFeatureCount, bondFeatureCount, atomOffsets, atomFeatures, bondOffsets, bondAtoms, bondFeatures));
+            return new MolecularGraphBatch(Array.AsReadOnly(molecules), ReadGraphs(batch, n, nameof(Graphs)));
         }
         finally
         {
@@ -435,24 +414,9 @@ public sealed class Rdkit
             if (status < 0) throw NativeMethods.Failure(status, nameof(Descriptors));
             // Valid molecules' text is the element list (ReadMolecules reads it as the "canonical" text).
             var texts = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles: true, nameof(Descriptors));
-            var mass = new double[n];
-            var heavy = new int[n];
-            var charge = new int[n];
-            var fragments = new int[n];
-            fixed (double* pMass = mass)
-            fixed (int* pHeavy = heavy)
-            fixed (int* pCharge = charge)
-            fixed (int* pFragments = fragments)
-                status = NativeMethods.BatchCopyDescriptors(batch, pMass, pHeavy, pCharge, pFragments);
-            if (status < 0) throw NativeMethods.Failure(status, nameof(Descriptors));
+            var described = ReadDescriptors(batch, texts, i => texts[i].Canonical!, nameof(Descriptors));
             var results = new DescribedMolecule[n];
-            for (var i = 0; i < n; i++)
-            {
-                results[i] = texts[i].Canonical is { } elements
-                    ? new DescribedMolecule(smiles[i], new MoleculeDescriptors(mass[i], heavy[i],
-                        Array.AsReadOnly(elements.Length == 0 ? [] : elements.Split(',')), charge[i], fragments[i]), null)
-                    : new DescribedMolecule(smiles[i], null, texts[i].Error);
-            }
+            for (var i = 0; i < n; i++) results[i] = new DescribedMolecule(smiles[i], described[i], texts[i].Error);
             return Array.AsReadOnly(results);
         }
         finally
@@ -461,6 +425,158 @@ public sealed class Rdkit
             ArrayPool<byte>.Shared.Return(utf8);
             ArrayPool<int>.Shared.Return(inputOffsets);
         }
+    }
+
+    /// <summary>
+    /// Everything <paramref name="request"/> asks for from ONE parse of each molecule, in one native call on
+    /// <paramref name="threads"/> threads (0 = all cores): RDKit's verdict (and canonical SMILES), the on-bits of every
+    /// spec, descriptors, molecular graphs. Each result equals what <see cref="Featurize"/>, <see cref="Descriptors"/> and
+    /// <see cref="Graphs(IReadOnlyList{string}, int)"/> give for the same SMILES (tests compare them), at the cost of one
+    /// parse instead of one per call: RDKit's parsing and sanitisation is most of the cost of each.
+    /// </summary>
+    public FeaturizedMolecules Molecules(IReadOnlyList<string> smiles, MoleculeRequest request, int threads = 0) =>
+        Molecules(smiles, request, threads, FingerprintOnlyPath.Fast);
+
+    /// <param name="path">Test hook: the full parse and/or RDKit's Morgan code instead of the fast pieces.</param>
+    internal unsafe FeaturizedMolecules Molecules(IReadOnlyList<string> smiles, MoleculeRequest request, int threads, FingerprintOnlyPath path)
+    {
+        ArgumentNullException.ThrowIfNull(smiles);
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Fingerprints);
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        var distinct = Distinct(request.Fingerprints);
+        var n = smiles.Count;
+        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
+        nint batch = 0;
+        try
+        {
+            var radii = stackalloc int[Math.Max(distinct.Count, 1)];
+            var bits = stackalloc int[Math.Max(distinct.Count, 1)];
+            for (var k = 0; k < distinct.Count; k++)
+            {
+                radii[k] = distinct[k].Radius;
+                bits[k] = distinct[k].Bits;
+            }
+
+            int status;
+            fixed (byte* pUtf8 = utf8)
+            fixed (int* pOffsets = inputOffsets)
+                status = NativeMethods.Molecules(pUtf8, pOffsets, n, radii, bits, distinct.Count, threads,
+                    (request.CanonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical)
+                    | (request.Descriptors ? NativeMethods.FlagDescriptors : NativeMethods.FlagNone)
+                    | (request.Graphs ? NativeMethods.FlagGraphs : NativeMethods.FlagNone)
+                    | (path.HasFlag(FingerprintOnlyPath.FullSanitize) ? NativeMethods.FlagFullSanitize : NativeMethods.FlagNone)
+                    | (path.HasFlag(FingerprintOnlyPath.RdkitMorgan) ? NativeMethods.FlagRdkitMorgan : NativeMethods.FlagNone), out batch);
+            if (status < 0) throw NativeMethods.Failure(status, nameof(Molecules));
+
+            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, request.CanonicalSmiles, nameof(Molecules));
+            IReadOnlyList<MoleculeDescriptors?>? descriptors = null;
+            if (request.Descriptors)
+            {
+                var elementBytes = NativeMethods.BatchElementBytes(batch);
+                if (elementBytes < 0) throw NativeMethods.Failure(elementBytes, nameof(Molecules));
+                var elementOffsets = new int[n + 1];
+                var elements = new byte[Math.Max(elementBytes, 1)];
+                fixed (int* pElementOffsets = elementOffsets)
+                fixed (byte* pElements = elements)
+                    status = NativeMethods.BatchCopyElements(batch, pElementOffsets, pElements);
+                if (status < 0) throw NativeMethods.Failure(status, nameof(Molecules));
+                descriptors = ReadDescriptors(batch, molecules,
+                    i => Encoding.ASCII.GetString(elements, elementOffsets[i], elementOffsets[i + 1] - elementOffsets[i]), nameof(Molecules));
+            }
+
+            return new FeaturizedMolecules(Array.AsReadOnly(molecules), ReadFingerprints(batch, distinct, n, nameof(Molecules)), descriptors,
+                request.Graphs ? ReadGraphs(batch, n, nameof(Molecules)) : null);
+        }
+        finally
+        {
+            if (batch != 0) NativeMethods.BatchFree(batch);
+            ArrayPool<byte>.Shared.Return(utf8);
+            ArrayPool<int>.Shared.Return(inputOffsets);
+        }
+    }
+
+    /// <summary>The specs in first-seen order without repeats (each is computed once), validated.</summary>
+    private static List<FingerprintSpec> Distinct(IReadOnlyList<FingerprintSpec> specs)
+    {
+        var distinct = new List<FingerprintSpec>(specs.Count);
+        foreach (var spec in specs)
+        {
+            ArgumentNullException.ThrowIfNull(spec, nameof(specs));
+            Validate(spec);
+            if (!distinct.Contains(spec)) distinct.Add(spec);
+        }
+
+        return distinct;
+    }
+
+    /// <summary>Spec k of a native batch as a matrix, for every spec.</summary>
+    private static unsafe IReadOnlyDictionary<FingerprintSpec, SparseBitMatrix> ReadFingerprints(nint batch, List<FingerprintSpec> specs, int n, string operation)
+    {
+        var fingerprints = new Dictionary<FingerprintSpec, SparseBitMatrix>(specs.Count);
+        for (var k = 0; k < specs.Count; k++)
+        {
+            var nnz = NativeMethods.BatchNonZeros(batch, k);
+            if (nnz < 0) throw NativeMethods.Failure(nnz, operation);
+            var rowOffsets = new int[n + 1];
+            var indices = new int[nnz];
+            int status;
+            fixed (int* pRows = rowOffsets)
+            fixed (int* pIndices = indices)
+                status = NativeMethods.BatchCopyFingerprint(batch, k, pRows, pIndices);
+            if (status < 0) throw NativeMethods.Failure(status, operation);
+            fingerprints.Add(specs[k], new SparseBitMatrix(specs[k].Bits, rowOffsets, indices));
+        }
+
+        return fingerprints.AsReadOnly();
+    }
+
+    /// <summary>The graphs of a native batch made with graphs.</summary>
+    private static unsafe MolecularGraphs ReadGraphs(nint batch, int n, string operation)
+    {
+        var status = NativeMethods.BatchGraphSize(batch, out var atoms, out var bonds);
+        if (status < 0) throw NativeMethods.Failure(status, operation);
+        var atomFeatureCount = GraphFeatureLayout.AtomFeatureNames.Count;
+        var bondFeatureCount = GraphFeatureLayout.BondFeatureNames.Count;
+        var atomOffsets = new int[n + 1];
+        var atomFeatures = new float[(long)atoms * atomFeatureCount];
+        var bondOffsets = new int[n + 1];
+        var bondAtoms = new int[(long)bonds * 2];
+        var bondFeatures = new float[(long)bonds * bondFeatureCount];
+        fixed (int* pAtomOffsets = atomOffsets)
+        fixed (float* pAtomFeatures = atomFeatures)
+        fixed (int* pBondOffsets = bondOffsets)
+        fixed (int* pBondAtoms = bondAtoms)
+        fixed (float* pBondFeatures = bondFeatures)
+            status = NativeMethods.BatchCopyGraphs(batch, pAtomOffsets, pAtomFeatures, pBondOffsets, pBondAtoms, pBondFeatures);
+        if (status < 0) throw NativeMethods.Failure(status, operation);
+        return new MolecularGraphs(atomFeatureCount, bondFeatureCount, atomOffsets, atomFeatures, bondOffsets, bondAtoms, bondFeatures);
+    }
+
+    /// <summary>Descriptors of a native batch made with descriptors: null for invalid molecules; <paramref name="elementsOf"/> gives molecule i's element list ("C,H,O").</summary>
+    private static unsafe MoleculeDescriptors?[] ReadDescriptors(nint batch, ParsedSmiles[] molecules, Func<int, string> elementsOf, string operation)
+    {
+        var n = molecules.Length;
+        var mass = new double[n];
+        var heavy = new int[n];
+        var charge = new int[n];
+        var fragments = new int[n];
+        int status;
+        fixed (double* pMass = mass)
+        fixed (int* pHeavy = heavy)
+        fixed (int* pCharge = charge)
+        fixed (int* pFragments = fragments)
+            status = NativeMethods.BatchCopyDescriptors(batch, pMass, pHeavy, pCharge, pFragments);
+        if (status < 0) throw NativeMethods.Failure(status, operation);
+        var results = new MoleculeDescriptors?[n];
+        for (var i = 0; i < n; i++)
+        {
+            if (!molecules[i].IsValid) continue;
+            var elements = elementsOf(i);
+            results[i] = new MoleculeDescriptors(mass[i], heavy[i], Array.AsReadOnly(elements.Length == 0 ? [] : elements.Split(',')), charge[i], fragments[i]);
+        }
+
+        return results;
     }
 
     /// <summary>

@@ -47,7 +47,7 @@ public static class LibraryScreenCommand
             var current = Catalog.Collector(catalog, parse.GetValue(collector) ?? "aluminium");
             var rdkit = new Rdkit();
             using var source = inputs.Open(parse, rdkit);
-            var loaded = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
+            using var loaded = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
             var rules = new ScreeningRules(window, current, parse.GetValue(margin), parse.GetValue(minimum),
                 GlobalBandVolts: parse.GetValue(margin) == MarginPolicy.GlobalBand ? loaded.GlobalBandVolts : 0);
             var screen = new CandidateScreen(rules);
@@ -64,7 +64,8 @@ public static class LibraryScreenCommand
                 await using var rejectText = new StreamWriter(rejectStream, Csv.Utf8);
                 using var tables = new LibraryScreenTables(cathodeText, anodeText, rejectText, source.RowLabel, extras, screen, keepOutside);
                 using var progress = context.ErrorLog.Progress("screen", source.Length ?? 0, ProgressUnit.Bytes);
-                await foreach (var row in loaded.PredictAsync(source, cancellation))
+                var predictor = loaded.Predictor(LibraryScreenTables.WritesCandidate(screen, keepOutside));
+                await foreach (var row in ShippedModel.PredictAsync(predictor, source.Read(cancellation), source.IdOf, cancellation))
                 {
                     tables.Add(row, source.RowLabel);
                     if (tables.Records % ShippedModel.BatchSize == 0) progress.Report(source.BytesRead, $"{tables.Records:N0} molecules");

@@ -38,7 +38,7 @@ public static class PredictCommand
             var window = Catalog.Solvent(solvents, parse.GetValue(solvent)!);
             var rdkit = new Rdkit();
             using var source = inputs.Open(parse, rdkit);
-            var predictor = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
+            using var predictor = ShippedModel.Load(parse.GetValue(model)!.FullName, parse.GetValue(libtorch));
             // With the data on standard output, everything else goes to standard error.
             var messages = OutputPaths.IsStandardOutput(target) ? context.Error : context.Output;
             var counts = await Writer.WriteAsync(predictor, source, target, context.Output, context.ErrorLog, cancellation);

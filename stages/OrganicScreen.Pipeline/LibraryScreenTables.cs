@@ -2,6 +2,7 @@ using System.Globalization;
 using OrganicScreen.Chem.Inputs;
 using OrganicScreen.Core;
 using OrganicScreen.Screening;
+using OrganicScreen.Stages;
 
 namespace OrganicScreen.Pipeline;
 
@@ -35,6 +36,14 @@ public sealed class LibraryScreenTables : IDisposable
     }
 
     public static IReadOnlyList<string> RejectsHeader(string rowLabel) => [rowLabel, "id", "input", "reason"];
+
+    /// <summary>
+    /// Whether <see cref="Add"/> writes a candidate row for a predicted molecule (it passes the rules, inside the domain
+    /// or kept anyway): the molecules whose canonical SMILES a screen needs (<see cref="ShippedModel.Predictor"/>).
+    /// Reads neither the id nor the SMILES.
+    /// </summary>
+    public static Func<MoleculePrediction, DomainVerdict, bool> WritesCandidate(CandidateScreen screen, bool keepOutside) =>
+        (prediction, domain) => (keepOutside || domain.Inside) && screen.Screen([prediction]).Any();
 
     public int Records { get; private set; }
 

@@ -4,10 +4,11 @@ using OrganicScreen.Core;
 namespace OrganicScreen.Screening;
 
 /// <summary>
-/// Training fingerprints indexed for the largest Tanimoto similarity of a query. The 64 most frequent bits (aromatic
-/// carbon and the like, set in most molecules) are a 64-bit mask per molecule, counted with one popcount; every other
+/// Training fingerprints indexed for the largest Tanimoto similarity of a query. The 256 most frequent bits (aromatic
+/// carbon and the like, set in most molecules) are a 256-bit mask per molecule, counted with four popcounts; every other
 /// bit has a posting list (bit → molecules), so a query touches only the molecules that share a rare bit with it and
-/// then one pass computes every molecule's exact similarity. On disk: "OSFP", version, radius, bits, count, row offsets
+/// then one pass computes every molecule's exact similarity. (With 64 mask bits, a generated library's molecules still
+/// walked posting lists of thousands of molecules per bit; 256 cut the search about in half.) On disk: "OSFP", version, radius, bits, count, row offsets
 /// (int32), bit indices (uint16), little-endian.
 /// </summary>
 public sealed class FingerprintIndex
@@ -27,8 +28,9 @@ public sealed class FingerprintIndex
     private readonly SparseBitMatrix rows;
     private readonly int[] postingOffsets;
     private readonly int[] postings;
-    private readonly int[] denseSlot; // bit → 0..63 for the frequent bits, -1 otherwise
-    private readonly ulong[] denseMasks;
+    private const int DenseWords = 4;
+    private readonly int[] denseSlot; // bit → 0..255 for the frequent bits, -1 otherwise
+    private readonly ulong[] denseMasks; // DenseWords per molecule
     private readonly int[] sizes;
 
     private FingerprintIndex(SparseBitMatrix rows)
@@ -38,12 +40,12 @@ public sealed class FingerprintIndex
         foreach (var bit in rows.Indices) frequency[bit]++;
         denseSlot = Enumerable.Repeat(-1, rows.Columns).ToArray();
         var slot = 0;
-        foreach (var bit in Enumerable.Range(0, rows.Columns).Where(b => frequency[b] > 0).OrderByDescending(b => frequency[b]).ThenBy(b => b).Take(64))
+        foreach (var bit in Enumerable.Range(0, rows.Columns).Where(b => frequency[b] > 0).OrderByDescending(b => frequency[b]).ThenBy(b => b).Take(64 * DenseWords))
             denseSlot[bit] = slot++;
         postingOffsets = new int[rows.Columns + 1];
         for (var b = 0; b < rows.Columns; b++) postingOffsets[b + 1] = postingOffsets[b] + (denseSlot[b] < 0 ? frequency[b] : 0);
         postings = new int[postingOffsets[^1]];
-        denseMasks = new ulong[rows.Rows];
+        denseMasks = new ulong[rows.Rows * DenseWords];
         sizes = new int[rows.Rows];
         var next = postingOffsets[..^1].ToArray();
         for (var m = 0; m < rows.Rows; m++)
@@ -51,7 +53,7 @@ public sealed class FingerprintIndex
             sizes[m] = rows.Offsets[m + 1] - rows.Offsets[m];
             foreach (var bit in rows.Row(m))
             {
-                if (denseSlot[bit] >= 0) denseMasks[m] |= 1UL << denseSlot[bit];
+                if (denseSlot[bit] is var d and >= 0) denseMasks[m * DenseWords + (d >> 6)] |= 1UL << (d & 63);
                 else postings[next[bit]++] = m;
             }
         }
@@ -74,33 +76,51 @@ public sealed class FingerprintIndex
     public (double Similarity, int Neighbour) Nearest(ReadOnlySpan<int> query, Scratch scratch, Func<int, bool>? include)
     {
         var shared = scratch.Shared;
-        ulong mask = 0;
+        CountShared(query, shared);
+        // The best similarity so far is bestShared / bestUnion. Candidates are compared as fractions in integers
+        // (c·bestUnion > bestShared·union), which is exact and avoids a division per training molecule: this loop
+        // runs over every training molecule for every screened one. Returning the same fraction as a double gives
+        // the same number as dividing each time and keeping the largest quotient.
+        long bestShared = 0, bestUnion = 1;
+        var neighbour = -1;
+        for (var m = 0; m < shared.Length; m++)
+        {
+            var c = shared[m];
+            shared[m] = 0;
+            if (c == 0) continue;
+            long union = query.Length + sizes[m] - c;
+            if (c * bestUnion <= bestShared * union || (include is not null && !include(m))) continue;
+            bestShared = c;
+            bestUnion = union;
+            neighbour = m;
+        }
+
+        return (bestShared == 0 ? 0 : (double)bestShared / bestUnion, neighbour);
+    }
+
+    /// <summary>The number of on-bits <paramref name="query"/> shares with every molecule, into <paramref name="shared"/> (which must hold zeros).</summary>
+    private void CountShared(ReadOnlySpan<int> query, int[] shared)
+    {
+        Span<ulong> mask = stackalloc ulong[DenseWords];
         foreach (var bit in query)
         {
             if ((uint)bit >= (uint)rows.Columns) continue;
-            if (denseSlot[bit] >= 0)
+            if (denseSlot[bit] is var d and >= 0)
             {
-                mask |= 1UL << denseSlot[bit];
+                mask[d >> 6] |= 1UL << (d & 63);
                 continue;
             }
 
             for (var p = postingOffsets[bit]; p < postingOffsets[bit + 1]; p++) shared[postings[p]]++;
         }
 
-        double best = 0;
-        var neighbour = -1;
+        var (m0, m1, m2, m3) = (mask[0], mask[1], mask[2], mask[3]);
         for (var m = 0; m < shared.Length; m++)
         {
-            var c = shared[m] + System.Numerics.BitOperations.PopCount(mask & denseMasks[m]);
-            shared[m] = 0;
-            if (c == 0) continue;
-            var similarity = (double)c / (query.Length + sizes[m] - c);
-            if (similarity <= best || (include is not null && !include(m))) continue;
-            best = similarity;
-            neighbour = m;
+            var at = m * DenseWords;
+            shared[m] += System.Numerics.BitOperations.PopCount(m0 & denseMasks[at]) + System.Numerics.BitOperations.PopCount(m1 & denseMasks[at + 1])
+                         + System.Numerics.BitOperations.PopCount(m2 & denseMasks[at + 2]) + System.Numerics.BitOperations.PopCount(m3 & denseMasks[at + 3]);
         }
-
-        return (best, neighbour);
     }
 
     /// <summary>
@@ -119,22 +139,10 @@ public sealed class FingerprintIndex
     {
         if (all.Length != Count) throw new ArgumentException("one similarity per molecule", nameof(all));
         var shared = scratch.Shared;
-        ulong mask = 0;
-        foreach (var bit in query)
-        {
-            if ((uint)bit >= (uint)rows.Columns) continue;
-            if (denseSlot[bit] >= 0)
-            {
-                mask |= 1UL << denseSlot[bit];
-                continue;
-            }
-
-            for (var p = postingOffsets[bit]; p < postingOffsets[bit + 1]; p++) shared[postings[p]]++;
-        }
-
+        CountShared(query, shared);
         for (var m = 0; m < shared.Length; m++)
         {
-            var c = shared[m] + System.Numerics.BitOperations.PopCount(mask & denseMasks[m]);
+            var c = shared[m];
             shared[m] = 0;
             all[m] = c == 0 ? 0 : (double)c / (query.Length + sizes[m] - c);
         }

@@ -39,7 +39,7 @@ public static class MoleculeDifficulty
         Parallel.For(0, index.Count, () => (new FingerprintIndex.Scratch(index.Count), new double[index.Count], new TargetErrors.Buffers()), (i, _, state) =>
         {
             index.Similarities(index.Row(i), state.Item1, state.Item2);
-            difficulties[i] = errors.Of(state.Item2, i, canonicalSmiles[i], state.Item3);
+            difficulties[i] = errors.Of(state.Item2, i, index.Row(i), state.Item3);
             return state;
         }, _ => { });
         return difficulties;
@@ -89,10 +89,10 @@ public sealed record TargetErrors(string Target, IReadOnlyList<int> FoldOf, IRea
     /// <para>The shipped ensemble saw the labelled molecules, so their intervals treat them as new to that member: wider
     /// than in-sample accuracy needs, never narrower.</para>
     /// </summary>
-    public Difficulty Of(ReadOnlySpan<double> similarities, int self, string canonicalSmiles, Buffers buffers)
+    public Difficulty Of(ReadOnlySpan<double> similarities, int self, ReadOnlySpan<int> fingerprint, Buffers buffers)
     {
         var fold = self >= 0 ? FoldOf[self] : -1;
-        var pool = fold >= 0 ? fold : PoolFold(canonicalSmiles);
+        var pool = fold >= 0 ? fold : PoolFold(fingerprint);
         FingerprintIndex.Largest(similarities, j => FoldOf[j] >= 0 && j != self && (fold < 0 || FoldOf[j] != fold), buffers.Similarities);
         FingerprintIndex.Largest(similarities, j => FoldOf[j] == pool && j != self, buffers.ErrorSimilarities, buffers.ErrorNeighbours);
         var sum = 0.0;
@@ -102,11 +102,12 @@ public sealed record TargetErrors(string Target, IReadOnlyList<int> FoldOf, IRea
     }
 
     /// <summary>
-    /// The fold whose molecules give a new molecule its error neighbours: a stable hash of its canonical SMILES, so a
-    /// molecule gets the same interval in every run, and new molecules spread over the folds as the calibration molecules do.
+    /// The fold whose molecules give a new molecule its error neighbours: a stable hash of its ECFP4 on-bits, so a
+    /// molecule gets the same interval in every run and from any SMILES spelling (the library screen never computes
+    /// canonical SMILES for most rows), and new molecules spread over the folds as the calibration molecules do.
     /// </summary>
-    public int PoolFold(string canonicalSmiles) =>
-        Folds[(int)(BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonicalSmiles)), 0) % (uint)Folds.Count)];
+    public int PoolFold(ReadOnlySpan<int> fingerprint) =>
+        Folds[(int)(BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(fingerprint)), 0) % (uint)Folds.Count)];
 
     private double PoolMean(int fold) => poolMeans.Value.GetValueOrDefault(fold);
 

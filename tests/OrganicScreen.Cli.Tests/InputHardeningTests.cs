@@ -287,7 +287,7 @@ public sealed class InputHardeningTests(PipelineFixture run) : IDisposable
     public async Task A_one_megabyte_smiles_line_is_rejected_in_under_a_second()
     {
         var input = Write("huge.smi", new string('C', 1 << 20) + " huge\nCCO ethanol\n");
-        var model = ShippedModel.Load(run.Results, null);
+        using var model = ShippedModel.Load(run.Results, null);
         _ = model.PredictSmiles(["CCO"]); // warm: first-call costs are not the guard's
         var clock = Stopwatch.StartNew();
         using var source = MoleculeSource.Open(input, rdkit: model.Rdkit);

@@ -1,5 +1,6 @@
 using OrganicScreen.Chem.Inputs;
 using OrganicScreen.Screening;
+using OrganicScreen.Stages;
 
 namespace OrganicScreen.Pipeline.Sharding;
 
@@ -34,12 +35,17 @@ public static class Funnel
     /// <summary>
     /// A <see cref="LinePredictor"/> that runs <paramref name="accurate"/> on the lines <paramref name="fast"/> lets
     /// through. Invalid lines keep the fast model's reason; ruled-out lines get <see cref="ScreenedOut"/>.
+    /// <paramref name="canonicalFor"/> picks the accurate rows that get canonical SMILES (<see cref="ShippedModel.Predictor"/>;
+    /// null: all); the fast model's never appear in an output, so it computes none.
     /// </summary>
-    public static LinePredictor Of(ShippedModel fast, ShippedModel accurate, ScreeningRules rules) => (batch, idOf, cancellation) =>
+    public static LinePredictor Of(ShippedModel fast, ShippedModel accurate, ScreeningRules rules,
+        Func<MoleculePrediction, DomainVerdict, bool>? canonicalFor = null) => (batch, idOf, cancellation) =>
     {
-        var first = fast.PredictBatch(batch, idOf, cancellation);
+        var first = fast.Predictor(static (_, _) => false)(batch, idOf, cancellation);
         var survivors = Enumerable.Range(0, batch.Count).Where(i => first[i].Prediction is { } p && MayPass(p, rules)).ToList();
-        var second = survivors.Count == 0 ? [] : accurate.PredictBatch(survivors.Select(i => batch[i]).ToList(), idOf, cancellation);
+        var rest = survivors.Select(i => batch[i]).ToList();
+        var second = survivors.Count == 0 ? []
+            : canonicalFor is null ? accurate.PredictBatch(rest, idOf, cancellation) : accurate.Predictor(canonicalFor)(rest, idOf, cancellation);
         var result = first.Select(p => p.Prediction is null ? p : p with { Prediction = null, Domain = null, Status = ScreenedOut }).ToArray();
         // The survivors are the same input records, so the accurate rows carry the same ids and row numbers.
         for (var k = 0; k < survivors.Count; k++) result[survivors[k]] = second[k];

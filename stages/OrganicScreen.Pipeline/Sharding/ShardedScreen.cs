@@ -99,11 +99,13 @@ public sealed class ShardedScreen
     /// <summary>The shard's verified artifact, or null when it is missing or damaged.</summary>
     public Task<Artifact?> TryOpenAsync(ShardRange shard, CancellationToken cancellation = default) => Store.TryOpenAsync(Request(shard), cancellation);
 
-    /// <summary>The plan's predictor: its model, or the funnel of its prefilter and model. Loads the models (seconds).</summary>
+    /// <summary>The plan's predictor: its model, or the funnel of its prefilter and model. Loads the models (seconds); their networks stay built for as long as the predictor is used (the process).</summary>
     public LinePredictor LoadPredictor()
     {
         var model = ShippedModel.Load(Plan.Model, Plan.Libtorch);
-        return Plan.Prefilter is null ? model.PredictBatch : Funnel.Of(ShippedModel.Load(Plan.Prefilter, Plan.Libtorch), model, Rules);
+        // Shards never keep molecules outside the domain (ScreenAsync's tables).
+        var writes = LibraryScreenTables.WritesCandidate(new CandidateScreen(Rules), keepOutside: false);
+        return Plan.Prefilter is null ? model.Predictor(writes) : Funnel.Of(ShippedModel.Load(Plan.Prefilter, Plan.Libtorch), model, Rules, writes);
     }
 
     /// <summary>

@@ -23,6 +23,15 @@ public sealed record GraphFoldModel(
 
     public double[][] Predict(IMoleculeFeatures features, ComputeDevice device = ComputeDevice.Cpu) => Predict(features.Graphs(), device);
 
+    public IFoldPredictor Predictor(ComputeDevice device = ComputeDevice.Cpu) => BuildPredictor(device);
+
+    private GraphFoldPredictor BuildPredictor(ComputeDevice device)
+    {
+        var network = DmpnnNetwork.FromWeights(Architecture, AtomFeatureCount, BondFeatureCount, TargetNames.Count, TorchRuntime.Resolve(device), Weights);
+        network.eval();
+        return new GraphFoldPredictor(this, network);
+    }
+
     const string MetadataFile = ModelFiles.Metadata;
     const string WeightsFile = ModelFiles.Weights;
     const string Kind = "dmpnn";
@@ -88,28 +97,49 @@ public sealed record GraphFoldModel(
     /// <summary>Predictions in eV, <c>[target][molecule]</c> (inference: no dropout), in batches of <paramref name="batchSize"/> molecules.</summary>
     public double[][] Predict(MolecularGraphs graphs, ComputeDevice device = ComputeDevice.Cpu, int batchSize = 1000, string dataset = "graphs")
     {
+        Check(graphs, batchSize, dataset);
+        using var predictor = BuildPredictor(device);
+        return predictor.Predict(graphs, batchSize);
+    }
+
+    private void Check(MolecularGraphs graphs, int batchSize, string dataset)
+    {
         if (graphs.AtomFeatureCount != AtomFeatureCount || graphs.BondFeatureCount != BondFeatureCount)
             throw new ArgumentException($"{dataset}: the model expects {AtomFeatureCount} atom and {BondFeatureCount} bond features, got {graphs.AtomFeatureCount} and {graphs.BondFeatureCount}.");
         graphs.Validate(dataset);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be positive.");
-        var torchDevice = TorchRuntime.Resolve(device);
-        using var network = DmpnnNetwork.FromWeights(Architecture, AtomFeatureCount, BondFeatureCount, TargetNames.Count, torchDevice, Weights);
-        network.eval();
-        var targets = TargetNames.Count;
-        var result = Enumerable.Range(0, targets).Select(_ => new double[graphs.Molecules]).ToArray();
-        var all = Enumerable.Range(0, graphs.Molecules).ToArray();
-        using var _ = no_grad();
-        for (var start = 0; start < all.Length; start += batchSize)
+    }
+
+    /// <summary>The network on its device in eval mode, kept between predictions (see <see cref="IFoldPredictor"/>).</summary>
+    private sealed class GraphFoldPredictor(GraphFoldModel model, DmpnnNetwork network) : IFoldPredictor
+    {
+        public double[][] Predict(IMoleculeFeatures features)
         {
-            using var scope = NewDisposeScope();
-            var rows = all.AsSpan(start, Math.Min(batchSize, all.Length - start));
-            var batch = GraphBatch.Create(graphs, rows, torchDevice);
-            var predicted = network.call(batch).cpu().data<float>().ToArray();
-            for (var i = 0; i < rows.Length; i++)
-                for (var t = 0; t < targets; t++)
-                    result[t][start + i] = Scalers[t].Inverse(predicted[i * targets + t]);
+            var graphs = features.Graphs();
+            model.Check(graphs, 1000, "graphs");
+            return Predict(graphs, 1000);
         }
-        return result;
+
+        public double[][] Predict(MolecularGraphs graphs, int batchSize)
+        {
+            var targets = model.TargetNames.Count;
+            var result = Enumerable.Range(0, targets).Select(_ => new double[graphs.Molecules]).ToArray();
+            var all = Enumerable.Range(0, graphs.Molecules).ToArray();
+            using var _ = no_grad();
+            for (var start = 0; start < all.Length; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var rows = all.AsSpan(start, Math.Min(batchSize, all.Length - start));
+                var batch = GraphBatch.Create(graphs, rows, network.Device);
+                var predicted = network.call(batch).cpu().data<float>().ToArray();
+                for (var i = 0; i < rows.Length; i++)
+                    for (var t = 0; t < targets; t++)
+                        result[t][start + i] = model.Scalers[t].Inverse(predicted[i * targets + t]);
+            }
+            return result;
+        }
+
+        public void Dispose() => network.Dispose();
     }
 }
 

@@ -443,6 +443,7 @@ char *dup_string(const std::string &s, int32_t *len) {
 struct osr_batch {
   struct Chunk {
     std::string text;                        // concatenated canonical SMILES / errors
+    std::string elements;                    // osr_molecules with descriptors: element lists
     std::vector<std::vector<int32_t>> bits;  // per spec, concatenated on-bits
     // osr_graphs only: the chunk's molecules back to back, copied out in order.
     std::vector<float> atom_features;        // [chunk atoms * OSR_GRAPH_ATOM_FEATURES]
@@ -462,73 +463,16 @@ struct osr_batch {
   std::vector<int64_t> nnz;           // [nspecs]
   int64_t atoms = 0;
   int64_t bonds = 0;
-  // osr_descriptors only, [n] each (zero for invalid molecules); the text holds the element list.
+  // Descriptors, [n] each (zero for invalid molecules). osr_descriptors returns the element list as
+  // the text; osr_molecules keeps it apart (element_len, Chunk::elements) next to canonical SMILES.
   bool descriptors = false;
   std::vector<double> molar_mass;
   std::vector<int32_t> heavy_atoms, formal_charge, fragments;
+  std::vector<int32_t> element_len;  // [n] when descriptors and not elements-as-text
+  int64_t element_bytes = 0;
 };
 
 namespace {
-
-struct FeaturizeOptions {
-  bool canonical;     // write canonical SMILES (full parse and RDKit's Morgan, as before)
-  bool shared;        // one Morgan pass for all specs
-  bool fast_parse;    // fingerprint-only: partial sanitisation (parse_for_fingerprint)
-  bool port_morgan;   // fingerprint-only: morgan_environments instead of RDKit's loop
-};
-
-void featurize_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *offsets,
-                     const int32_t *radii, const int32_t *nbits, const FeaturizeOptions &opt) {
-  auto &c = b.chunks[static_cast<size_t>(chunk)];
-  c.bits.resize(static_cast<size_t>(b.nspecs));
-  const int32_t begin = chunk * kChunk;
-  const int32_t end = std::min(b.n, begin + kChunk);
-  std::string error;
-  for (int32_t i = begin; i < end; ++i) {
-    std::string_view smi(utf8 + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
-    const size_t before = c.text.size();
-    auto mol = opt.fast_parse ? parse_for_fingerprint(smi, error) : parse(smi, error);
-    if (mol) {
-      try {
-        if (opt.canonical) c.text += RDKit::MolToSmiles(*mol);
-        if (opt.port_morgan && b.nspecs > 0) {
-          append_on_bits_port(*mol, radii, nbits, b.nspecs, c.bits, &b.counts[static_cast<size_t>(i)], b.n);
-        } else if (b.nspecs > 1 && opt.shared) {
-          append_on_bits_shared(*mol, radii, nbits, b.nspecs, c.bits, &b.counts[static_cast<size_t>(i)], b.n);
-        } else {
-          for (int32_t k = 0; k < b.nspecs; ++k) {
-            auto &out = c.bits[static_cast<size_t>(k)];
-            const size_t had = out.size();
-            append_on_bits(*mol, radii[k], nbits[k], out);
-            b.counts[static_cast<size_t>(k) * b.n + i] = static_cast<int32_t>(out.size() - had);
-          }
-        }
-        b.valid[i] = 1;
-      } catch (const std::bad_alloc &) {
-        throw;
-      } catch (const std::exception &e) {
-        // A molecule RDKit parses but cannot write or fingerprint is rejected as a whole,
-        // so every matrix keeps an empty row for it.
-        error = e.what();
-        if (error.empty()) error = "RDKit error";
-      } catch (...) {
-        error = "unknown RDKit error";
-      }
-      tl_log.clear();
-      if (!b.valid[i]) {
-        c.text.resize(before);
-        for (int32_t k = 0; k < b.nspecs; ++k) {
-          auto &out = c.bits[static_cast<size_t>(k)];
-          out.resize(out.size() - static_cast<size_t>(b.counts[static_cast<size_t>(k) * b.n + i]));
-          b.counts[static_cast<size_t>(k) * b.n + i] = 0;
-        }
-      }
-    }
-    if (!b.valid[i]) c.text += error;
-    b.text_len[i] = static_cast<int32_t>(c.text.size() - before);
-  }
-}
-
 
 // Runs fn(chunk) for chunks 0..nchunks-1 on `threads` workers (0 = all cores), the caller's thread
 // included. Dynamic scheduling: molecule cost varies ~100x (ions vs. large chromophores), so threads
@@ -683,48 +627,6 @@ void append_graph(const RDKit::ROMol &mol, osr_batch::Chunk &c) {
   }
 }
 
-void graph_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *offsets,
-                 bool canonical) {
-  auto &c = b.chunks[static_cast<size_t>(chunk)];
-  const int32_t begin = chunk * kChunk;
-  const int32_t end = std::min(b.n, begin + kChunk);
-  std::string error;
-  for (int32_t i = begin; i < end; ++i) {
-    std::string_view smi(utf8 + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
-    const size_t text_before = c.text.size();
-    const size_t atoms_before = c.atom_features.size();
-    const size_t bonds_before = c.bond_features.size();
-    const size_t ends_before = c.bond_atoms.size();
-    auto mol = parse(smi, error);
-    if (mol) {
-      try {
-        if (canonical) c.text += RDKit::MolToSmiles(*mol);
-        append_graph(*mol, c);
-        b.atom_count[static_cast<size_t>(i)] = static_cast<int32_t>(mol->getNumAtoms());
-        b.bond_count[static_cast<size_t>(i)] = static_cast<int32_t>(mol->getNumBonds());
-        b.valid[static_cast<size_t>(i)] = 1;
-      } catch (const std::bad_alloc &) {
-        throw;
-      } catch (const std::exception &e) {
-        // As in featurize_chunk: a molecule RDKit parses but cannot describe is rejected whole.
-        error = e.what();
-        if (error.empty()) error = "RDKit error";
-      } catch (...) {
-        error = "unknown RDKit error";
-      }
-      tl_log.clear();
-      if (!b.valid[static_cast<size_t>(i)]) {
-        c.text.resize(text_before);
-        c.atom_features.resize(atoms_before);
-        c.bond_features.resize(bonds_before);
-        c.bond_atoms.resize(ends_before);
-      }
-    }
-    if (!b.valid[static_cast<size_t>(i)]) c.text += error;
-    b.text_len[static_cast<size_t>(i)] = static_cast<int32_t>(c.text.size() - text_before);
-  }
-}
-
 // ---- descriptors ---------------------------------------------------------------------------
 
 // Distinct element symbols, ordinal order, joined by ','. Implicit hydrogens count as H, so the list
@@ -745,8 +647,38 @@ std::string element_list(const RDKit::ROMol &mol) {
   return out;
 }
 
-void descriptor_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *offsets) {
+// ---- one parse per molecule ----------------------------------------------------------------
+
+// What one pass over a molecule computes. Every batch entry point (osr_featurize, osr_graphs,
+// osr_descriptors, osr_molecules) is this routine with other options, so a molecule is parsed once
+// however many of its results the caller asks for.
+struct MoleculeOptions {
+  bool canonical = false;         // canonical SMILES as the text of a valid molecule
+  bool fast_parse = false;        // partial sanitisation (parse_for_fingerprint); fingerprints/descriptors only
+  bool port_morgan = false;       // morgan_environments instead of RDKit's Morgan code
+  bool shared = true;             // RDKit's Morgan code: one pass for all specs
+  bool descriptors = false;       // molar mass, heavy atoms, formal charge, fragments, element list
+  bool elements_as_text = false;  // osr_descriptors' contract: the element list is the valid molecule's text
+  bool graphs = false;            // Chemprop v1 graph (needs full perception: never with fast_parse)
+};
+
+void append_descriptors(const RDKit::ROMol &mol, osr_batch &b, size_t at, std::string &elements) {
+  // calcAMW with onlyHeavy=false is Python's Descriptors.MolWt: implicit Hs included.
+  const double mass = RDKit::Descriptors::calcAMW(mol);
+  std::vector<int> mapping;
+  const auto fragments = RDKit::MolOps::getMolFrags(mol, mapping);
+  elements += element_list(mol);
+  b.molar_mass[at] = mass;
+  b.heavy_atoms[at] = static_cast<int32_t>(mol.getNumHeavyAtoms());
+  b.formal_charge[at] = static_cast<int32_t>(RDKit::MolOps::getFormalCharge(mol));
+  b.fragments[at] = static_cast<int32_t>(fragments);
+}
+
+void molecule_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32_t *offsets,
+                    const int32_t *radii, const int32_t *nbits, const MoleculeOptions &opt) {
   auto &c = b.chunks[static_cast<size_t>(chunk)];
+  c.bits.resize(static_cast<size_t>(b.nspecs));
+  std::string &elements = opt.elements_as_text ? c.text : c.elements;
   const int32_t begin = chunk * kChunk;
   const int32_t end = std::min(b.n, begin + kChunk);
   std::string error;
@@ -754,33 +686,121 @@ void descriptor_chunk(osr_batch &b, int32_t chunk, const char *utf8, const int32
     const auto at = static_cast<size_t>(i);
     std::string_view smi(utf8 + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
     const size_t text_before = c.text.size();
-    auto mol = parse(smi, error);
+    const size_t elements_before = c.elements.size();
+    const size_t atoms_before = c.atom_features.size();
+    const size_t bonds_before = c.bond_features.size();
+    const size_t ends_before = c.bond_atoms.size();
+    auto mol = opt.fast_parse ? parse_for_fingerprint(smi, error) : parse(smi, error);
     if (mol) {
       try {
-        // calcAMW with onlyHeavy=false is Python's Descriptors.MolWt: implicit Hs included.
-        const double mass = RDKit::Descriptors::calcAMW(*mol);
-        std::vector<int> mapping;
-        const auto fragments = RDKit::MolOps::getMolFrags(*mol, mapping);
-        c.text += element_list(*mol);
-        b.molar_mass[at] = mass;
-        b.heavy_atoms[at] = static_cast<int32_t>(mol->getNumHeavyAtoms());
-        b.formal_charge[at] = static_cast<int32_t>(RDKit::MolOps::getFormalCharge(*mol));
-        b.fragments[at] = static_cast<int32_t>(fragments);
+        if (opt.canonical) c.text += RDKit::MolToSmiles(*mol);
+        if (opt.port_morgan && b.nspecs > 0) {
+          append_on_bits_port(*mol, radii, nbits, b.nspecs, c.bits, &b.counts[at], b.n);
+        } else if (b.nspecs > 1 && opt.shared) {
+          append_on_bits_shared(*mol, radii, nbits, b.nspecs, c.bits, &b.counts[at], b.n);
+        } else {
+          for (int32_t k = 0; k < b.nspecs; ++k) {
+            auto &out = c.bits[static_cast<size_t>(k)];
+            const size_t had = out.size();
+            append_on_bits(*mol, radii[k], nbits[k], out);
+            b.counts[static_cast<size_t>(k) * b.n + i] = static_cast<int32_t>(out.size() - had);
+          }
+        }
+        if (opt.descriptors) append_descriptors(*mol, b, at, elements);
+        if (opt.graphs) {
+          append_graph(*mol, c);
+          b.atom_count[at] = static_cast<int32_t>(mol->getNumAtoms());
+          b.bond_count[at] = static_cast<int32_t>(mol->getNumBonds());
+        }
         b.valid[at] = 1;
       } catch (const std::bad_alloc &) {
         throw;
       } catch (const std::exception &e) {
+        // A molecule RDKit parses but cannot write, fingerprint or describe is rejected as a whole,
+        // so every result keeps an empty row for it.
         error = e.what();
         if (error.empty()) error = "RDKit error";
       } catch (...) {
         error = "unknown RDKit error";
       }
       tl_log.clear();
-      if (!b.valid[at]) c.text.resize(text_before);
+      if (!b.valid[at]) {
+        c.text.resize(text_before);
+        c.elements.resize(elements_before);
+        c.atom_features.resize(atoms_before);
+        c.bond_features.resize(bonds_before);
+        c.bond_atoms.resize(ends_before);
+        for (int32_t k = 0; k < b.nspecs; ++k) {
+          auto &out = c.bits[static_cast<size_t>(k)];
+          out.resize(out.size() - static_cast<size_t>(b.counts[static_cast<size_t>(k) * b.n + i]));
+          b.counts[static_cast<size_t>(k) * b.n + i] = 0;
+        }
+        if (opt.descriptors) {
+          b.molar_mass[at] = 0.0;
+          b.heavy_atoms[at] = b.formal_charge[at] = b.fragments[at] = 0;
+        }
+        if (opt.graphs) b.atom_count[at] = b.bond_count[at] = 0;
+      }
     }
     if (!b.valid[at]) c.text += error;
     b.text_len[at] = static_cast<int32_t>(c.text.size() - text_before);
+    if (!b.element_len.empty()) b.element_len[at] = static_cast<int32_t>(c.elements.size() - elements_before);
   }
+}
+
+// Runs molecule_chunk over n molecules and checks that every result fits the int32 offsets the
+// managed side reads it through. Returns OSR_OK with *out, or the failure.
+int32_t run_molecules(const char *utf8, const int32_t *offsets, int32_t n, const int32_t *radii,
+                      const int32_t *nbits, int32_t nspecs, int32_t threads,
+                      const MoleculeOptions &opt, osr_batch **out) {
+  auto b = std::make_unique<osr_batch>();
+  const auto count = static_cast<size_t>(n);
+  b->n = n;
+  b->nspecs = nspecs;
+  b->valid.assign(count, 0);
+  b->text_len.assign(count, 0);
+  b->counts.assign(static_cast<size_t>(nspecs) * count, 0);
+  if (opt.descriptors) {
+    b->descriptors = true;
+    b->molar_mass.assign(count, 0.0);
+    b->heavy_atoms.assign(count, 0);
+    b->formal_charge.assign(count, 0);
+    b->fragments.assign(count, 0);
+    if (!opt.elements_as_text) b->element_len.assign(count, 0);
+  }
+  if (opt.graphs) {
+    b->graphs = true;
+    b->atom_count.assign(count, 0);
+    b->bond_count.assign(count, 0);
+  }
+  const int32_t nchunks = (n + kChunk - 1) / kChunk;
+  b->chunks.resize(static_cast<size_t>(nchunks));
+  const int32_t status = run_chunks(nchunks, threads, [&](int32_t c) {
+    molecule_chunk(*b, c, utf8, offsets, radii, nbits, opt);
+  });
+  if (status != OSR_OK) return status;
+
+  b->nnz.assign(static_cast<size_t>(nspecs), 0);
+  for (const auto &c : b->chunks) {
+    b->text_bytes += static_cast<int64_t>(c.text.size());
+    b->element_bytes += static_cast<int64_t>(c.elements.size());
+    b->atoms += static_cast<int64_t>(c.atom_features.size() / OSR_GRAPH_ATOM_FEATURES);
+    b->bonds += static_cast<int64_t>(c.bond_features.size() / OSR_GRAPH_BOND_FEATURES);
+    for (int32_t k = 0; k < nspecs && k < static_cast<int32_t>(c.bits.size()); ++k) {
+      b->nnz[static_cast<size_t>(k)] += static_cast<int64_t>(c.bits[static_cast<size_t>(k)].size());
+    }
+  }
+  // Results are read back into .NET arrays indexed by int32 (text, SparseBitMatrix, graph features).
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  if (b->text_bytes > kMax || b->element_bytes > kMax || b->atoms * OSR_GRAPH_ATOM_FEATURES > kMax ||
+      b->bonds * OSR_GRAPH_BOND_FEATURES > kMax) {
+    return OSR_E_TOO_LARGE;
+  }
+  for (auto v : b->nnz) {
+    if (v > kMax) return OSR_E_TOO_LARGE;
+  }
+  *out = b.release();
+  return OSR_OK;
 }
 
 // ---- depiction -----------------------------------------------------------------------------
@@ -996,43 +1016,14 @@ int32_t osr_featurize(const char *utf8, const int32_t *offsets, int32_t n, const
   }
   try {
     ensure_init();
-    auto b = std::make_unique<osr_batch>();
-    b->n = n;
-    b->nspecs = nspecs;
-    b->valid.assign(static_cast<size_t>(n), 0);
-    b->text_len.assign(static_cast<size_t>(n), 0);
-    b->counts.assign(static_cast<size_t>(nspecs) * static_cast<size_t>(n), 0);
-    const int32_t nchunks = (n + kChunk - 1) / kChunk;
-    b->chunks.resize(static_cast<size_t>(nchunks));
-
-    FeaturizeOptions opt{};
+    MoleculeOptions opt;
     opt.canonical = (flags & OSR_FLAG_SKIP_CANONICAL) == 0;
     opt.shared = (flags & OSR_FLAG_SEPARATE_SPECS) == 0;
     // The canonical-SMILES mode keeps exactly the old path; the fast pieces are fingerprint-only.
     opt.fast_parse = !opt.canonical && (flags & OSR_FLAG_FULL_SANITIZE) == 0;
     // SEPARATE_SPECS promises one getFingerprintAsBitVect call per spec, so it also selects RDKit's loop.
     opt.port_morgan = !opt.canonical && opt.shared && (flags & OSR_FLAG_RDKIT_MORGAN) == 0;
-
-    const int32_t status = run_chunks(nchunks, threads, [&](int32_t c) {
-      featurize_chunk(*b, c, utf8, offsets, radii, nbits, opt);
-    });
-    if (status != OSR_OK) return status;
-
-    b->nnz.assign(static_cast<size_t>(nspecs), 0);
-    for (const auto &c : b->chunks) {
-      b->text_bytes += static_cast<int64_t>(c.text.size());
-      for (int32_t k = 0; k < nspecs && k < static_cast<int32_t>(c.bits.size()); ++k) {
-        b->nnz[static_cast<size_t>(k)] += static_cast<int64_t>(c.bits[static_cast<size_t>(k)].size());
-      }
-    }
-    // Results are read back through int32 offsets (.NET arrays, SparseBitMatrix).
-    constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
-    if (b->text_bytes > kMax) return OSR_E_TOO_LARGE;
-    for (auto v : b->nnz) {
-      if (v > kMax) return OSR_E_TOO_LARGE;
-    }
-    *out = b.release();
-    return OSR_OK;
+    return run_molecules(utf8, offsets, n, radii, nbits, nspecs, threads, opt, out);
   } catch (const std::bad_alloc &) {
     return OSR_E_MEMORY;
   } catch (...) {
@@ -1108,34 +1099,10 @@ int32_t osr_graphs(const char *utf8, const int32_t *offsets, int32_t n, int32_t 
   if (threads < 0 || !valid_inputs(utf8, offsets, n)) return OSR_E_ARGUMENT;
   try {
     ensure_init();
-    auto b = std::make_unique<osr_batch>();
-    b->n = n;
-    b->graphs = true;
-    b->valid.assign(static_cast<size_t>(n), 0);
-    b->text_len.assign(static_cast<size_t>(n), 0);
-    b->atom_count.assign(static_cast<size_t>(n), 0);
-    b->bond_count.assign(static_cast<size_t>(n), 0);
-    const int32_t nchunks = (n + kChunk - 1) / kChunk;
-    b->chunks.resize(static_cast<size_t>(nchunks));
-    const bool canonical = (flags & OSR_FLAG_SKIP_CANONICAL) == 0;
-    const int32_t status = run_chunks(nchunks, threads, [&](int32_t c) {
-      graph_chunk(*b, c, utf8, offsets, canonical);
-    });
-    if (status != OSR_OK) return status;
-
-    for (const auto &c : b->chunks) {
-      b->text_bytes += static_cast<int64_t>(c.text.size());
-      b->atoms += static_cast<int64_t>(c.atom_features.size() / OSR_GRAPH_ATOM_FEATURES);
-      b->bonds += static_cast<int64_t>(c.bond_features.size() / OSR_GRAPH_BOND_FEATURES);
-    }
-    // Every array is read back into a .NET array indexed by int32.
-    constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
-    if (b->text_bytes > kMax || b->atoms * OSR_GRAPH_ATOM_FEATURES > kMax ||
-        b->bonds * OSR_GRAPH_BOND_FEATURES > kMax) {
-      return OSR_E_TOO_LARGE;
-    }
-    *out = b.release();
-    return OSR_OK;
+    MoleculeOptions opt;
+    opt.canonical = (flags & OSR_FLAG_SKIP_CANONICAL) == 0;
+    opt.graphs = true;
+    return run_molecules(utf8, offsets, n, nullptr, nullptr, 0, threads, opt, out);
   } catch (const std::bad_alloc &) {
     return OSR_E_MEMORY;
   } catch (...) {
@@ -1186,26 +1153,10 @@ int32_t osr_descriptors(const char *utf8, const int32_t *offsets, int32_t n, int
   if (threads < 0 || !valid_inputs(utf8, offsets, n)) return OSR_E_ARGUMENT;
   try {
     ensure_init();
-    auto b = std::make_unique<osr_batch>();
-    const auto count = static_cast<size_t>(n);
-    b->n = n;
-    b->descriptors = true;
-    b->valid.assign(count, 0);
-    b->text_len.assign(count, 0);
-    b->molar_mass.assign(count, 0.0);
-    b->heavy_atoms.assign(count, 0);
-    b->formal_charge.assign(count, 0);
-    b->fragments.assign(count, 0);
-    const int32_t nchunks = (n + kChunk - 1) / kChunk;
-    b->chunks.resize(static_cast<size_t>(nchunks));
-    const int32_t status = run_chunks(nchunks, threads, [&](int32_t c) {
-      descriptor_chunk(*b, c, utf8, offsets);
-    });
-    if (status != OSR_OK) return status;
-    for (const auto &c : b->chunks) b->text_bytes += static_cast<int64_t>(c.text.size());
-    if (b->text_bytes > std::numeric_limits<int32_t>::max()) return OSR_E_TOO_LARGE;
-    *out = b.release();
-    return OSR_OK;
+    MoleculeOptions opt;
+    opt.descriptors = true;
+    opt.elements_as_text = true;
+    return run_molecules(utf8, offsets, n, nullptr, nullptr, 0, threads, opt, out);
   } catch (const std::bad_alloc &) {
     return OSR_E_MEMORY;
   } catch (...) {
@@ -1225,6 +1176,62 @@ int32_t osr_batch_copy_descriptors(const osr_batch *batch, double *molar_mass, i
   std::memcpy(heavy_atoms, batch->heavy_atoms.data(), n * sizeof(int32_t));
   std::memcpy(formal_charge, batch->formal_charge.data(), n * sizeof(int32_t));
   std::memcpy(fragments, batch->fragments.data(), n * sizeof(int32_t));
+  return OSR_OK;
+}
+
+int32_t osr_molecules(const char *utf8, const int32_t *offsets, int32_t n, const int32_t *radii,
+                      const int32_t *nbits, int32_t nspecs, int32_t threads, int32_t flags,
+                      osr_batch **out) {
+  if (!out) return OSR_E_ARGUMENT;
+  *out = nullptr;
+  if (nspecs < 0 || threads < 0 || !valid_inputs(utf8, offsets, n) ||
+      (nspecs > 0 && (!radii || !nbits))) {
+    return OSR_E_ARGUMENT;
+  }
+  for (int32_t k = 0; k < nspecs; ++k) {
+    if (!valid_spec(radii[k], nbits[k])) return OSR_E_ARGUMENT;
+  }
+  try {
+    ensure_init();
+    MoleculeOptions opt;
+    opt.canonical = (flags & OSR_FLAG_SKIP_CANONICAL) == 0;
+    opt.descriptors = (flags & OSR_FLAG_DESCRIPTORS) != 0;
+    opt.graphs = (flags & OSR_FLAG_GRAPHS) != 0;
+    // Canonical SMILES and graph features read stereo, conjugation and hybridisation, so they need
+    // MolFromSmiles' full perception; fingerprints and descriptors alone take the fast path, whose
+    // verdicts, error texts, bits and descriptors equal the full path's (tests compare them).
+    opt.fast_parse = !opt.canonical && !opt.graphs && (flags & OSR_FLAG_FULL_SANITIZE) == 0;
+    // The port reads the same atom and bond properties as RDKit's loop on any sanitised molecule.
+    opt.shared = (flags & OSR_FLAG_SEPARATE_SPECS) == 0;
+    opt.port_morgan = opt.shared && (flags & OSR_FLAG_RDKIT_MORGAN) == 0;
+    return run_molecules(utf8, offsets, n, radii, nbits, nspecs, threads, opt, out);
+  } catch (const std::bad_alloc &) {
+    return OSR_E_MEMORY;
+  } catch (...) {
+    return OSR_E_INTERNAL;
+  }
+}
+
+int32_t osr_batch_element_bytes(const osr_batch *batch) {
+  return batch && batch->descriptors && !batch->element_len.empty()
+             ? static_cast<int32_t>(batch->element_bytes)
+             : OSR_E_ARGUMENT;
+}
+
+int32_t osr_batch_copy_elements(const osr_batch *batch, int32_t *element_offsets, char *elements) {
+  if (!batch || !batch->descriptors || batch->element_len.empty() || !element_offsets ||
+      (batch->element_bytes > 0 && !elements)) {
+    return OSR_E_ARGUMENT;
+  }
+  element_offsets[0] = 0;
+  for (int32_t i = 0; i < batch->n; ++i) {
+    element_offsets[i + 1] = element_offsets[i] + batch->element_len[static_cast<size_t>(i)];
+  }
+  size_t at = 0;
+  for (const auto &c : batch->chunks) {
+    if (!c.elements.empty()) std::memcpy(elements + at, c.elements.data(), c.elements.size());
+    at += c.elements.size();
+  }
   return OSR_OK;
 }
 

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the managed side checks it at load. */
-#define OSR_ABI_VERSION 7
+#define OSR_ABI_VERSION 8
 
 #define OSR_OK 0
 #define OSR_INVALID_MOLECULE 0
@@ -50,6 +50,9 @@ extern "C" {
  * path. These two flags force the old pieces back, so tests and the benchmark can compare. */
 #define OSR_FLAG_FULL_SANITIZE 4
 #define OSR_FLAG_RDKIT_MORGAN 8
+/* osr_molecules only (ABI 8): also compute descriptors / molecular graphs from the same parse. */
+#define OSR_FLAG_DESCRIPTORS 16
+#define OSR_FLAG_GRAPHS 32
 
 OSR_API int32_t osr_abi_version(void);
 
@@ -186,10 +189,37 @@ OSR_API int32_t osr_batch_copy_graphs(const osr_batch *batch, int32_t *atom_offs
 OSR_API int32_t osr_descriptors(const char *utf8, const int32_t *offsets, int32_t n,
                                 int32_t threads, osr_batch **out);
 
-/* Copies n values into each array (OSR_E_ARGUMENT for a batch not made by osr_descriptors). */
+/* Copies n values into each array (OSR_E_ARGUMENT for a batch made without descriptors). */
 OSR_API int32_t osr_batch_copy_descriptors(const osr_batch *batch, double *molar_mass,
                                            int32_t *heavy_atoms, int32_t *formal_charge,
                                            int32_t *fragments);
+
+/* ---- one parse per molecule, ABI 8 ------------------------------------------------------------ */
+
+/*
+ * Everything a prediction needs from one parse of each molecule (input layout, specs, threads and
+ * error capture as osr_featurize): per molecule its verdict, and as its text the canonical SMILES
+ * (valid; empty with OSR_FLAG_SKIP_CANONICAL) or the error; the on-bits of every spec; with
+ * OSR_FLAG_DESCRIPTORS the numbers of osr_descriptors and, apart from the text, the element list
+ * (osr_batch_element_bytes / osr_batch_copy_elements); with OSR_FLAG_GRAPHS the graph of
+ * osr_graphs (osr_batch_graph_size / osr_batch_copy_graphs). A molecule that fails any part is
+ * invalid as a whole, with empty results. Parsing is Chem.MolFromSmiles when canonical SMILES or
+ * graphs are asked for, else the fingerprint-only fast path (same verdicts, errors, bits and
+ * descriptors); fingerprints come from the ported Morgan loop (OSR_FLAG_RDKIT_MORGAN and
+ * OSR_FLAG_SEPARATE_SPECS select RDKit's code, OSR_FLAG_FULL_SANITIZE the full parse, for tests).
+ */
+OSR_API int32_t osr_molecules(const char *utf8, const int32_t *offsets, int32_t n,
+                              const int32_t *radii, const int32_t *nbits, int32_t nspecs,
+                              int32_t threads, int32_t flags, osr_batch **out);
+
+/* Total bytes of the element lists of an osr_molecules batch made with OSR_FLAG_DESCRIPTORS
+ * (OSR_E_ARGUMENT otherwise). */
+OSR_API int32_t osr_batch_element_bytes(const osr_batch *batch);
+
+/* Copies the element lists ("C,H,N,O", as osr_descriptors writes them; empty for invalid
+ * molecules): element_offsets (n+1 entries) index into elements (element_bytes bytes). */
+OSR_API int32_t osr_batch_copy_elements(const osr_batch *batch, int32_t *element_offsets,
+                                        char *elements);
 
 /* ---- 2-D depiction, ABI 5 ---------------------------------------------------------------------- */
 
