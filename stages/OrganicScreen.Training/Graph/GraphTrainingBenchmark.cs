@@ -17,7 +17,8 @@ public sealed record GraphBenchmarkResult(
     int StepsPerEpoch,
     int Epochs,
     double SecondsPerEpoch,
-    int Threads);
+    int Threads,
+    TrainingPhaseSeconds PhasesPerEpoch);
 
 public static class GraphTrainingBenchmark
 {
@@ -45,18 +46,26 @@ public static class GraphTrainingBenchmark
         var fold = new Fold(0, all, all.Where(r => r % 8 == 0).ToArray());
         var timed = settings with { Epochs = warmupEpochs + epochs, Schedule = LearningRateSchedule.Constant, Patience = null };
         var marks = new List<long>();
+        var clock = new TrainingPhaseClock();
+        var phases = new List<TrainingPhaseSeconds>();
         var stopwatch = Stopwatch.StartNew();
-        var progress = new SynchronousProgress<GraphEpochMetrics>(_ => marks.Add(stopwatch.ElapsedTicks));
-        GraphFoldTrainer.Train(data, fold, architecture, timed, progress: progress);
+        var progress = new SynchronousProgress<GraphEpochMetrics>(_ =>
+        {
+            marks.Add(stopwatch.ElapsedTicks);
+            phases.Add(clock.Snapshot());
+        });
+        data.Validate(minimumRows: 2);
+        GraphFoldTrainer.TrainValidated(data, fold, architecture, timed, GraphTrainingOptions.Default, progress, CancellationToken.None, clock);
         // Without warm-up the first epoch is timed from the start of the run, setup included.
         var start = warmupEpochs == 0 ? 0 : marks[warmupEpochs - 1];
         var seconds = (double)(marks[^1] - start) / Stopwatch.Frequency / epochs;
+        var phaseStart = warmupEpochs == 0 ? new TrainingPhaseSeconds(new double[phases[0].Seconds.Count]) : phases[warmupEpochs - 1];
         var batch = settings.EffectiveBatchSize(fold.TrainRows.Length);
         var device = TorchRuntime.Resolve(settings.Device);
         var g = data.Graphs;
         return new GraphBenchmarkResult(device.type.ToString(), data.Rows, (double)g.AtomOffsets[^1] / g.Molecules, (double)g.BondOffsets[^1] / g.Molecules,
             g.AtomFeatureCount, g.BondFeatureCount, architecture.Hidden, architecture.Depth, batch, (fold.TrainRows.Length + batch - 1) / batch,
-            epochs, seconds, info.Threads);
+            epochs, seconds, info.Threads, phases[^1].Minus(phaseStart).Divide(epochs));
     }
 }
 
