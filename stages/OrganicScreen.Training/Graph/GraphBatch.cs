@@ -38,12 +38,25 @@ public sealed class GraphBatch : IDisposable
     /// <summary>[Molecules, 1] float atom counts, for the mean readout.</summary>
     public Tensor AtomCounts { get; }
 
+    /// <summary>Atom a of each directed bond a→b (the CPU kernels' copy of <see cref="Source"/>).</summary>
+    internal int[] DirectedSource { get; }
+    /// <summary>Atom b of each directed bond a→b.</summary>
+    internal int[] DirectedTarget { get; }
+    /// <summary>
+    /// Directed bonds grouped by target atom, ascending within an atom: those ending at atom a are
+    /// <c>Incoming[IncomingOffsets[a]..IncomingOffsets[a+1]]</c>. Their reverses (index ^ 1) are the bonds leaving a.
+    /// </summary>
+    internal int[] Incoming { get; }
+    internal int[] IncomingOffsets { get; }
+
     GraphBatch(int molecules, int atoms, int bonds, Tensor atomFeatures, Tensor bondFeatures, Tensor source, Tensor target,
-        Tensor reverse, Tensor bondOfDirected, Tensor atomMolecule, Tensor atomCounts)
+        Tensor reverse, Tensor bondOfDirected, Tensor atomMolecule, Tensor atomCounts, int[] directedSource, int[] directedTarget,
+        int[] incoming, int[] incomingOffsets)
     {
         Molecules = molecules; Atoms = atoms; Bonds = bonds;
         AtomFeatures = atomFeatures; BondFeatures = bondFeatures; Source = source; Target = target; Reverse = reverse;
         BondOfDirected = bondOfDirected; AtomMolecule = atomMolecule; AtomCounts = atomCounts;
+        DirectedSource = directedSource; DirectedTarget = directedTarget; Incoming = incoming; IncomingOffsets = incomingOffsets;
     }
 
     public static GraphBatch Create(MolecularGraphs graphs, Device device) =>
@@ -70,6 +83,8 @@ public sealed class GraphBatch : IDisposable
         var bondOf = empty([directed], ScalarType.Int64);
         var atomMolecule = empty([atoms], ScalarType.Int64);
         var atomCounts = empty([molecules.Length, 1], ScalarType.Float32);
+        var directedSource = new int[directed];
+        var directedTarget = new int[directed];
         {
             var af = Floats(atomFeatures);
             var bf = Floats(bondFeatures);
@@ -95,13 +110,23 @@ public sealed class GraphBatch : IDisposable
                     long a1 = atomAt + g.BondAtoms[2 * (g.BondOffsets[m] + b) + 1];
                     src[2 * j] = a0; dst[2 * j] = a1; rev[2 * j] = 2 * j + 1; of[2 * j] = j;
                     src[2 * j + 1] = a1; dst[2 * j + 1] = a0; rev[2 * j + 1] = 2 * j; of[2 * j + 1] = j;
+                    directedSource[2 * j] = directedTarget[2 * j + 1] = (int)a0;
+                    directedSource[2 * j + 1] = directedTarget[2 * j] = (int)a1;
                 }
                 atomAt += n;
                 bondAt += nb;
             }
         }
+        // Counting sort by target atom; bonds are visited in ascending order, so each atom's list is ascending.
+        var incomingOffsets = new int[atoms + 1];
+        foreach (var b in directedTarget) incomingOffsets[b + 1]++;
+        for (var a = 0; a < atoms; a++) incomingOffsets[a + 1] += incomingOffsets[a];
+        var incoming = new int[directed];
+        var fill = incomingOffsets[..^1];
+        for (var e = 0; e < directed; e++) incoming[fill[directedTarget[e]]++] = e;
         return new GraphBatch(molecules.Length, atoms, bonds, To(atomFeatures, device), To(bondFeatures, device), To(source, device),
-            To(target, device), To(reverse, device), To(bondOf, device), To(atomMolecule, device), To(atomCounts, device));
+            To(target, device), To(reverse, device), To(bondOf, device), To(atomMolecule, device), To(atomCounts, device),
+            directedSource, directedTarget, incoming, incomingOffsets);
     }
 
     static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
