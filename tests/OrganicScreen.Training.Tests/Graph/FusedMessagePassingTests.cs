@@ -142,7 +142,8 @@ public class FusedMessagePassingTests
     {
         var rng = new SplitMix64(29);
         var molecules = new List<TestMolecule>();
-        for (var m = 0; m < 12; m++)
+        // Enough molecules for several blocks (GraphBatch.BlockDirectedBonds), which the CPU runs in parallel.
+        for (var m = 0; m < 100; m++)
         {
             var n = 1 + rng.NextInt(9);
             var edges = Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).ToList();
@@ -155,6 +156,7 @@ public class FusedMessagePassingTests
         using var network = DmpnnNetwork.Create(architecture, 7, 4, 2, CPU, seed: 5);
         network.train();
         using var batch = GraphBatch.Create(graphs, CPU);
+        batch.Blocks.Count.ShouldBeGreaterThan(2);
         using var generator = new Generator(1, CPU);
         using var projection = randn([batch.Atoms, architecture.Hidden], generator: generator);
         // W_i, W_h (not at depth 1), W_o and its bias: the weights the atom states depend on.
@@ -171,6 +173,9 @@ public class FusedMessagePassingTests
 
         var tensor = Run(fused: false);
         var fused = Run(fused: true);
+        var again = Run(fused: true);
+        again.Output.ShouldBe(fused.Output);
+        for (var p = 0; p < fused.Gradients.Length; p++) again.Gradients[p].ShouldBe(fused.Gradients[p]);
         fused.Output.Length.ShouldBe(batch.Atoms * architecture.Hidden);
         for (var i = 0; i < tensor.Output.Length; i++) fused.Output[i].ShouldBe(tensor.Output[i], 1e-5f + 1e-5f * Math.Abs(tensor.Output[i]));
         for (var p = 0; p < tensor.Gradients.Length; p++)
