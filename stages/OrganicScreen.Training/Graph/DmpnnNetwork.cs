@@ -27,6 +27,8 @@ public sealed record NamedWeights(string Name, int[] Shape, float[] Values)
 /// straight back to where it came from. W_i [x_a ‖ x_ab] is evaluated as (x W_iᵃᵗᵒᵐ)[source] + (x_bond W_iᵇᵒⁿᵈ)[bond]:
 /// the same function as the concatenation, but the atom part is multiplied once per atom instead of once per
 /// directed bond (~2.2× fewer rows), and no [directed bonds, Fa+Fb] input is materialised.
+/// On the CPU the message passing itself runs as one fused autograd node (<see cref="FusedMessagePassing"/>), the
+/// same function without the per-step index tensors, temporaries and gradient accumulations.
 /// Weights start Xavier-normal, biases zero (Chemprop's initialize_weights); W_i and W_h have no bias (as Chemprop).
 /// Dropout masks come from <see cref="DropoutGenerator"/> so training is reproducible.
 /// </summary>

@@ -18,11 +18,11 @@ internal readonly record struct GraphBlock(int AtomStart, int AtomEnd, int BondS
 
 /// <summary>
 /// A mini-batch of molecules as the tensors the D-MPNN's forward pass indexes with. Atoms and bonds of all
-/// molecules are numbered batch-globally. Undirected bond j becomes directed bonds 2j (begin→end) and 2j+1
-/// (end→begin), so <see cref="Reverse"/> pairs them and <see cref="BondOfDirected"/> is e/2; both are kept as
-/// explicit indices so the forward pass does not depend on that layout.
-/// Built once per batch with plain loops over the flat arrays, written straight into tensor memory (no managed
-/// intermediate arrays); the forward pass is then index_select/index_add only.
+/// molecules are numbered batch-globally, molecule after molecule. Undirected bond j becomes directed bonds 2j
+/// (begin→end) and 2j+1 (end→begin), so <see cref="Reverse"/> pairs them and <see cref="BondOfDirected"/> is e/2.
+/// The tensor formulation (CUDA, dropout) indexes with those tensors; the CPU's fused message passing relies on
+/// the layout itself (reverse = e ^ 1, bond = e / 2) and reads the managed copies below.
+/// Built once per batch with plain loops over the flat arrays, written straight into tensor memory.
 /// </summary>
 public sealed class GraphBatch : IDisposable
 {

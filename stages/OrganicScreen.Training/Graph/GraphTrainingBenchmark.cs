@@ -27,10 +27,10 @@ public static class GraphTrainingBenchmark
     /// molecule (20k at batch 50 = 400 steps), plus the per-epoch validation pass over an eighth of them (only
     /// its cost matters). Averaged over <paramref name="epochs"/> epochs after <paramref name="warmupEpochs"/>
     /// untimed ones.
-    /// Reference (2 shared cores, CPU libtorch, 20k synthetic molecules of 30 atoms / 32.6 bonds, 133 atom and 14
-    /// bond features, hidden 300, depth 3): 58 s/epoch at batch 50, 65 s/epoch at batch 256. The run is GEMM-bound:
-    /// a lone [3230×300]·[300×300] matmul (one W_h step of a 50-molecule batch) takes 14 ms there (~40 GFLOP/s),
-    /// while the index_select/index_add gathers of the same step take under 1 ms each.
+    /// <see cref="GraphBenchmarkResult.PhasesPerEpoch"/> splits the timed epochs' wall time by <see cref="TrainingPhase"/>.
+    /// Reference (2 cores shared with another training, load 18, 20k OCELOT molecules of 22.2 atoms / 24.9 bonds,
+    /// hidden 300, depth 3, batch 50): 47.6 s/epoch with the fused CPU message passing, 66.3 s/epoch before it
+    /// (about 20 s idle). The W_h GEMMs are about 70 % of the FLOPs; MKL does 110–130 GFLOP per CPU-second here.
     /// </summary>
     public static GraphBenchmarkResult MeasureEpochSeconds(
         LabeledGraphs data,
