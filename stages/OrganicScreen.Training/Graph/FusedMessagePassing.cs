@@ -16,11 +16,10 @@ namespace OrganicScreen.Training.Graph;
 /// </code>
 /// The same function as the index_select/index_add formulation of <see cref="DmpnnNetwork"/> (which CUDA and
 /// dropout still use), but each step's gathers, the reverse-bond subtraction, the ReLU and their backward are
-/// one pass over the bonds in plain loops instead of a dozen tensor kernels, temporaries and gradient
-/// accumulations: on 2 cores those, not the matrix products, were half of the epoch.
-/// Only pre-activations are stored (ReLU is applied as they are read; its mask is P &gt; 0), and the W_h
-/// products stay MKL GEMMs (W_h's gradient is one GEMM over all steps).
-/// Every output row is computed by one thread in a fixed order, so results do not depend on the thread count.
+/// plain row loops instead of a dozen tensor kernels, temporaries and gradient accumulations: on 2 cores those,
+/// not the matrix products, were half of the epoch. The work runs in blocks of whole molecules (see
+/// <see cref="Blocks"/>). Only pre-activations are stored (ReLU is applied as they are read; its mask is
+/// P &gt; 0), and the W_h products stay MKL GEMMs (W_h's gradient is one GEMM over all steps and blocks).
 /// </summary>
 internal static class FusedMessagePassing
 {
@@ -37,7 +36,7 @@ internal static class FusedMessagePassing
             : Inference(atomInput.contiguous(), bondInput.contiguous(), weightH, batch, depth);
     }
 
-    /// <summary>Forward only: three [directed bonds, hidden] work tensors, nothing kept.</summary>
+    /// <summary>Forward only: four [directed bonds, hidden] work tensors, nothing kept.</summary>
     static Tensor Inference(Tensor atomInput, Tensor bondInput, Tensor weightH, GraphBatch batch, int depth)
     {
         var hidden = atomInput.shape[1];
