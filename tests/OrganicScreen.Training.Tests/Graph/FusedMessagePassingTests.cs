@@ -115,6 +115,20 @@ public class FusedMessagePassingTests
         }
     }
 
+    [Fact]
+    public void Graphs_without_bond_features_give_what_the_equations_give()
+    {
+        var graphs = GraphTestData.Build(2, 0, new TestMolecule([[1, 0], [0, 1], [1, 1]], [(0, 1, []), (1, 2, [])]));
+        var architecture = new DmpnnArchitecture(Hidden: 4, Depth: 3, HeadHidden: [3]);
+        var weights = RandomWeights(architecture, 2, 0, 1, seed: 8);
+        var expected = NaiveForward(graphs, architecture, weights);
+        using var network = DmpnnNetwork.FromWeights(architecture, 2, 0, 1, CPU, weights);
+        network.eval();
+        using var batch = GraphBatch.Create(graphs, CPU);
+        using var _ = no_grad();
+        Values(network.call(batch))[0].ShouldBe((float)expected[0], 1e-5f);
+    }
+
     [Theory]
     [InlineData(DmpnnArchitecture.Mean, 3)]
     [InlineData(DmpnnArchitecture.Sum, 3)]
