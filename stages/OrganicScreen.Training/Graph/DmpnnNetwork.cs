@@ -27,6 +27,8 @@ public sealed record NamedWeights(string Name, int[] Shape, float[] Values)
 /// straight back to where it came from. W_i [x_a ‖ x_ab] is evaluated as (x W_iᵃᵗᵒᵐ)[source] + (x_bond W_iᵇᵒⁿᵈ)[bond]:
 /// the same function as the concatenation, but the atom part is multiplied once per atom instead of once per
 /// directed bond (~2.2× fewer rows), and no [directed bonds, Fa+Fb] input is materialised.
+/// On the CPU the message passing itself runs as one fused autograd node (<see cref="FusedMessagePassing"/>), the
+/// same function without the per-step index tensors, temporaries and gradient accumulations.
 /// Weights start Xavier-normal, biases zero (Chemprop's initialize_weights); W_i and W_h have no bias (as Chemprop).
 /// Dropout masks come from <see cref="DropoutGenerator"/> so training is reproducible.
 /// </summary>
@@ -193,24 +195,41 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
     }
 
     /// <summary>[atoms, hidden] h(a) = ReLU(W_o [x_a ‖ Σ incoming messages]) (dropout in training).</summary>
-    public Tensor AtomHiddens(GraphBatch batch)
+    public Tensor AtomHiddens(GraphBatch batch) => AtomHiddens(batch, UsesFusedMessagePassing(batch));
+
+    /// <summary><see cref="AtomHiddens(GraphBatch)"/> with the message-passing formulation chosen (tests compare the two).</summary>
+    internal Tensor AtomHiddens(GraphBatch batch, bool fused)
     {
-        var messages = BondMessages(batch);
-        var incoming = IncomingSum(batch, messages);
-        var hidden = nn.functional.relu(W_o.call(cat([batch.AtomFeatures, incoming], 1)));
-        return Dropout(hidden);
+        var incoming = fused
+            ? FusedMessagePassing.IncomingSum(AtomInput(batch), BondInput(batch), W_h.weight!, batch, Architecture.Depth)
+            : IncomingSum(batch, BondMessages(batch));
+        // W_o [x_a ‖ incoming] as two products, like W_i: no [atoms, Fa+hidden] concatenation, and the backward
+        // computes no gradient for the atom-feature columns of the input (x_a is data).
+        var fa = AtomFeatureCount;
+        var wo = W_o.weight!;
+        var hidden = addmm(addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1), batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
+        return Dropout(nn.functional.relu(hidden));
     }
+
+    /// <summary>
+    /// The CPU runs message passing as one fused autograd node (<see cref="FusedMessagePassing"/>); other devices,
+    /// and training with dropout (whose masks sit between the steps), use the tensor formulation of <see cref="BondMessages"/>.
+    /// </summary>
+    internal bool UsesFusedMessagePassing(GraphBatch batch) =>
+        batch.AtomFeatures.device_type == DeviceType.CPU && (!training || Architecture.Dropout <= 0);
+
+    /// <summary>[atoms, hidden] x_a W_iᵃᵗᵒᵐᵀ: the atom block of W_i [x_a ‖ x_ab] (see the class summary).</summary>
+    Tensor AtomInput(GraphBatch batch) => batch.AtomFeatures.matmul(W_i.weight!.narrow(1, 0, AtomFeatureCount).t());
+
+    /// <summary>[bonds, hidden] x_ab W_iᵇᵒⁿᵈᵀ, zeros without bond features.</summary>
+    Tensor BondInput(GraphBatch batch) => batch.BondFeatures.matmul(W_i.weight!.narrow(1, AtomFeatureCount, BondFeatureCount).t());
 
     /// <summary>[directed bonds, hidden] messages after depth − 1 message-passing steps.</summary>
     public Tensor BondMessages(GraphBatch batch)
     {
-        var fa = AtomFeatureCount;
-        var wi = W_i.weight!;
         // W_i [x_a ‖ x_ab] split into its atom and bond column blocks (see the class summary).
-        var atomPart = batch.AtomFeatures.matmul(wi.narrow(1, 0, fa).t()).index_select(0, batch.Source);
-        var input = BondFeatureCount == 0
-            ? atomPart
-            : atomPart.add_(batch.BondFeatures.matmul(wi.narrow(1, fa, BondFeatureCount).t()).index_select(0, batch.BondOfDirected));
+        var atomPart = AtomInput(batch).index_select(0, batch.Source);
+        var input = BondFeatureCount == 0 ? atomPart : atomPart.add_(BondInput(batch).index_select(0, batch.BondOfDirected));
         var message = nn.functional.relu(input);
         for (var step = 1; step < Architecture.Depth; step++)
         {

@@ -68,7 +68,7 @@ public static class GraphFoldTrainer
     /// <summary><see cref="Train"/> for data already validated (the cross-validator checks once, not once per fold).</summary>
     internal static GraphFoldResult TrainValidated(
         LabeledGraphs data, Fold fold, DmpnnArchitecture architecture, TrainingSettings settings, GraphTrainingOptions options,
-        IProgress<GraphEpochMetrics>? progress, CancellationToken cancellationToken)
+        IProgress<GraphEpochMetrics>? progress, CancellationToken cancellationToken, TrainingPhaseClock? clock = null)
     {
         architecture.Validate();
         settings.Validate();
@@ -87,10 +87,62 @@ public static class GraphFoldTrainer
 
         var device = TorchRuntime.Resolve(settings.Device);
         var stopwatch = Stopwatch.StartNew();
-        using var session = new GraphTrainingSession(data, fold, architecture, settings, options, device);
+        using var session = new GraphTrainingSession(data, fold, architecture, settings, options, device, clock);
         var result = session.Run(progress, cancellationToken);
         return result with { Elapsed = stopwatch.Elapsed };
     }
+}
+
+/// <summary>Where a training epoch's wall time goes (see <see cref="TrainingPhaseClock"/>).</summary>
+public enum TrainingPhase
+{
+    /// <summary>Building the step's graph batch and label tensors.</summary>
+    Batching,
+    /// <summary>Forward pass and loss.</summary>
+    Forward,
+    Backward,
+    /// <summary>Accumulating the epoch's training loss and MAE.</summary>
+    Metrics,
+    Optimizer,
+    /// <summary>Disposing the step's tensors.</summary>
+    Release,
+    /// <summary>The end-of-epoch validation pass and its metrics.</summary>
+    Validation,
+}
+
+/// <summary>Seconds spent in each <see cref="TrainingPhase"/>, indexed by the phase.</summary>
+public sealed record TrainingPhaseSeconds(IReadOnlyList<double> Seconds)
+{
+    public double this[TrainingPhase phase] => Seconds[(int)phase];
+
+    public TrainingPhaseSeconds Minus(TrainingPhaseSeconds earlier) => new(Seconds.Zip(earlier.Seconds, (a, b) => a - b).ToArray());
+
+    public TrainingPhaseSeconds Divide(double by) => new(Seconds.Select(s => s / by).ToArray());
+
+    public override string ToString() =>
+        string.Join(", ", Enum.GetValues<TrainingPhase>().Select(p => $"{p.ToString().ToLowerInvariant()} {this[p]:F2} s"));
+}
+
+/// <summary>
+/// Wall-clock split of the graph training loop for the benchmark. CPU kernels run synchronously, so time between
+/// laps is the phase's own cost there; on CUDA it measures launch time, not the kernels.
+/// </summary>
+public sealed class TrainingPhaseClock
+{
+    readonly long[] _ticks = new long[Enum.GetValues<TrainingPhase>().Length];
+    long _last;
+
+    public void Start() => _last = Stopwatch.GetTimestamp();
+
+    /// <summary>Charges the time since the last lap (or <see cref="Start"/>) to <paramref name="phase"/>.</summary>
+    public void Lap(TrainingPhase phase)
+    {
+        var now = Stopwatch.GetTimestamp();
+        _ticks[(int)phase] += now - _last;
+        _last = now;
+    }
+
+    public TrainingPhaseSeconds Snapshot() => new(_ticks.Select(t => (double)t / Stopwatch.Frequency).ToArray());
 }
 
 /// <summary>The multi-task loss: MSE over present labels only, averaged per target, then a weighted mean over targets.</summary>
@@ -132,10 +184,13 @@ internal sealed class GraphTrainingSession : IDisposable
     readonly int _batchSize;
     readonly int _targets;
     readonly Tensor? _lossWeights;
+    readonly TrainingPhaseClock? _clock;
     SplitMix64 _shuffle;
 
-    public GraphTrainingSession(LabeledGraphs data, Fold fold, DmpnnArchitecture architecture, TrainingSettings settings, GraphTrainingOptions options, Device device)
+    public GraphTrainingSession(LabeledGraphs data, Fold fold, DmpnnArchitecture architecture, TrainingSettings settings, GraphTrainingOptions options, Device device,
+        TrainingPhaseClock? clock = null)
     {
+        _clock = clock;
         _data = data;
         _fold = fold;
         _settings = settings;
@@ -211,22 +266,31 @@ internal sealed class GraphTrainingSession : IDisposable
             absoluteErrorSum.zero_();
             _network.train();
             if (_batchSize < trainCount) _shuffle.Shuffle(order);
+            _clock?.Start();
             for (var start = 0; start < trainCount; start += _batchSize)
             {
-                using var scope = NewDisposeScope();
-                var rows = order.AsSpan(start, Math.Min(_batchSize, trainCount - start));
-                // Built per step: the batch's molecules change with every shuffle. Its tensors belong to the scope.
-                var batch = GraphBatch.Create(_data.Graphs, rows, device);
-                var (labels, mask) = LabelTensors(rows, device);
-                var prediction = _network.call(batch);
-                var loss = MultiTaskLoss.Compute(prediction, labels, mask, _lossWeights);
-                loss.backward();
-                using (no_grad())
+                using (NewDisposeScope())
                 {
-                    lossSum.add_(loss.detach().to_type(ScalarType.Float64).mul(rows.Length));
-                    absoluteErrorSum.add_((prediction.detach() - labels).abs_().mul_(mask).sum(0L).to_type(ScalarType.Float64));
+                    var rows = order.AsSpan(start, Math.Min(_batchSize, trainCount - start));
+                    // Built per step: the batch's molecules change with every shuffle. Its tensors belong to the scope.
+                    var batch = GraphBatch.Create(_data.Graphs, rows, device);
+                    var (labels, mask) = LabelTensors(rows, device);
+                    _clock?.Lap(TrainingPhase.Batching);
+                    var prediction = _network.call(batch);
+                    var loss = MultiTaskLoss.Compute(prediction, labels, mask, _lossWeights);
+                    _clock?.Lap(TrainingPhase.Forward);
+                    loss.backward();
+                    _clock?.Lap(TrainingPhase.Backward);
+                    using (no_grad())
+                    {
+                        lossSum.add_(loss.detach().to_type(ScalarType.Float64).mul(rows.Length));
+                        absoluteErrorSum.add_((prediction.detach() - labels).abs_().mul_(mask).sum(0L).to_type(ScalarType.Float64));
+                    }
+                    _clock?.Lap(TrainingPhase.Metrics);
+                    _optimizer.Step(learningRate);
+                    _clock?.Lap(TrainingPhase.Optimizer);
                 }
-                _optimizer.Step(learningRate);
+                _clock?.Lap(TrainingPhase.Release);
             }
 
             _network.eval();
@@ -255,6 +319,7 @@ internal sealed class GraphTrainingSession : IDisposable
                     : validationMae.Where((mae, t) => double.IsFinite(mae) && !_options.IsAuxiliary(_data.TargetNames[t])).DefaultIfEmpty(double.NaN).Average();
                 var metrics = new GraphEpochMetrics(epoch, learningRate, lossSum.item<double>() / trainCount, validationLoss, trainMae, validationMae, selected);
                 curve.Add(metrics);
+                _clock?.Lap(TrainingPhase.Validation);
                 progress?.Report(metrics);
                 if (selected < bestSelection)
                 {

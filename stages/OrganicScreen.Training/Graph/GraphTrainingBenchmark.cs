@@ -17,7 +17,8 @@ public sealed record GraphBenchmarkResult(
     int StepsPerEpoch,
     int Epochs,
     double SecondsPerEpoch,
-    int Threads);
+    int Threads,
+    TrainingPhaseSeconds PhasesPerEpoch);
 
 public static class GraphTrainingBenchmark
 {
@@ -26,10 +27,10 @@ public static class GraphTrainingBenchmark
     /// molecule (20k at batch 50 = 400 steps), plus the per-epoch validation pass over an eighth of them (only
     /// its cost matters). Averaged over <paramref name="epochs"/> epochs after <paramref name="warmupEpochs"/>
     /// untimed ones.
-    /// Reference (2 shared cores, CPU libtorch, 20k synthetic molecules of 30 atoms / 32.6 bonds, 133 atom and 14
-    /// bond features, hidden 300, depth 3): 58 s/epoch at batch 50, 65 s/epoch at batch 256. The run is GEMM-bound:
-    /// a lone [3230×300]·[300×300] matmul (one W_h step of a 50-molecule batch) takes 14 ms there (~40 GFLOP/s),
-    /// while the index_select/index_add gathers of the same step take under 1 ms each.
+    /// <see cref="GraphBenchmarkResult.PhasesPerEpoch"/> splits the timed epochs' wall time by <see cref="TrainingPhase"/>.
+    /// Reference (2 cores shared with another training, load 18, 20k OCELOT molecules of 22.2 atoms / 24.9 bonds,
+    /// hidden 300, depth 3, batch 50): 47.6 s/epoch with the fused CPU message passing, 66.3 s/epoch before it
+    /// (about 20 s idle). The W_h GEMMs are about 70 % of the FLOPs; MKL does 110–130 GFLOP per CPU-second here.
     /// </summary>
     public static GraphBenchmarkResult MeasureEpochSeconds(
         LabeledGraphs data,
@@ -45,18 +46,26 @@ public static class GraphTrainingBenchmark
         var fold = new Fold(0, all, all.Where(r => r % 8 == 0).ToArray());
         var timed = settings with { Epochs = warmupEpochs + epochs, Schedule = LearningRateSchedule.Constant, Patience = null };
         var marks = new List<long>();
+        var clock = new TrainingPhaseClock();
+        var phases = new List<TrainingPhaseSeconds>();
         var stopwatch = Stopwatch.StartNew();
-        var progress = new SynchronousProgress<GraphEpochMetrics>(_ => marks.Add(stopwatch.ElapsedTicks));
-        GraphFoldTrainer.Train(data, fold, architecture, timed, progress: progress);
+        var progress = new SynchronousProgress<GraphEpochMetrics>(_ =>
+        {
+            marks.Add(stopwatch.ElapsedTicks);
+            phases.Add(clock.Snapshot());
+        });
+        data.Validate(minimumRows: 2);
+        GraphFoldTrainer.TrainValidated(data, fold, architecture, timed, GraphTrainingOptions.Default, progress, CancellationToken.None, clock);
         // Without warm-up the first epoch is timed from the start of the run, setup included.
         var start = warmupEpochs == 0 ? 0 : marks[warmupEpochs - 1];
         var seconds = (double)(marks[^1] - start) / Stopwatch.Frequency / epochs;
+        var phaseStart = warmupEpochs == 0 ? new TrainingPhaseSeconds(new double[phases[0].Seconds.Count]) : phases[warmupEpochs - 1];
         var batch = settings.EffectiveBatchSize(fold.TrainRows.Length);
         var device = TorchRuntime.Resolve(settings.Device);
         var g = data.Graphs;
         return new GraphBenchmarkResult(device.type.ToString(), data.Rows, (double)g.AtomOffsets[^1] / g.Molecules, (double)g.BondOffsets[^1] / g.Molecules,
             g.AtomFeatureCount, g.BondFeatureCount, architecture.Hidden, architecture.Depth, batch, (fold.TrainRows.Length + batch - 1) / batch,
-            epochs, seconds, info.Threads);
+            epochs, seconds, info.Threads, phases[^1].Minus(phaseStart).Divide(epochs));
     }
 }
 

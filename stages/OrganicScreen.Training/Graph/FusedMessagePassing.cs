@@ -1,0 +1,389 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OrganicScreen.Training.Graph;
+
+/// <summary>
+/// The D-MPNN's message passing on the CPU as one autograd node, from the two input parts to the incoming sums
+/// the atom update reads:
+/// <code>
+/// P⁰(e)    = atomInput[src e] + bondInput[e / 2]                        (= W_i [x_a ‖ x_ab])
+/// Pᵗ⁺¹(e)  = P⁰(e) + W_h (Σ_{k→src e} ReLU(Pᵗ(k)) − ReLU(Pᵗ(rev e)))    (depth − 1 times)
+/// out(a)   = Σ_{k→a} ReLU(Pᵈᵉᵖᵗʰ⁻¹(k))
+/// </code>
+/// The same function as the index_select/index_add formulation of <see cref="DmpnnNetwork"/> (which CUDA and
+/// dropout still use), but each step's gathers, the reverse-bond subtraction, the ReLU and their backward are
+/// plain row loops instead of a dozen tensor kernels, temporaries and gradient accumulations: on 2 cores those,
+/// not the matrix products, were half of the epoch. The work runs in blocks of whole molecules (see
+/// <see cref="Blocks"/>). Only pre-activations are stored (ReLU is applied as they are read; its mask is
+/// P &gt; 0), and the W_h products stay MKL GEMMs (W_h's gradient is one GEMM over all steps and blocks).
+/// </summary>
+internal static class FusedMessagePassing
+{
+    /// <summary>
+    /// [atoms, hidden] Σ over directed bonds k→a of the final message. <paramref name="weightH"/> is W_h [hidden, hidden];
+    /// it is not read at depth 1. Records an autograd node only when a gradient is wanted.
+    /// </summary>
+    public static Tensor IncomingSum(Tensor atomInput, Tensor bondInput, Tensor weightH, GraphBatch batch, int depth)
+    {
+        if (atomInput.device_type != DeviceType.CPU) throw new InvalidOperationException("Fused message passing runs on the CPU only.");
+        var wanted = is_grad_enabled() && (atomInput.requires_grad || bondInput.requires_grad || (depth > 1 && weightH.requires_grad));
+        return wanted
+            ? MessagePassingFunction.apply(atomInput, bondInput, depth > 1 ? weightH : null, batch, depth)
+            : Inference(atomInput.contiguous(), bondInput.contiguous(), weightH, batch, depth);
+    }
+
+    /// <summary>Forward only: four [directed bonds, hidden] work tensors, nothing kept.</summary>
+    static Tensor Inference(Tensor atomInput, Tensor bondInput, Tensor weightH, GraphBatch batch, int depth)
+    {
+        var hidden = atomInput.shape[1];
+        var output = empty(batch.Atoms, hidden);
+        using var input = empty(batch.DirectedBonds, hidden);
+        using var excluding = empty(depth > 1 ? batch.DirectedBonds : 0, hidden);
+        using var a = empty(depth > 1 ? batch.DirectedBonds : 0, hidden);
+        using var b = empty(depth > 2 ? batch.DirectedBonds : 0, hidden);
+        using var wT = weightH.detach().t();
+        Blocks.Run(batch, block =>
+        {
+            Kernels.Input(batch, block, atomInput, bondInput, input);
+            var previous = input;
+            for (var step = 1; step < depth; step++)
+            {
+                var next = step % 2 == 1 ? a : b;
+                Kernels.ExcludingReverse(batch, block, previous, input, excluding, next);
+                Blocks.AddProduct(next, excluding, wT, block);
+                previous = next;
+            }
+            Kernels.Incoming(batch, block, previous, output);
+        });
+        return output;
+    }
+
+    sealed class MessagePassingFunction : autograd.SingleTensorFunction<MessagePassingFunction>
+    {
+        public override string Name => "DirectedMessagePassing";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var atomInput = ((Tensor)vars[0]).contiguous();
+            var bondInput = ((Tensor)vars[1]).contiguous();
+            var weightH = (Tensor?)vars[2];
+            var batch = (GraphBatch)vars[3];
+            var depth = (int)vars[4];
+            var hidden = atomInput.shape[1];
+            // Pre-activations of every step (the backward's ReLU masks and the gathered messages) and each step's
+            // "incoming minus reverse" (the W_h gradient's right factor), stacked so W_h's gradient is one GEMM.
+            var pre = empty(depth, batch.DirectedBonds, hidden);
+            var excluding = empty(depth - 1, batch.DirectedBonds, hidden);
+            var output = empty(batch.Atoms, hidden);
+            var steps = Enumerable.Range(0, depth).Select(t => pre[t]).ToArray();
+            var products = Enumerable.Range(0, depth - 1).Select(t => excluding[t]).ToArray();
+            using var wT = weightH?.detach().t();
+            Blocks.Run(batch, block =>
+            {
+                Kernels.Input(batch, block, atomInput, bondInput, steps[0]);
+                for (var step = 1; step < depth; step++)
+                {
+                    Kernels.ExcludingReverse(batch, block, steps[step - 1], steps[0], products[step - 1], steps[step]);
+                    Blocks.AddProduct(steps[step], products[step - 1], wT!, block);
+                }
+                Kernels.Incoming(batch, block, steps[depth - 1], output);
+            });
+            foreach (var t in steps.Concat(products)) t.Dispose();
+            ctx.save_for_backward([pre, excluding, weightH!]);
+            ctx.save_data("batch", batch);
+            ctx.save_data("depth", depth);
+            return output;
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            var saved = ctx.get_saved_variables();
+            var (pre, excluding, weightH) = (saved[0], saved[1], saved[2]);
+            var batch = (GraphBatch)ctx.get_data("batch");
+            var depth = (int)ctx.get_data("depth");
+            var hidden = pre.shape[2];
+            var grad = gradOutput.contiguous();
+            // ∂/∂P of every step with a W_h product (W_h's gradient is one GEMM over them afterwards), and the
+            // running ∂/∂P⁰ = Σ over steps.
+            var gradPre = empty(depth - 1, batch.DirectedBonds, hidden);
+            using var gradInput = empty(batch.DirectedBonds, hidden);
+            using var gradExcluding = empty(depth > 1 ? batch.DirectedBonds : 0, hidden);
+            var gradAtom = empty(batch.Atoms, hidden);
+            var gradBond = empty(batch.Bonds, hidden);
+            var steps = Enumerable.Range(0, depth).Select(t => pre[t]).ToArray();
+            var gradSteps = Enumerable.Range(0, depth - 1).Select(t => gradPre[t]).ToArray();
+            using var w = depth > 1 ? weightH.detach() : null;
+            Blocks.Run(batch, block =>
+            {
+                Kernels.FirstBackward(batch, block, grad, steps[depth - 1], depth > 1 ? gradSteps[depth - 2] : null, gradInput);
+                for (var step = depth - 1; step >= 1; step--)
+                {
+                    Blocks.Product(gradExcluding, gradSteps[step - 1], w!, block);
+                    Kernels.StepBackward(batch, block, gradExcluding, steps[step - 1], step > 1 ? gradSteps[step - 2] : null, gradInput);
+                }
+                Kernels.InputBackward(batch, block, gradInput, gradAtom, gradBond);
+            });
+            foreach (var t in steps.Concat(gradSteps)) t.Dispose();
+            Tensor? gradWeight = null;
+            if (depth > 1)
+            {
+                using var g = gradPre.view(-1, hidden);
+                using var x = excluding.view(-1, hidden);
+                using var gT = g.t();
+                gradWeight = gT.mm(x);
+            }
+            return [gradAtom, gradBond, gradWeight!, null!, null!];
+        }
+    }
+
+    /// <summary>
+    /// Runs the blocks of a batch (independent groups of whole molecules) on the intra-op threads, each block on one
+    /// thread from start to end, so its rows stay in that core's cache between steps. The block's W_h products run
+    /// single-threaded on that thread (OpenMP's per-thread limit set to 1): two cores each running their own GEMM
+    /// beat one GEMM split over two cores with a fork and join per call. Each block's arithmetic is the same
+    /// whichever thread runs it, so results do not depend on the thread count or scheduling.
+    /// </summary>
+    static class Blocks
+    {
+        public static void Run(GraphBatch batch, Action<GraphBlock> body)
+        {
+            var blocks = batch.Blocks;
+            var threads = Math.Min(torch.get_num_threads(), blocks.Count);
+            if (threads <= 1 || !OpenMp.Available)
+            {
+                foreach (var block in blocks) body(block);
+                return;
+            }
+            Parallel.For(0, blocks.Count, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                () => OpenMp.LimitThisThread(1),
+                (i, _, previous) =>
+                {
+                    using (no_grad()) body(blocks[i]);
+                    return previous;
+                },
+                previous => OpenMp.LimitThisThread(previous));
+        }
+
+        /// <summary>output[block rows] += left[block rows] · right.</summary>
+        public static void AddProduct(Tensor output, Tensor left, Tensor right, GraphBlock block)
+        {
+            using var o = output.narrow(0, block.DirectedStart, block.DirectedBonds);
+            using var l = left.narrow(0, block.DirectedStart, block.DirectedBonds);
+            o.addmm_(l, right);
+        }
+
+        /// <summary>output[block rows] = left[block rows] · right.</summary>
+        public static void Product(Tensor output, Tensor left, Tensor right, GraphBlock block)
+        {
+            using var o = output.narrow(0, block.DirectedStart, block.DirectedBonds);
+            using var l = left.narrow(0, block.DirectedStart, block.DirectedBonds);
+            o.addmm_(l, right, beta: 0);
+        }
+    }
+
+    /// <summary>
+    /// OpenMP's per-thread thread limit, which libtorch's kernels and MKL read on the calling thread. Resolved from
+    /// the OpenMP runtime libtorch loaded (a dependency of libtorch_cpu); without one, blocks run one after another.
+    /// </summary>
+    static class OpenMp
+    {
+        delegate int GetMaxThreads();
+        delegate void SetNumThreads(int threads);
+
+        static readonly (GetMaxThreads Get, SetNumThreads Set)? Functions = Resolve();
+
+        public static bool Available => Functions is not null;
+
+        /// <summary>Sets this thread's limit and returns the previous one.</summary>
+        public static int LimitThisThread(int threads)
+        {
+            var (get, set) = Functions!.Value;
+            var previous = get();
+            set(threads);
+            return previous;
+        }
+
+        static (GetMaxThreads, SetNumThreads)? Resolve()
+        {
+            if (!NativeLibrary.TryLoad("libtorch_cpu.so", typeof(OpenMp).Assembly, null, out var library)) return null;
+            // dlsym on a library handle also searches that library's dependencies, where libgomp is.
+            if (!NativeLibrary.TryGetExport(library, "omp_get_max_threads", out var get) ||
+                !NativeLibrary.TryGetExport(library, "omp_set_num_threads", out var set)) return null;
+            return (Marshal.GetDelegateForFunctionPointer<GetMaxThreads>(get), Marshal.GetDelegateForFunctionPointer<SetNumThreads>(set));
+        }
+    }
+
+    /// <summary>Row loops over raw float32 memory, over one block. Rows are <c>hidden</c> floats, all tensors contiguous.</summary>
+    static unsafe class Kernels
+    {
+        // Tensor.bytes spans the tensor's own elements (its storage offset applied); the memory is native, so no pinning.
+        static float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+
+        /// <summary>P⁰(e) = atomInput[src e] + bondInput[e / 2].</summary>
+        public static void Input(GraphBatch batch, GraphBlock block, Tensor atomInput, Tensor bondInput, Tensor input)
+        {
+            var h = (int)atomInput.shape[1];
+            float* atoms = Pointer(atomInput), bonds = Pointer(bondInput), output = Pointer(input);
+            var source = batch.DirectedSource;
+            for (var e = block.DirectedStart; e < block.DirectedEnd; e++)
+                Add(atoms + (long)source[e] * h, bonds + (long)(e >> 1) * h, output + (long)e * h, h);
+        }
+
+        /// <summary>
+        /// For every directed bond e: excluding(e) = Σ_{k→src e} ReLU(previous(k)) − ReLU(previous(rev e)), and
+        /// next(e) = input(e), ready for next += excluding·W_hᵀ. Bond e = a→b is the reverse of k = b→a ∈ in(a).
+        /// </summary>
+        public static void ExcludingReverse(GraphBatch batch, GraphBlock block, Tensor previous, Tensor input, Tensor excluding, Tensor next)
+        {
+            var h = (int)previous.shape[1];
+            float* p = Pointer(previous), x = Pointer(input), ex = Pointer(excluding), n = Pointer(next);
+            var offsets = batch.IncomingOffsets;
+            var incoming = batch.Incoming;
+            var sum = stackalloc float[h];
+            for (var a = block.AtomStart; a < block.AtomEnd; a++)
+            {
+                SumRelu(p, incoming, offsets[a], offsets[a + 1], sum, h);
+                for (var i = offsets[a]; i < offsets[a + 1]; i++)
+                {
+                    var k = incoming[i];
+                    long e = k ^ 1;
+                    SubtractRelu(sum, p + (long)k * h, ex + e * h, h);
+                    new ReadOnlySpan<float>(x + e * h, h).CopyTo(new Span<float>(n + e * h, h));
+                }
+            }
+        }
+
+        /// <summary>output(a) = Σ_{k→a} ReLU(pre(k)).</summary>
+        public static void Incoming(GraphBatch batch, GraphBlock block, Tensor pre, Tensor output)
+        {
+            var h = (int)pre.shape[1];
+            float* p = Pointer(pre), o = Pointer(output);
+            var offsets = batch.IncomingOffsets;
+            var incoming = batch.Incoming;
+            for (var a = block.AtomStart; a < block.AtomEnd; a++) SumRelu(p, incoming, offsets[a], offsets[a + 1], o + (long)a * h, h);
+        }
+
+        /// <summary>
+        /// Backward of <see cref="Incoming"/> and the last ReLU: g(e) = [pre(e) &gt; 0]·grad[tgt e], written to
+        /// <paramref name="gradPre"/> (when the last step has a W_h product) and to <paramref name="gradInput"/>.
+        /// </summary>
+        public static void FirstBackward(GraphBatch batch, GraphBlock block, Tensor grad, Tensor pre, Tensor? gradPre, Tensor gradInput)
+        {
+            var h = (int)pre.shape[1];
+            float* g = Pointer(grad), p = Pointer(pre), gp = gradPre is null ? null : Pointer(gradPre), gi = Pointer(gradInput);
+            var target = batch.DirectedTarget;
+            for (var e = block.DirectedStart; e < block.DirectedEnd; e++)
+            {
+                var row = (long)e * h;
+                Mask(p + row, g + (long)target[e] * h, gi + row, h);
+                if (gp != null) new ReadOnlySpan<float>(gi + row, h).CopyTo(new Span<float>(gp + row, h));
+            }
+        }
+
+        /// <summary>
+        /// Backward of one <see cref="ExcludingReverse"/> and the ReLU before it: with s(a) = Σ_{e: src e = a} gx(e),
+        /// g(k) = [previous(k) &gt; 0]·(s(tgt k) − gx(rev k)), written to <paramref name="previousGrad"/> (when that step
+        /// has a W_h product) and added to <paramref name="gradInput"/>.
+        /// </summary>
+        public static void StepBackward(GraphBatch batch, GraphBlock block, Tensor gradExcluding, Tensor previous, Tensor? previousGrad, Tensor gradInput)
+        {
+            var h = (int)previous.shape[1];
+            float* gx = Pointer(gradExcluding), p = Pointer(previous), gp = previousGrad is null ? null : Pointer(previousGrad), gi = Pointer(gradInput);
+            var offsets = batch.IncomingOffsets;
+            var incoming = batch.Incoming;
+            var sum = stackalloc float[h];
+            var masked = stackalloc float[h];
+            for (var a = block.AtomStart; a < block.AtomEnd; a++)
+            {
+                new Span<float>(sum, h).Clear();
+                for (var i = offsets[a]; i < offsets[a + 1]; i++) Accumulate(gx + (long)(incoming[i] ^ 1) * h, sum, h);
+                for (var i = offsets[a]; i < offsets[a + 1]; i++)
+                {
+                    long k = incoming[i];
+                    MaskDifference(p + k * h, sum, gx + (k ^ 1) * h, masked, h);
+                    Accumulate(masked, gi + k * h, h);
+                    if (gp != null) new ReadOnlySpan<float>(masked, h).CopyTo(new Span<float>(gp + k * h, h));
+                }
+            }
+        }
+
+        /// <summary>Backward of <see cref="Input"/>: gradAtom(a) = Σ_{e: src e = a} g(e), gradBond(j) = g(2j) + g(2j+1).</summary>
+        public static void InputBackward(GraphBatch batch, GraphBlock block, Tensor gradInput, Tensor gradAtom, Tensor gradBond)
+        {
+            var h = (int)gradInput.shape[1];
+            float* g = Pointer(gradInput), ga = Pointer(gradAtom), gb = Pointer(gradBond);
+            var offsets = batch.IncomingOffsets;
+            var incoming = batch.Incoming;
+            for (var a = block.AtomStart; a < block.AtomEnd; a++)
+            {
+                new Span<float>(ga + (long)a * h, h).Clear();
+                for (var i = offsets[a]; i < offsets[a + 1]; i++) Accumulate(g + (long)(incoming[i] ^ 1) * h, ga + (long)a * h, h);
+            }
+            for (var j = block.BondStart; j < block.BondEnd; j++) Add(g + 2L * j * h, g + (2L * j + 1) * h, gb + (long)j * h, h);
+        }
+
+        /// <summary>sum = Σ_{i ∈ [from, to)} ReLU(p[incoming[i]]) (zero for an empty range).</summary>
+        static void SumRelu(float* p, int[] incoming, int from, int to, float* sum, int h)
+        {
+            new Span<float>(sum, h).Clear();
+            for (var i = from; i < to; i++)
+            {
+                var row = p + (long)incoming[i] * h;
+                var c = 0;
+                for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
+                    (Vector256.Load(sum + c) + Vector256.Max(Vector256.Load(row + c), Vector256<float>.Zero)).Store(sum + c);
+                for (; c < h; c++) sum[c] += MathF.Max(row[c], 0);
+            }
+        }
+
+        /// <summary>output = sum − ReLU(row).</summary>
+        static void SubtractRelu(float* sum, float* row, float* output, int h)
+        {
+            var c = 0;
+            for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
+                (Vector256.Load(sum + c) - Vector256.Max(Vector256.Load(row + c), Vector256<float>.Zero)).Store(output + c);
+            for (; c < h; c++) output[c] = sum[c] - MathF.Max(row[c], 0);
+        }
+
+        /// <summary>output = a + b.</summary>
+        static void Add(float* a, float* b, float* output, int h)
+        {
+            var c = 0;
+            for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
+                (Vector256.Load(a + c) + Vector256.Load(b + c)).Store(output + c);
+            for (; c < h; c++) output[c] = a[c] + b[c];
+        }
+
+        /// <summary>output += row.</summary>
+        static void Accumulate(float* row, float* output, int h)
+        {
+            var c = 0;
+            for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
+                (Vector256.Load(output + c) + Vector256.Load(row + c)).Store(output + c);
+            for (; c < h; c++) output[c] += row[c];
+        }
+
+        /// <summary>output = [pre &gt; 0]·grad.</summary>
+        static void Mask(float* pre, float* grad, float* output, int h)
+        {
+            var c = 0;
+            for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
+                Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(pre + c), Vector256<float>.Zero), Vector256.Load(grad + c), Vector256<float>.Zero).Store(output + c);
+            for (; c < h; c++) output[c] = pre[c] > 0 ? grad[c] : 0;
+        }
+
+        /// <summary>output = [pre &gt; 0]·(sum − row).</summary>
+        static void MaskDifference(float* pre, float* sum, float* row, float* output, int h)
+        {
+            var c = 0;
+            for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
+                Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(pre + c), Vector256<float>.Zero),
+                    Vector256.Load(sum + c) - Vector256.Load(row + c), Vector256<float>.Zero).Store(output + c);
+            for (; c < h; c++) output[c] = pre[c] > 0 ? sum[c] - row[c] : 0;
+        }
+    }
+}

@@ -1,0 +1,218 @@
+using OrganicScreen.Core;
+using OrganicScreen.Training.Graph;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace OrganicScreen.Training.Tests.Graph;
+
+/// <summary>
+/// The CPU's fused message passing against a plain-loop D-MPNN written from the equations, and against the
+/// tensor (index_select/index_add) formulation it replaces on the CPU, forward and backward.
+/// </summary>
+public class FusedMessagePassingTests
+{
+    static FusedMessagePassingTests() => TorchRuntime.Initialize();
+
+    static float[] Values(Tensor t) => t.detach().cpu().contiguous().data<float>().ToArray();
+
+    /// <summary>
+    /// The whole network in doubles with explicit neighbour loops: h⁰(a→b) = ReLU(W_i [x_a ‖ x_ab]),
+    /// hᵗ⁺¹(a→b) = ReLU(W_i [x_a ‖ x_ab] + W_h Σ_{k→a, k≠b} hᵗ(k→a)), h(a) = ReLU(W_o [x_a ‖ Σ_{k→a} h(k→a)] + b_o),
+    /// mean or sum over atoms, then the head. Weights in torch layout ([out, in], row-major).
+    /// </summary>
+    static double[] NaiveForward(MolecularGraphs g, DmpnnArchitecture architecture, IReadOnlyList<NamedWeights> weights)
+    {
+        int fa = g.AtomFeatureCount, fb = g.BondFeatureCount, h = architecture.Hidden;
+        var w = weights.ToDictionary(x => x.Name, x => x.Values);
+        double Dot(float[] matrix, int row, int columns, IReadOnlyList<double> x, int offset = 0)
+        {
+            double s = 0;
+            for (var c = 0; c < x.Count; c++) s += matrix[row * columns + offset + c] * x[c];
+            return s;
+        }
+        var output = new List<double>();
+        for (var m = 0; m < g.Molecules; m++)
+        {
+            int n = g.Atoms(m), first = g.AtomOffsets[m];
+            double[] Atom(int a) => Enumerable.Range(0, fa).Select(c => (double)g.AtomFeatures[(first + a) * fa + c]).ToArray();
+            var directed = new List<(int From, int To, double[] Bond)>();
+            for (var b = g.BondOffsets[m]; b < g.BondOffsets[m + 1]; b++)
+            {
+                var bond = Enumerable.Range(0, fb).Select(c => (double)g.BondFeatures[b * fb + c]).ToArray();
+                directed.Add((g.BondAtoms[2 * b], g.BondAtoms[2 * b + 1], bond));
+                directed.Add((g.BondAtoms[2 * b + 1], g.BondAtoms[2 * b], bond));
+            }
+            var input = directed.Select(d => Enumerable.Range(0, h).Select(r => Dot(w["W_i.weight"], r, fa + fb, [.. Atom(d.From), .. d.Bond])).ToArray()).ToList();
+            var message = input.Select(x => x.Select(v => Math.Max(v, 0)).ToArray()).ToList();
+            for (var step = 1; step < architecture.Depth; step++)
+            {
+                var next = new List<double[]>();
+                for (var e = 0; e < directed.Count; e++)
+                {
+                    var sum = new double[h];
+                    for (var k = 0; k < directed.Count; k++)
+                        if (directed[k].To == directed[e].From && directed[k].From != directed[e].To)
+                            for (var c = 0; c < h; c++) sum[c] += message[k][c];
+                    next.Add(Enumerable.Range(0, h).Select(r => Math.Max(input[e][r] + Dot(w["W_h.weight"], r, h, sum), 0)).ToArray());
+                }
+                message = next;
+            }
+            var readout = new double[h];
+            for (var a = 0; a < n; a++)
+            {
+                var incoming = new double[h];
+                for (var k = 0; k < directed.Count; k++)
+                    if (directed[k].To == a)
+                        for (var c = 0; c < h; c++) incoming[c] += message[k][c];
+                double[] x = [.. Atom(a), .. incoming];
+                for (var r = 0; r < h; r++) readout[r] += Math.Max(Dot(w["W_o.weight"], r, fa + h, x) + w["W_o.bias"][r], 0) / (architecture.MeanReadout ? n : 1);
+            }
+            IReadOnlyList<double> y = readout;
+            var layers = architecture.Head.Count + 1;
+            for (var l = 0; l < layers; l++)
+            {
+                var kernel = w[$"head.{l}.weight"];
+                var bias = w[$"head.{l}.bias"];
+                var current = y;
+                y = Enumerable.Range(0, bias.Length).Select(r => Dot(kernel, r, current.Count, current) + bias[r]).Select(v => l < layers - 1 ? Math.Max(v, 0) : v).ToArray();
+            }
+            output.AddRange(y);
+        }
+        return output.ToArray();
+    }
+
+    static List<NamedWeights> RandomWeights(DmpnnArchitecture architecture, int fa, int fb, int targets, ulong seed)
+    {
+        var rng = new SplitMix64(seed);
+        return DmpnnNetwork.ParameterShapes(architecture, fa, fb, targets)
+            .Select(p => new NamedWeights(p.Name, p.Shape,
+                Enumerable.Range(0, p.Shape.Aggregate(1, (a, b) => a * b)).Select(_ => (rng.NextInt(2001) - 1000) / 2500f).ToArray()))
+            .ToList();
+    }
+
+    [Theory]
+    [InlineData(DmpnnArchitecture.Mean, 3)]
+    [InlineData(DmpnnArchitecture.Sum, 2)]
+    [InlineData(DmpnnArchitecture.Mean, 1)]
+    public void A_three_atom_molecule_gives_what_the_equations_give(string aggregation, int depth)
+    {
+        // C–C=O-like chain: atom features (element, degree), bond features (single, double).
+        var graphs = GraphTestData.Build(2, 2, new TestMolecule(
+            [[1, 1], [1, 2], [0, 1]],
+            [(0, 1, [1, 0]), (1, 2, [0, 1])]));
+        var architecture = new DmpnnArchitecture(Hidden: 4, Depth: depth, Aggregation: aggregation, HeadHidden: [3]);
+        var weights = RandomWeights(architecture, 2, 2, 2, seed: 3);
+        var expected = NaiveForward(graphs, architecture, weights);
+        using var network = DmpnnNetwork.FromWeights(architecture, 2, 2, 2, CPU, weights);
+        using var batch = GraphBatch.Create(graphs, CPU);
+        network.UsesFusedMessagePassing(batch).ShouldBeTrue();
+        using var _ = no_grad();
+        foreach (var training in new[] { false, true })
+        {
+            network.train(training);
+            var y = Values(network.call(batch));
+            for (var i = 0; i < expected.Length; i++) y[i].ShouldBe((float)expected[i], 1e-5f, $"output {i}, training {training}");
+        }
+    }
+
+    [Fact]
+    public void Graphs_without_bond_features_give_what_the_equations_give()
+    {
+        var graphs = GraphTestData.Build(2, 0, new TestMolecule([[1, 0], [0, 1], [1, 1]], [(0, 1, []), (1, 2, [])]));
+        var architecture = new DmpnnArchitecture(Hidden: 4, Depth: 3, HeadHidden: [3]);
+        var weights = RandomWeights(architecture, 2, 0, 1, seed: 8);
+        var expected = NaiveForward(graphs, architecture, weights);
+        using var network = DmpnnNetwork.FromWeights(architecture, 2, 0, 1, CPU, weights);
+        network.eval();
+        using var batch = GraphBatch.Create(graphs, CPU);
+        using var _ = no_grad();
+        Values(network.call(batch))[0].ShouldBe((float)expected[0], 1e-5f);
+    }
+
+    [Theory]
+    [InlineData(DmpnnArchitecture.Mean, 3)]
+    [InlineData(DmpnnArchitecture.Sum, 3)]
+    [InlineData(DmpnnArchitecture.Mean, 2)]
+    [InlineData(DmpnnArchitecture.Mean, 1)]
+    public void A_batch_of_assorted_molecules_gives_what_the_equations_give(string aggregation, int depth)
+    {
+        var graphs = GraphTestData.Assorted();
+        var architecture = new DmpnnArchitecture(Hidden: 8, Depth: depth, Aggregation: aggregation, HeadHidden: [6]);
+        var weights = RandomWeights(architecture, 5, 3, 2, seed: 11);
+        var expected = NaiveForward(graphs, architecture, weights);
+        using var network = DmpnnNetwork.FromWeights(architecture, 5, 3, 2, CPU, weights);
+        network.eval();
+        using var batch = GraphBatch.Create(graphs, CPU);
+        using var _ = no_grad();
+        var y = Values(network.call(batch));
+        for (var i = 0; i < expected.Length; i++) y[i].ShouldBe((float)expected[i], 1e-5f, $"output {i}");
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(2)]
+    [InlineData(1)]
+    public void Fused_and_tensor_message_passing_agree_in_value_and_gradient(int depth)
+    {
+        var rng = new SplitMix64(29);
+        var molecules = new List<TestMolecule>();
+        // Enough molecules for several blocks (GraphBatch.BlockDirectedBonds), which the CPU runs in parallel.
+        for (var m = 0; m < 100; m++)
+        {
+            var n = 1 + rng.NextInt(9);
+            var edges = Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).ToList();
+            if (n >= 5) edges.Add((0, n - 1));
+            if (n >= 7) edges.Add((2, n - 2));
+            molecules.Add(GraphTestData.Random(ref rng, n, edges.Distinct().ToArray(), 7, 4));
+        }
+        var graphs = GraphTestData.Build(7, 4, [.. molecules]);
+        var architecture = new DmpnnArchitecture(Hidden: 24, Depth: depth, HeadHidden: [8]);
+        using var network = DmpnnNetwork.Create(architecture, 7, 4, 2, CPU, seed: 5);
+        network.train();
+        using var batch = GraphBatch.Create(graphs, CPU);
+        batch.Blocks.Count.ShouldBeGreaterThan(2);
+        using var generator = new Generator(1, CPU);
+        using var projection = randn([batch.Atoms, architecture.Hidden], generator: generator);
+        // W_i, W_h (not at depth 1), W_o and its bias: the weights the atom states depend on.
+        var encoder = network.TrainedWeights.Take(depth > 1 ? 4 : 3).ToList();
+
+        (float[] Output, float[][] Gradients) Run(bool fused)
+        {
+            using var scope = NewDisposeScope();
+            foreach (var w in network.Weights) w.grad?.zero_();
+            var hidden = network.AtomHiddens(batch, fused);
+            hidden.mul(projection).sum().backward();
+            return (Values(hidden), encoder.Select(w => Values(w.grad!)).ToArray());
+        }
+
+        var tensor = Run(fused: false);
+        var fused = Run(fused: true);
+        var again = Run(fused: true);
+        again.Output.ShouldBe(fused.Output);
+        for (var p = 0; p < fused.Gradients.Length; p++) again.Gradients[p].ShouldBe(fused.Gradients[p]);
+        fused.Output.Length.ShouldBe(batch.Atoms * architecture.Hidden);
+        for (var i = 0; i < tensor.Output.Length; i++) fused.Output[i].ShouldBe(tensor.Output[i], 1e-5f + 1e-5f * Math.Abs(tensor.Output[i]));
+        for (var p = 0; p < tensor.Gradients.Length; p++)
+        {
+            var scale = tensor.Gradients[p].Max(Math.Abs);
+            scale.ShouldBeGreaterThan(0f, $"parameter {p} gets a gradient");
+            for (var i = 0; i < tensor.Gradients[p].Length; i++)
+                fused.Gradients[p][i].ShouldBe(tensor.Gradients[p][i], 1e-5f * scale, $"parameter {p}, element {i}");
+        }
+    }
+
+    [Fact]
+    public void Fused_message_passing_is_used_on_the_cpu_except_for_dropout_in_training()
+    {
+        var graphs = GraphTestData.Assorted();
+        using var batch = GraphBatch.Create(graphs, CPU);
+        using var plain = DmpnnNetwork.Create(new DmpnnArchitecture(Hidden: 8), 5, 3, 2, CPU, seed: 1);
+        using var dropout = DmpnnNetwork.Create(new DmpnnArchitecture(Hidden: 8, Dropout: 0.2), 5, 3, 2, CPU, seed: 1);
+        plain.train();
+        plain.UsesFusedMessagePassing(batch).ShouldBeTrue();
+        dropout.train();
+        dropout.UsesFusedMessagePassing(batch).ShouldBeFalse();
+        dropout.eval();
+        dropout.UsesFusedMessagePassing(batch).ShouldBeTrue();
+    }
+}
