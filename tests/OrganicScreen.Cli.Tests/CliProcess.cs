@@ -19,9 +19,19 @@ internal static class CliProcess
         return File.Exists(built) ? built : throw new FileNotFoundException($"the built CLI is not at {here} or {built}");
     }
 
+    /// <summary>
+    /// True when this process ignores SIGINT, as everything started with '&amp;' by a non-interactive shell does (POSIX),
+    /// and children inherit that: a CLI started from here would never see a Ctrl-C.
+    /// </summary>
+    private static bool IgnoresInterrupt { get; } = File.Exists("/proc/self/status")
+        && File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal)) is { } line
+        && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0;
+
     public static Process Start(IEnumerable<string> args, bool redirectInput = false)
     {
-        var info = new ProcessStartInfo("dotnet")
+        // Under an ignored SIGINT, start the CLI through exec with SIGINT back at its default, so the Ctrl-C tests
+        // test the CLI and not how the test run was launched. exec keeps the pid, so signals reach the CLI itself.
+        var info = new ProcessStartInfo(IgnoresInterrupt ? "python3" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -30,6 +40,9 @@ internal static class CliProcess
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        if (IgnoresInterrupt)
+            foreach (var arg in new[] { "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])", "dotnet" })
+                info.ArgumentList.Add(arg);
         info.ArgumentList.Add(Dll);
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
