@@ -269,18 +269,13 @@ public sealed class Rdkit
         nint batch = 0;
         try
         {
-            var radii = stackalloc int[Math.Max(distinct.Count, 1)];
-            var bits = stackalloc int[Math.Max(distinct.Count, 1)];
-            for (var k = 0; k < distinct.Count; k++)
-            {
-                radii[k] = distinct[k].Radius;
-                bits[k] = distinct[k].Bits;
-            }
-
+            // At least one slot each, so the native side never sees null arrays.
+            var radii = distinct.Select(d => d.Radius).DefaultIfEmpty(0).ToArray();
+            var bits = distinct.Select(d => d.Bits).DefaultIfEmpty(0).ToArray();
             int status;
             fixed (byte* pUtf8 = utf8)
-            fixed (int* pOffsets = inputOffsets)
-                status = NativeMethods.Featurize(pUtf8, pOffsets, n, radii, bits, distinct.Count, threads,
+            fixed (int* pOffsets = inputOffsets, pRadii = radii, pBits = bits)
+                status = NativeMethods.Featurize(pUtf8, pOffsets, n, pRadii, pBits, distinct.Count, threads,
                     (canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical)
                     | (separateSpecs ? NativeMethods.FlagSeparateSpecs : NativeMethods.FlagNone)
                     | (path.HasFlag(FingerprintOnlyPath.FullSanitize) ? NativeMethods.FlagFullSanitize : NativeMethods.FlagNone)
@@ -450,18 +445,13 @@ public sealed class Rdkit
         nint batch = 0;
         try
         {
-            var radii = stackalloc int[Math.Max(distinct.Count, 1)];
-            var bits = stackalloc int[Math.Max(distinct.Count, 1)];
-            for (var k = 0; k < distinct.Count; k++)
-            {
-                radii[k] = distinct[k].Radius;
-                bits[k] = distinct[k].Bits;
-            }
-
+            // At least one slot each, so the native side never sees null arrays.
+            var radii = distinct.Select(d => d.Radius).DefaultIfEmpty(0).ToArray();
+            var bits = distinct.Select(d => d.Bits).DefaultIfEmpty(0).ToArray();
             int status;
             fixed (byte* pUtf8 = utf8)
-            fixed (int* pOffsets = inputOffsets)
-                status = NativeMethods.Molecules(pUtf8, pOffsets, n, radii, bits, distinct.Count, threads,
+            fixed (int* pOffsets = inputOffsets, pRadii = radii, pBits = bits)
+                status = NativeMethods.Molecules(pUtf8, pOffsets, n, pRadii, pBits, distinct.Count, threads,
                     (request.CanonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical)
                     | (request.Descriptors ? NativeMethods.FlagDescriptors : NativeMethods.FlagNone)
                     | (request.Graphs ? NativeMethods.FlagGraphs : NativeMethods.FlagNone)

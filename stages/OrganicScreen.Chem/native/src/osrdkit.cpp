@@ -917,6 +917,19 @@ bool valid_inputs(const char *utf8, const int32_t *offsets, int32_t n) {
   }
   return true;
 }
+
+// Shared by osr_featurize and osr_molecules: the inputs, and every fingerprint spec, valid.
+bool valid_batch(const char *utf8, const int32_t *offsets, int32_t n, const int32_t *radii,
+                 const int32_t *nbits, int32_t nspecs, int32_t threads) {
+  if (nspecs < 0 || threads < 0 || !valid_inputs(utf8, offsets, n) ||
+      (nspecs > 0 && (!radii || !nbits))) {
+    return false;
+  }
+  for (int32_t k = 0; k < nspecs; ++k) {
+    if (!valid_spec(radii[k], nbits[k])) return false;
+  }
+  return true;
+}
 }  // namespace
 
 extern "C" {
@@ -1007,13 +1020,7 @@ int32_t osr_featurize(const char *utf8, const int32_t *offsets, int32_t n, const
                       osr_batch **out) {
   if (!out) return OSR_E_ARGUMENT;
   *out = nullptr;
-  if (nspecs < 0 || threads < 0 || !valid_inputs(utf8, offsets, n) ||
-      (nspecs > 0 && (!radii || !nbits))) {
-    return OSR_E_ARGUMENT;
-  }
-  for (int32_t k = 0; k < nspecs; ++k) {
-    if (!valid_spec(radii[k], nbits[k])) return OSR_E_ARGUMENT;
-  }
+  if (!valid_batch(utf8, offsets, n, radii, nbits, nspecs, threads)) return OSR_E_ARGUMENT;
   try {
     ensure_init();
     MoleculeOptions opt;
@@ -1184,13 +1191,7 @@ int32_t osr_molecules(const char *utf8, const int32_t *offsets, int32_t n, const
                       osr_batch **out) {
   if (!out) return OSR_E_ARGUMENT;
   *out = nullptr;
-  if (nspecs < 0 || threads < 0 || !valid_inputs(utf8, offsets, n) ||
-      (nspecs > 0 && (!radii || !nbits))) {
-    return OSR_E_ARGUMENT;
-  }
-  for (int32_t k = 0; k < nspecs; ++k) {
-    if (!valid_spec(radii[k], nbits[k])) return OSR_E_ARGUMENT;
-  }
+  if (!valid_batch(utf8, offsets, n, radii, nbits, nspecs, threads)) return OSR_E_ARGUMENT;
   try {
     ensure_init();
     MoleculeOptions opt;
