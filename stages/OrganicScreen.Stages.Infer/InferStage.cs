@@ -97,7 +97,7 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
 
                 var errors = TargetErrors.From(t.Target, mine, molecules.Count);
                 errors.Save(Path.Combine(context.OutputDirectory, TargetErrors.FileName(t.Target)));
-                var (difficulty, examples) = IntervalExamples(similarity, smiles, errors, mine);
+                var (difficulty, examples) = IntervalExamples(similarity, errors, mine);
                 var calibrationData = mine.Select(r => new OutOfFoldPrediction(r.Label, r.Prediction, Difficulty: difficulty[r.Index])).ToList();
                 var fixedCalibration = policy == FinalModelPolicy.Ensemble
                     ? Calibration.FitEnsembleConformal(calibrationData, MemberDisagreement(mine, perFold, t.Folds.Select(f => f.Fold).ToList()), Alpha)
@@ -143,10 +143,10 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
     /// For one target's out-of-fold rows: every indexed molecule's difficulty (<see cref="TargetErrors.Of"/>) and the
     /// calibration examples, each residual with its fold and difficulty.
     /// </summary>
-    public static (Difficulty[] Difficulty, IReadOnlyList<ConformalExample> Examples) IntervalExamples(FingerprintIndex similarity, IReadOnlyList<string> canonicalSmiles,
+    public static (Difficulty[] Difficulty, IReadOnlyList<ConformalExample> Examples) IntervalExamples(FingerprintIndex similarity,
         TargetErrors errors, IReadOnlyList<TrainStage.OutOfFoldRow> mine)
     {
-        var difficulty = MoleculeDifficulty.ForTarget(similarity, canonicalSmiles, errors);
+        var difficulty = MoleculeDifficulty.ForTarget(similarity, errors);
         return (difficulty, mine.Select(r => new ConformalExample(r.Fold, r.Label - r.Prediction, difficulty[r.Index])).ToList());
     }
 
@@ -167,7 +167,7 @@ public sealed class InferStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
         return oof.Select(r => r.Target).Distinct().Order(StringComparer.Ordinal).Select(target =>
         {
             var mine = oof.Where(r => r.Target == target).ToList();
-            var (difficulty, examples) = IntervalExamples(similarity, smiles, TargetErrors.From(target, oof, molecules.Count), mine);
+            var (difficulty, examples) = IntervalExamples(similarity, TargetErrors.From(target, oof, molecules.Count), mine);
             // Member level (scale 1): the ensemble narrowing scales the adaptive and the fixed width alike.
             var shipped = AdaptiveConformal.Fit(examples, Alpha);
             var fixedWidth = Calibration.FitSplitConformal(mine.Select(r => new OutOfFoldPrediction(r.Label, r.Prediction)), Alpha).Q;

@@ -31,10 +31,10 @@ public static class MoleculeDifficulty
     }
 
     /// <summary>Per molecule (row of <paramref name="index"/>) of the dataset, its difficulty for the target of <paramref name="errors"/>.</summary>
-    public static Difficulty[] ForTarget(FingerprintIndex index, IReadOnlyList<string> canonicalSmiles, TargetErrors errors)
+    public static Difficulty[] ForTarget(FingerprintIndex index, TargetErrors errors)
     {
-        if (canonicalSmiles.Count != index.Count || errors.FoldOf.Count != index.Count)
-            throw new ArgumentException("one SMILES and one fold (or -1) per indexed molecule", nameof(errors));
+        if (errors.FoldOf.Count != index.Count)
+            throw new ArgumentException("one fold (or -1) per indexed molecule", nameof(errors));
         var difficulties = new Difficulty[index.Count];
         Parallel.For(0, index.Count, () => (new FingerprintIndex.Scratch(index.Count), new double[index.Count], new TargetErrors.Buffers()), (i, _, state) =>
         {
