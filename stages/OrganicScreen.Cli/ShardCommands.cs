@@ -24,20 +24,13 @@ public sealed class ShardedScreenOptions
     private readonly Option<int> jobs = new("--jobs") { Description = "local executor: shards at once (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
     private readonly Option<string?> artifacts = new("--artifacts") { Description = "artifact store for shard outputs (default: the repository's artifacts/)" };
     private readonly Option<bool> resume = new("--resume") { Description = "continue the screen planned in --output: submit (slurm) or run (local) only failed or missing shards" };
-    private readonly Option<string?> partition = new("--partition") { Description = "slurm: partition" };
-    private readonly Option<string?> time = new("--time") { Description = "slurm: time limit per shard task, e.g. 01:00:00" };
-    private readonly Option<string?> memory = new("--mem") { Description = "slurm: memory per shard task, e.g. 4G" };
-    private readonly Option<int?> cpus = new("--cpus-per-task") { Description = "slurm: CPUs per shard task" };
-    private readonly Option<string[]> sbatch = new("--sbatch-option") { Description = "slurm: extra sbatch option (repeatable), e.g. --sbatch-option=--account=chem", AllowMultipleArgumentsPerToken = false };
-    private readonly Option<string?> launcher = new("--launcher") { Description = "slurm: command that runs organicscreen on the nodes (default: this program)" };
-    private readonly Option<bool> wait = new("--wait") { Description = "slurm: wait until the merge job has finished" };
+    private readonly SlurmArguments slurmArguments = new("shard task", "the merge job");
     private readonly Option<DirectoryInfo?> prefilter = new("--prefilter") { Description = "fast model (results folder) run first; --model then screens only what its interval could let through" };
 
     public static ShardedScreenOptions AddTo(Command command)
     {
         var options = new ShardedScreenOptions();
-        foreach (var option in new Option[] { options.shards, options.executor, options.jobs, options.artifacts, options.resume, options.partition,
-                     options.time, options.memory, options.cpus, options.sbatch, options.launcher, options.wait, options.prefilter })
+        foreach (var option in new Option[] { options.shards, options.executor, options.jobs, options.artifacts, options.resume, options.prefilter }.Concat(options.slurmArguments.All))
             command.Options.Add(option);
         return options;
     }
@@ -113,8 +106,7 @@ public sealed class ShardedScreenOptions
     private async Task<int> SubmitAsync(CommandContext context, ParseResult parse, ShardedScreen screen, CancellationToken cancellation)
     {
         var plan = screen.Plan;
-        var options = new SlurmOptions(parse.GetValue(partition), parse.GetValue(time), parse.GetValue(memory), parse.GetValue(cpus),
-            parse.GetValue(sbatch) ?? [], Launcher(parse.GetValue(launcher)));
+        var options = slurmArguments.Read(parse);
         var status = await ScreenStatusReader.ReadAsync(screen, cancellation);
         var toRun = status.ToRun;
         var submission = await new SlurmExecutor(plan, options).SubmitAsync(toRun, cancellation);
@@ -122,19 +114,53 @@ public sealed class ShardedScreenOptions
             ? $"screen: every shard is done; merge job {submission.MergeJob} submitted"
             : $"screen: submitted array job {submission.ArrayJob} (tasks {SlurmExecutor.ArraySpec(toRun)} of 0-{plan.Shards.Count - 1}; {status.Count(ShardState.Done)} done, {status.Count(ShardState.Queued)} still queued) and merge job {submission.MergeJob} (afterok:{submission.ArrayJob})");
         await context.Output.WriteLineAsync($"screen: follow with: organicscreen screen-status {plan.Output}; after a failure: the same command with --resume");
-        if (!parse.GetValue(wait)) return 0;
+        if (!slurmArguments.Wait(parse)) return 0;
 
-        while (true)
-        {
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellation);
-            var (code, queue, _) = await SlurmCommands.TryRunAsync("squeue", ["--noheader", "--jobs", string.Join(',', new[] { submission.ArrayJob, submission.MergeJob }.OfType<string>()), "--format=%T"], cancellation);
-            if (code != 0 || queue.Split('\n', StringSplitOptions.RemoveEmptyEntries).All(s => s.Trim() is not ("PENDING" or "RUNNING" or "CONFIGURING" or "COMPLETING"))) break;
-        }
+        await SlurmQueue.WaitAsync([submission.ArrayJob, submission.MergeJob], cancellation);
 
         var final = await ScreenStatusReader.ReadAsync(screen, cancellation);
         await PrintStatusAsync(context, plan, final);
         return final.Count(ShardState.Done) == plan.Shards.Count && File.Exists(Path.Combine(plan.Output, ShardedScreen.Cathodes)) ? 0 : 1;
     }
+
+    internal static async Task PrintStatusAsync(CommandContext context, ShardPlan plan, ScreenStatus status)
+    {
+        await context.Output.WriteLineAsync($"screen-status: {plan.Shards.Count} shards of {plan.Library} ({plan.Lines:N0} lines): {status.Count(ShardState.Done)} done, {status.Count(ShardState.Queued)} queued or running, {status.Count(ShardState.Failed)} failed, {status.Count(ShardState.Missing)} not run");
+        foreach (var shard in status.Shards)
+            await context.Output.WriteLineAsync($"  shard {shard.Shard.Index,4}  lines {shard.Shard.FirstLine + 1}-{shard.Shard.FirstLine + shard.Shard.Lines}  {shard.State.ToString().ToLowerInvariant(),-7}  {shard.Detail}");
+        if (status.Merge is not null) await context.Output.WriteLineAsync($"  merge: {status.Merge}");
+        var merged = File.Exists(Path.Combine(plan.Output, ShardedScreen.Cathodes)) && status.Count(ShardState.Done) == plan.Shards.Count;
+        await context.Output.WriteLineAsync(merged ? $"  candidates: {plan.Output}" : "  candidates: not merged yet");
+    }
+}
+
+/// <summary>The options of a submission to Slurm, shared by <c>screen --executor slurm</c> and <c>stage … --executor slurm</c>.</summary>
+public sealed class SlurmArguments
+{
+    private readonly Option<string?> partition = new("--partition") { Description = "slurm: partition" };
+    private readonly Option<string?> time;
+    private readonly Option<string?> memory;
+    private readonly Option<int?> cpus;
+    private readonly Option<string[]> sbatch = new("--sbatch-option") { Description = "slurm: extra sbatch option (repeatable), e.g. --sbatch-option=--account=chem", AllowMultipleArgumentsPerToken = false };
+    private readonly Option<string?> launcher = new("--launcher") { Description = "slurm: command that runs organicscreen on the nodes (default: this program)" };
+    private readonly Option<bool> wait;
+
+    /// <param name="task">What one array task is ("shard task", "fold task").</param>
+    /// <param name="last">The job that depends on the array ("the merge job").</param>
+    public SlurmArguments(string task, string last)
+    {
+        time = new("--time") { Description = $"slurm: time limit per {task}, e.g. 01:00:00" };
+        memory = new("--mem") { Description = $"slurm: memory per {task}, e.g. 4G" };
+        cpus = new("--cpus-per-task") { Description = $"slurm: CPUs per {task}" };
+        wait = new("--wait") { Description = $"slurm: wait until {last} has finished" };
+    }
+
+    public IEnumerable<Option> All => [partition, time, memory, cpus, sbatch, launcher, wait];
+
+    public SlurmOptions Read(ParseResult parse) => new(parse.GetValue(partition), parse.GetValue(time), parse.GetValue(memory), parse.GetValue(cpus),
+        parse.GetValue(sbatch) ?? [], Launcher(parse.GetValue(launcher)));
+
+    public bool Wait(ParseResult parse) => parse.GetValue(wait);
 
     /// <summary>The command that runs this very organicscreen elsewhere: the apphost, or dotnet with the assembly.</summary>
     internal static IReadOnlyList<string> Launcher(string? given)
@@ -147,15 +173,6 @@ public sealed class ShardedScreenOptions
             : ["dotnet", assembly];
     }
 
-    internal static async Task PrintStatusAsync(CommandContext context, ShardPlan plan, ScreenStatus status)
-    {
-        await context.Output.WriteLineAsync($"screen-status: {plan.Shards.Count} shards of {plan.Library} ({plan.Lines:N0} lines): {status.Count(ShardState.Done)} done, {status.Count(ShardState.Queued)} queued or running, {status.Count(ShardState.Failed)} failed, {status.Count(ShardState.Missing)} not run");
-        foreach (var shard in status.Shards)
-            await context.Output.WriteLineAsync($"  shard {shard.Shard.Index,4}  lines {shard.Shard.FirstLine + 1}-{shard.Shard.FirstLine + shard.Shard.Lines}  {shard.State.ToString().ToLowerInvariant(),-7}  {shard.Detail}");
-        if (status.Merge is not null) await context.Output.WriteLineAsync($"  merge: {status.Merge}");
-        var merged = File.Exists(Path.Combine(plan.Output, ShardedScreen.Cathodes)) && status.Count(ShardState.Done) == plan.Shards.Count;
-        await context.Output.WriteLineAsync(merged ? $"  candidates: {plan.Output}" : "  candidates: not merged yet");
-    }
 }
 
 /// <summary><c>screen-shard</c>, <c>screen-merge</c>, <c>screen-status</c>.</summary>

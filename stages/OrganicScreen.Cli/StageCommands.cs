@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using OrganicScreen.Core;
 using OrganicScreen.Pipeline;
+using OrganicScreen.Pipeline.Sharding;
 using OrganicScreen.Stages;
 
 namespace OrganicScreen.Cli;
@@ -47,9 +48,12 @@ public static class StageCommands
         {
             var command = new Command(name, $"the {name} stage");
             foreach (var option in arguments.All) command.Options.Add(option);
+            var cluster = name is "train" or "infer" or "screen" ? TrainingExecutorArguments.AddTo(command) : null;
             command.SetAction(async (parse, cancellation) =>
             {
-                var run = new PipelineRun(arguments.Read(parse), context.Log);
+                var options = arguments.Read(parse);
+                var run = new PipelineRun(options, context.Log);
+                if (cluster is not null && cluster.Requested(parse)) return await cluster.RunAsync(context, parse, name, run, options, cancellation);
                 await run.RunAsync(name, cancellation);
                 return 0;
             });
@@ -132,5 +136,54 @@ public static class StageCommands
             return 0;
         });
         return command;
+    }
+}
+
+/// <summary>
+/// <c>stage train|infer|screen --executor slurm</c>: Train's folds as a Slurm job array, then the stage
+/// (<see cref="SlurmTraining"/>); <c>stage train --fold N</c> is what one array task runs.
+/// </summary>
+internal sealed class TrainingExecutorArguments
+{
+    private readonly Option<string> executor = new("--executor") { Description = "local (default: folds one after another here) or slurm (one array task per training fold, then this stage as a job that depends on them)", DefaultValueFactory = _ => "local" };
+    private readonly Option<int?> fold = new("--fold") { Description = "train this cross-validation fold only, into the store (what a Slurm array task runs)" };
+    private readonly SlurmArguments slurm = new("fold task", "the stage's job");
+
+    public static TrainingExecutorArguments AddTo(Command command)
+    {
+        var arguments = new TrainingExecutorArguments();
+        foreach (var option in new Option[] { arguments.executor, arguments.fold }.Concat(arguments.slurm.All)) command.Options.Add(option);
+        return arguments;
+    }
+
+    public bool Requested(ParseResult parse) => parse.GetValue(fold) is not null || parse.GetValue(executor) != "local";
+
+    public async Task<int> RunAsync(CommandContext context, ParseResult parse, string stage, PipelineRun run, PipelineOptions options, CancellationToken cancellation)
+    {
+        var training = new SlurmTraining(run, options);
+        if (parse.GetValue(fold) is { } only)
+        {
+            if (stage != TrainStage.Name) throw new ArgumentException($"--fold trains one fold of Train: use it with stage train, not {stage}");
+            await training.TrainFoldAsync(only, cancellation);
+            await context.Output.WriteLineAsync($"train: fold {only} is in the store");
+            return 0;
+        }
+
+        if (parse.GetValue(executor) != "slurm") throw new ArgumentException($"--executor must be local or slurm, not '{parse.GetValue(executor)}'");
+        var (submission, before) = await training.SubmitAsync(stage, slurm.Read(parse), cancellation);
+        var folds = before.Count;
+        await context.Output.WriteLineAsync(submission.ArrayJob is null
+            ? $"train: every fold is in the store or queued; {stage} job {submission.MergeJob} submitted"
+            : $"train: submitted array job {submission.ArrayJob} (folds {SlurmBatch.ArraySpec(submission.Shards)} of 0-{folds - 1}; {before.Count(f => f.State == ShardState.Done)} in the store, {before.Count(f => f.State == ShardState.Queued)} still queued) and {stage} job {submission.MergeJob} (afterok:{submission.ArrayJob})");
+        await context.Output.WriteLineAsync($"train: scripts and logs in {await training.FolderAsync()}; after a failure: the same command again");
+        if (!slurm.Wait(parse)) return 0;
+
+        await SlurmQueue.WaitAsync([submission.ArrayJob, submission.MergeJob], cancellation);
+        var after = await training.StatusAsync(cancellation);
+        await context.Output.WriteLineAsync($"train: {folds} folds: {after.Count(f => f.State == ShardState.Done)} done, {after.Count(f => f.State == ShardState.Queued)} queued or running, {after.Count(f => f.State == ShardState.Failed)} failed, {after.Count(f => f.State == ShardState.Missing)} not run");
+        foreach (var f in after) await context.Output.WriteLineAsync($"  fold {f.Fold}  {f.State.ToString().ToLowerInvariant(),-7}  {f.Detail}");
+        var final = await training.FinalJobAsync(cancellation);
+        await context.Output.WriteLineAsync($"  {stage}: slurm {final?.Job} {final?.State}");
+        return final?.State == "COMPLETED" ? 0 : 1;
     }
 }

@@ -32,7 +32,7 @@ public static class GarbageCollector
         foreach (var stageFolder in Directory.Exists(store.Root) ? Directory.EnumerateDirectories(store.Root).Order(StringComparer.Ordinal).ToList() : [])
         {
             var stage = Path.GetFileName(stageFolder);
-            if (stage is "tmp" or "locks" or "results" or "runs" or "bin" or "native" or "test-results" or "review" or DatasetManifest.AdHocFolder) continue;
+            if (stage is "tmp" or "locks" or "results" or "runs" or "slurm" or "bin" or "native" or "test-results" or "review" or DatasetManifest.AdHocFolder) continue;
             foreach (var folder in Directory.EnumerateDirectories(stageFolder).Order(StringComparer.Ordinal))
             {
                 var manifest = await ArtifactStore.ReadManifestAsync(folder, cancellation);

@@ -30,6 +30,24 @@ public sealed record PipelineOptions(
     bool AllowOutsideSources = false,
     string? DatasetVersion = null);
 
+/// <summary>The command-line options that make another process (a Slurm task) run the same pipeline, paths made absolute.</summary>
+public static class PipelineCommandLine
+{
+    public static IReadOnlyList<string> Of(PipelineOptions options, RepositoryLayout layout)
+    {
+        var words = new List<string> { "--dataset", options.Dataset, "--profile", options.Profile, "--root", layout.Root };
+        if (options.Variant is { } variant) words.AddRange(["--variant", variant]);
+        if (options.Device is { } device) words.AddRange(["--device", device]);
+        if (options.Libtorch is { } libtorch) words.AddRange(["--libtorch", Path.GetFullPath(libtorch)]);
+        if (options.Artifacts is { } artifacts) words.AddRange(["--artifacts", Path.GetFullPath(artifacts)]);
+        if (options.AllowUnpinned) words.Add("--allow-unpinned");
+        foreach (var set in options.Overrides ?? []) words.AddRange(["--set", set]);
+        if (options.AllowOutsideSources) words.Add("--allow-outside-sources");
+        if (options.DatasetVersion is { } version) words.AddRange(["--dataset-version", version]);
+        return words;
+    }
+}
+
 /// <summary>A stage in the DAG: its name, what it does, the stages whose artifacts it reads, and the assembly holding its code.</summary>
 public sealed record StageNode(string Name, string Description, IReadOnlyList<string> Upstream, string CodeAssembly);
 
@@ -213,6 +231,31 @@ public sealed class PipelineRun
             Profile.Train.OnDevice(options.Device), Torch, cancellation, new AuxiliarySelection(targetsLearned, skipped));
         return new TrainOutput(artifact, targets);
     });
+
+    /// <summary>Trains fold <paramref name="fold"/> of Train into the store (upstream artifacts from the store, built when missing): one array task of <c>--executor slurm</c>.</summary>
+    public async Task TrainFoldAsync(int fold, CancellationToken cancellation)
+    {
+        var features = await FeaturesAsync(cancellation);
+        var choices = Profile.Model == ModelFamily.Fcnn ? (await SweepAsync(cancellation)).Choices : [];
+        var (targetsLearned, skipped) = Dataset.AuxiliaryTargets(Profile.Train.Auxiliary ?? [], Variant);
+        await new TrainStage(Store, log).TrainFoldAsync(await RequestAsync(TrainStage.Name), Profile.Model, features, choices, Rdkit,
+            Profile.Train.OnDevice(options.Device), Torch, fold, cancellation, new AuxiliarySelection(targetsLearned, skipped));
+    }
+
+    /// <summary>
+    /// Which of Train's folds are in the store (all of them when Train itself is built). Reads the sweep's choices for an
+    /// FCNN profile, so Sweep must be built first.
+    /// </summary>
+    public async Task<IReadOnlyList<bool>> TrainFoldsDoneAsync(CancellationToken cancellation)
+    {
+        var request = await RequestAsync(TrainStage.Name);
+        if (await Store.TryOpenAsync(request, cancellation) is not null) return Enumerable.Repeat(true, Profile.Train.Folds).ToList();
+        var units = TrainStage.Units(Profile.Model, Profile.Model == ModelFamily.Fcnn ? (await SweepAsync(cancellation)).Choices : []);
+        var train = new TrainStage(Store, log);
+        var done = new List<bool>();
+        for (var fold = 0; fold < Profile.Train.Folds; fold++) done.Add(await train.FoldDoneAsync(request, units, fold, cancellation));
+        return done;
+    }
 
     public Task<InferOutput> InferAsync(CancellationToken cancellation) => Once(InferStage.Name, async () =>
     {

@@ -93,11 +93,7 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
         foreach (var note in auxiliary.Skipped) log.Info($"train: skipped {note}");
         var artifact = await store.GetOrBuildAsync(request, async (context, ct) =>
         {
-            TorchRuntime.Initialize(torch);
-            var molecules = await features.MoleculesAsync();
-            var outcome = model == ModelFamily.Dmpnn
-                ? await TrainGraphsAsync(features, molecules, rdkit, section, auxiliary.Targets, context.OutputDirectory, ct)
-                : await TrainFingerprintsAsync(features, molecules, choices, section, context.OutputDirectory, ct);
+            var outcome = (await TrainAsync(new FoldRunner(new FoldArtifacts(store, request, log), null), model, features, choices, rdkit, section, torch, auxiliary, context.OutputDirectory, ct))!;
             await ParquetTable.WriteAsync(Path.Combine(context.OutputDirectory, OutOfFold), outcome.OutOfFold);
             await ParquetTable.WriteAsync(Path.Combine(context.OutputDirectory, Curves), outcome.Curves);
             await File.WriteAllTextAsync(Path.Combine(context.OutputDirectory, Summary), JsonSerializer.Serialize(outcome.Targets, Json.Options), ct);
@@ -109,12 +105,74 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
         return (artifact, targets);
     }
 
+    /// <summary>
+    /// Trains fold <paramref name="fold"/> of every training unit (each FCNN target, or the one D-MPNN) into the store
+    /// unless it is there: what one array task of <c>train --executor slurm</c> runs. Train, run later, assembles the
+    /// folds from the store without training them again.
+    /// </summary>
+    public async Task TrainFoldAsync(StageRequest request, ModelFamily model, FeatureSet features, IReadOnlyList<SweepChoice> choices, Rdkit rdkit,
+        TrainSection section, TorchRuntimeOptions torch, int fold, CancellationToken cancellation, AuxiliarySelection? auxiliary = null)
+    {
+        if (fold < 0 || fold >= section.Folds) throw new ArgumentException($"fold {fold} does not exist: the profile trains folds 0..{section.Folds - 1}");
+        if (await store.TryOpenAsync(request, cancellation) is { } done)
+        {
+            log.Info($"train: {Name}/{done.Key[..16]} is already built; fold {fold} has nothing to do");
+            return;
+        }
+
+        await TrainAsync(new FoldRunner(new FoldArtifacts(store, request, log), fold), model, features, choices, rdkit, section, torch, auxiliary ?? AuxiliarySelection.None, null, cancellation);
+    }
+
+    /// <summary>The units a profile trains folds of: each FCNN target (its own data and network), or the D-MPNN's one network.</summary>
+    public static IReadOnlyList<string> Units(ModelFamily model, IReadOnlyList<SweepChoice> choices) =>
+        model == ModelFamily.Dmpnn ? [GraphFolder] : choices.Select(c => c.Target).ToList();
+
+    /// <summary>Whether fold <paramref name="fold"/> of every unit is in the store.</summary>
+    public async Task<bool> FoldDoneAsync(StageRequest request, IReadOnlyList<string> units, int fold, CancellationToken cancellation = default)
+    {
+        var folds = new FoldArtifacts(store, request, log);
+        foreach (var unit in units)
+            if (await folds.TryOpenAsync(unit, fold, cancellation) is null) return false;
+        return true;
+    }
+
+    private async Task<Outcome?> TrainAsync(FoldRunner runner, ModelFamily model, FeatureSet features, IReadOnlyList<SweepChoice> choices, Rdkit rdkit,
+        TrainSection section, TorchRuntimeOptions torch, AuxiliarySelection auxiliary, string? output, CancellationToken ct)
+    {
+        TorchRuntime.Initialize(torch);
+        var molecules = await features.MoleculesAsync();
+        return model == ModelFamily.Dmpnn
+            ? await TrainGraphsAsync(runner, features, molecules, rdkit, section, auxiliary.Targets, output, ct)
+            : await TrainFingerprintsAsync(runner, features, molecules, choices, section, output, ct);
+    }
+
+    /// <summary>
+    /// Runs a unit's folds through <see cref="CrossValidation"/>, each fold from the store or trained into it; with
+    /// <see cref="Only"/> set, gets or trains that fold alone and returns null (nothing to assemble).
+    /// </summary>
+    private sealed record FoldRunner(FoldArtifacts Folds, int? Only)
+    {
+        public (int[] Assignment, IReadOnlyList<StoredFold> Folds, double[][] OutOfFold)? Run(string unit, int rows, int targets, TrainSection section,
+            Func<Fold, CancellationToken, (IFoldModel Model, StoredFold Outcome)> train, CancellationToken ct)
+        {
+            // Inside Task.Run: blocking on the store's async calls holds no synchronisation context.
+            if (Only is { } only)
+            {
+                Folds.GetOrTrainAsync(unit, Training.Folds.Create(rows, section.Folds, section.FoldSeed)[only], train, ct).GetAwaiter().GetResult();
+                return null;
+            }
+
+            return CrossValidation.Run(rows, targets, section.Folds, section.FoldSeed, fold => Folds.GetOrTrainAsync(unit, fold, train, ct).GetAwaiter().GetResult(), ct);
+        }
+    }
+
     public static async Task<IReadOnlyList<TrainedTarget>> ReadTargetsAsync(Artifact train, CancellationToken cancellation = default) =>
         JsonSerializer.Deserialize<List<TrainedTarget>>(await File.ReadAllTextAsync(train.PathOf(Summary), cancellation), Json.Options)!;
 
     private sealed record Outcome(List<TrainedTarget> Targets, List<OutOfFoldRow> OutOfFold, List<CurveRow> Curves);
 
-    private async Task<Outcome> TrainFingerprintsAsync(FeatureSet features, IReadOnlyList<Molecule> molecules, IReadOnlyList<SweepChoice> choices, TrainSection section, string output, CancellationToken ct)
+    private async Task<Outcome?> TrainFingerprintsAsync(FoldRunner runner, FeatureSet features, IReadOnlyList<Molecule> molecules, IReadOnlyList<SweepChoice> choices,
+        TrainSection section, string? output, CancellationToken ct)
     {
         var outcome = new Outcome([], [], []);
         foreach (var choice in choices)
@@ -122,40 +180,62 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
             var target = Target.Named(choice.Target);
             var config = Table1.Config(choice.Config);
             var (data, rows) = new LabeledFingerprints($"{features.Dataset} {target.Label}", await features.FingerprintsAsync(config.Fingerprint), target.Labels(molecules)).WithoutMissing();
+            data.Validate(minimumRows: Math.Max(section.Folds, 2));
             log.Info($"train {target.Label}: {config}, {section.Folds}-fold CV on {data.Rows:N0} molecules");
-            var progress = new SynchronousProgress<FoldProgress>(p =>
+            var architecture = section.Plan.Architecture(config.Hidden);
+            var cv = await Task.Run(() => runner.Run(target.Name, data.Rows, 1, section, (fold, token) =>
             {
-                if (p.Epoch.Epoch % 10 == 0) log.Info($"  {target.Label} fold {p.FoldIndex + 1}/{p.FoldCount} epoch {p.Epoch.Epoch}: validation MAE {p.Epoch.ValidationMae:F3} eV");
-            });
-            var cv = await Task.Run(() => CrossValidator.Run(data, section.Folds, section.FoldSeed, section.Plan.Architecture(config.Hidden), section.Settings, progress, ct), ct);
+                var progress = new SynchronousProgress<EpochMetrics>(e =>
+                {
+                    if (e.Epoch % 10 == 0) log.Info($"  {target.Label} fold {fold.Index + 1}/{section.Folds} epoch {e.Epoch}: validation MAE {e.ValidationMae:F3} eV");
+                });
+                var result = FoldTrainer.Train(data, fold, architecture, section.Settings, progress, token);
+                log.Info($"  {target.Label} fold {fold.Index + 1}: best epoch {result.BestEpoch} of {result.EpochsRun}, validation MAE {result.BestValidationMae:F3} eV ({result.Elapsed.TotalSeconds:F0} s)");
+                return (new FingerprintFoldModel(result.Model, config.Fingerprint, target.Name), StoredFold.Of(result));
+            }, ct), ct);
+            if (cv is not { } done) continue;
             var model = new FcnnModel(config.Index, config.Fingerprint.Name, config.Hidden);
             var trained = new TrainedTarget(target.Name, model, target.Name, [], 0, 0, data.Rows);
-            foreach (var fold in cv.Folds)
+            foreach (var fold in done.Folds)
             {
-                FoldModels.Save(new FingerprintFoldModel(fold.Model, config.Fingerprint, target.Name), Path.Combine(output, trained.FoldDirectory(fold.FoldIndex)));
-                outcome.Curves.AddRange(fold.Curve.Select(e => new CurveRow
-                {
-                    Target = target.Name, Fold = fold.FoldIndex, Epoch = e.Epoch, LearningRate = e.LearningRate, TrainLoss = e.TrainLoss,
-                    ValidationLoss = e.ValidationLoss, TrainMae = e.TrainMae, ValidationMae = e.ValidationMae,
-                }));
-                log.Info($"  {target.Label} fold {fold.FoldIndex + 1}: best epoch {fold.BestEpoch} of {fold.EpochsRun}, validation MAE {fold.BestValidationMae:F3} eV ({fold.Elapsed.TotalSeconds:F0} s)");
+                CopyFolder(fold.ModelDirectory, Path.Combine(output!, trained.FoldDirectory(fold.FoldIndex)));
+                outcome.Curves.AddRange(CurveRows(target.Name, fold, 0));
             }
 
+            var predictions = done.OutOfFold[0];
             for (var i = 0; i < data.Rows; i++)
-                outcome.OutOfFold.Add(new OutOfFoldRow { Target = target.Name, Index = rows[i], Fold = cv.FoldAssignment[i], Label = data.Labels[i], Prediction = cv.OutOfFoldPredictions[i] });
-            var metrics = RegressionMetricsCalculator.Compute(data.Labels, cv.OutOfFoldPredictions);
+                outcome.OutOfFold.Add(new OutOfFoldRow { Target = target.Name, Index = rows[i], Fold = done.Assignment[i], Label = data.Labels[i], Prediction = predictions[i] });
+            var metrics = RegressionMetricsCalculator.Compute(data.Labels, predictions);
             outcome.Targets.Add(trained with
             {
-                Folds = cv.Folds.Select(f => new TrainedFold(f.FoldIndex, f.BestEpoch, f.EpochsRun, f.BestValidationMae, f.ValidationRows.Length, Math.Round(f.Elapsed.TotalSeconds, 2))).ToList(),
+                Folds = done.Folds.Select(f => new TrainedFold(f.FoldIndex, f.BestEpoch, f.EpochsRun, f.BestValidationMae[0], f.ValidationRows.Length, f.Seconds)).ToList(),
                 OutOfFoldMae = metrics.Mae, OutOfFoldR2 = metrics.R2,
             });
         }
 
-        return outcome;
+        return runner.Only is null ? outcome : null;
     }
 
-    private async Task<Outcome> TrainGraphsAsync(FeatureSet features, IReadOnlyList<Molecule> molecules, Rdkit rdkit, TrainSection section,
-        IReadOnlyList<string> auxiliary, string output, CancellationToken ct)
+    private static IEnumerable<CurveRow> CurveRows(string target, StoredFold fold, int column) => fold.Curve.Select(e => new CurveRow
+    {
+        Target = target, Fold = fold.FoldIndex, Epoch = e.Epoch, LearningRate = e.LearningRate, TrainLoss = e.TrainLoss,
+        ValidationLoss = e.ValidationLoss, TrainMae = e.TrainMae[column], ValidationMae = e.ValidationMae[column],
+    });
+
+    /// <summary>A fold model's files, copied from its fold artifact into the Train artifact (the shipped layout).</summary>
+    private static void CopyFolder(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(destination, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    private async Task<Outcome?> TrainGraphsAsync(FoldRunner runner, FeatureSet features, IReadOnlyList<Molecule> molecules, Rdkit rdkit, TrainSection section,
+        IReadOnlyList<string> auxiliary, string? output, CancellationToken ct)
     {
         var architecture = section.Dmpnn!;
         var graphs = MoleculeGraphs.Build(rdkit, molecules, features.Dataset);
@@ -171,22 +251,23 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
         var data = LabeledGraphs.FromColumns($"{features.Dataset} graphs", graphs, names, columns);
         var auxiliaryNote = auxiliary.Count == 0 ? "" : $", auxiliary {string.Join(", ", auxiliary.Select((a, i) => $"{a} ({columns[targets.Count + i].Count(double.IsFinite):N0} labels)"))} at weight {section.AuxiliaryWeight ?? 1.0}";
         log.Info($"train D-MPNN ({architecture}): {section.Folds}-fold CV on {data.Rows:N0} molecules, targets {string.Join(", ", targets.Select(t => t.Label))}{auxiliaryNote}");
-        var progress = new SynchronousProgress<GraphFoldProgress>(p =>
-            log.Info($"  fold {p.FoldIndex + 1}/{p.FoldCount} epoch {p.Epoch.Epoch}: validation MAE {string.Join(", ", targets.Select((t, i) => $"{t.Label} {p.Epoch.ValidationMae[i]:F3}"))} eV"));
         var options = new GraphTrainingOptions(section.Scaling ?? TargetScaling.Standard, Auxiliary: auxiliary, AuxiliaryWeight: section.AuxiliaryWeight ?? 1.0);
-        var cv = await Task.Run(() => GraphCrossValidator.Run(data, section.Folds, section.FoldSeed, architecture, section.Settings, options, progress, ct), ct);
+        data.Validate(minimumRows: section.Folds);
+        var cv = await Task.Run(() => runner.Run(GraphFolder, data.Rows, data.Targets, section, (fold, token) =>
+        {
+            var progress = new SynchronousProgress<GraphEpochMetrics>(e =>
+                log.Info($"  fold {fold.Index + 1}/{section.Folds} epoch {e.Epoch}: validation MAE {string.Join(", ", targets.Select((t, i) => $"{t.Label} {e.ValidationMae[i]:F3}"))} eV"));
+            var result = GraphFoldTrainer.Train(data, fold, architecture, section.Settings, options, progress, token);
+            return (result.Model, StoredFold.Of(result));
+        }, ct), ct);
+        if (cv is not { } done) return null;
 
         var outcome = new Outcome([], [], []);
         var model = new DmpnnModel(architecture, auxiliary.Count == 0 ? null : auxiliary);
-        foreach (var fold in cv.Folds)
+        foreach (var fold in done.Folds)
         {
-            FoldModels.Save(fold.Model, Path.Combine(output, GraphFolder, $"fold{fold.FoldIndex}"));
-            for (var t = 0; t < targets.Count; t++)
-                outcome.Curves.AddRange(fold.Curve.Select(e => new CurveRow
-                {
-                    Target = targets[t].Name, Fold = fold.FoldIndex, Epoch = e.Epoch, LearningRate = e.LearningRate, TrainLoss = e.TrainLoss,
-                    ValidationLoss = e.ValidationLoss, TrainMae = e.TrainMae[t], ValidationMae = e.ValidationMae[t],
-                }));
+            CopyFolder(fold.ModelDirectory, Path.Combine(output!, GraphFolder, $"fold{fold.FoldIndex}"));
+            for (var t = 0; t < targets.Count; t++) outcome.Curves.AddRange(CurveRows(targets[t].Name, fold, t));
         }
 
         for (var t = 0; t < targets.Count; t++)
@@ -195,12 +276,12 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
             if (labelled.Count == 0) continue;
             outcome.OutOfFold.AddRange(labelled.Select(r => new OutOfFoldRow
             {
-                Target = targets[t].Name, Index = r, Fold = cv.FoldAssignment[r], Label = data.Labels[r, t], Prediction = cv.OutOfFoldPredictions[t][r],
+                Target = targets[t].Name, Index = r, Fold = done.Assignment[r], Label = data.Labels[r, t], Prediction = done.OutOfFold[t][r],
             }));
-            var metrics = RegressionMetricsCalculator.Compute(labelled.Select(r => data.Labels[r, t]).ToList(), labelled.Select(r => cv.OutOfFoldPredictions[t][r]).ToList());
-            outcome.Targets.Add(new TrainedTarget(targets[t].Name, model, GraphFolder, cv.Folds.Select(f =>
-                new TrainedFold(f.FoldIndex, f.BestEpoch, f.EpochsRun, f.BestValidationMae[t], f.ValidationRows.Count(r => !double.IsNaN(data.Labels[r, t])),
-                    Math.Round(f.Elapsed.TotalSeconds, 2))).ToList(), metrics.Mae, metrics.R2, labelled.Count));
+            var metrics = RegressionMetricsCalculator.Compute(labelled.Select(r => data.Labels[r, t]).ToList(), labelled.Select(r => done.OutOfFold[t][r]).ToList());
+            outcome.Targets.Add(new TrainedTarget(targets[t].Name, model, GraphFolder, done.Folds.Select(f =>
+                new TrainedFold(f.FoldIndex, f.BestEpoch, f.EpochsRun, f.BestValidationMae[t], f.ValidationRows.Count(r => !double.IsNaN(data.Labels[r, t])), f.Seconds)).ToList(),
+                metrics.Mae, metrics.R2, labelled.Count));
         }
 
         return outcome;

@@ -37,21 +37,28 @@ public static class ShardMarkers
 {
     public static string Folder(ShardPlan plan) => Path.Combine(plan.Directory, "state");
 
-    public static void Failed(ShardPlan plan, int index, string message)
+    public static void Failed(ShardPlan plan, int index, string message) => Failed(Folder(plan), index, message);
+
+    public static void Clear(ShardPlan plan, int index) => Clear(Folder(plan), index);
+
+    public static string? FailedMessage(ShardPlan plan, int index) => FailedMessage(Folder(plan), index);
+
+    /// <summary>Leaves <c>&lt;index&gt;.failed</c> in <paramref name="folder"/> (a state folder of shards or of Train's folds).</summary>
+    public static void Failed(string folder, int index, string message)
     {
-        Directory.CreateDirectory(Folder(plan));
-        File.WriteAllText(Path.Combine(Folder(plan), $"{index}.failed"), message.ReplaceLineEndings(" ") + "\n");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, $"{index}.failed"), message.ReplaceLineEndings(" ") + "\n");
     }
 
-    public static void Clear(ShardPlan plan, int index)
+    public static void Clear(string folder, int index)
     {
-        var path = Path.Combine(Folder(plan), $"{index}.failed");
+        var path = Path.Combine(folder, $"{index}.failed");
         if (File.Exists(path)) File.Delete(path);
     }
 
-    public static string? FailedMessage(ShardPlan plan, int index)
+    public static string? FailedMessage(string folder, int index)
     {
-        var path = Path.Combine(Folder(plan), $"{index}.failed");
+        var path = Path.Combine(folder, $"{index}.failed");
         return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
     }
 }
@@ -59,13 +66,11 @@ public static class ShardMarkers
 /// <summary>Puts together each shard's state from the store, the markers, and (for Slurm screens) squeue and sacct.</summary>
 public static class ScreenStatusReader
 {
-    private static readonly string[] Active = ["PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED"];
-
     public static async Task<ScreenStatus> ReadAsync(ShardedScreen screen, CancellationToken cancellation = default)
     {
         var plan = screen.Plan;
         var history = SlurmExecutor.History(plan);
-        var jobs = history.Count > 0 ? await SlurmStatesAsync(history, cancellation) : new Dictionary<string, string>();
+        var jobs = await SlurmQueue.StatesAsync(history, cancellation);
         var shards = new List<ShardStatus>();
         foreach (var shard in plan.Shards)
         {
@@ -77,16 +82,9 @@ public static class ScreenStatusReader
             }
 
             var failed = ShardMarkers.FailedMessage(plan, shard.Index);
-            var submission = history.LastOrDefault(s => s.ArrayJob is not null && s.Shards.Contains(shard.Index));
-            if (submission is not null)
+            if (SlurmQueue.TaskState(history, jobs, shard.Index, failed) is { } task)
             {
-                var task = $"{submission.ArrayJob}_{shard.Index}";
-                var state = jobs.GetValueOrDefault(task);
-                if (state is not null && Active.Contains(state))
-                    shards.Add(new ShardStatus(shard, ShardState.Queued, $"slurm {task} {state}", null));
-                else
-                    shards.Add(new ShardStatus(shard, ShardState.Failed,
-                        $"slurm {task} {state ?? "no longer queued"}" + (failed is not null ? $": {failed}" : state is null ? ", no output: killed, cancelled or lost" : ""), null));
+                shards.Add(new ShardStatus(shard, task.State, task.Detail, null));
                 continue;
             }
 
@@ -98,15 +96,40 @@ public static class ScreenStatusReader
         var merge = history.LastOrDefault() is { } last ? $"slurm {last.MergeJob} {jobs.GetValueOrDefault(last.MergeJob) ?? "no longer queued"}" : null;
         return new ScreenStatus(shards, merge);
     }
+}
+
+/// <summary>What Slurm says of submitted jobs and array tasks.</summary>
+public static class SlurmQueue
+{
+    private static readonly string[] Active = ["PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "RESIZING", "SUSPENDED"];
+
+    public static bool IsActive(string? state) => state is not null && Active.Contains(state);
+
+    /// <summary>
+    /// The state of array task <paramref name="index"/> in its latest submission: queued while Slurm has it pending or
+    /// running, failed once it left the queue without a result (<paramref name="failure"/>: the message the task left);
+    /// null when no submission had that task.
+    /// </summary>
+    public static (ShardState State, string Detail)? TaskState(IReadOnlyList<SlurmSubmission> history, IReadOnlyDictionary<string, string> jobs, int index, string? failure)
+    {
+        var submission = history.LastOrDefault(s => s.ArrayJob is not null && s.Shards.Contains(index));
+        if (submission is null) return null;
+        var task = $"{submission.ArrayJob}_{index}";
+        var state = jobs.GetValueOrDefault(task);
+        return IsActive(state)
+            ? (ShardState.Queued, $"slurm {task} {state}")
+            : (ShardState.Failed, $"slurm {task} {state ?? "no longer queued"}" + (failure is not null ? $": {failure}" : state is null ? ", no output: killed, cancelled or lost" : ""));
+    }
 
     /// <summary>
     /// Job (and array task, "id_i") states the controller still knows (<c>squeue --states=all</c> keeps finished jobs
     /// for MinJobAge), then sacct's where accounting is enabled; commands that fail add nothing.
     /// </summary>
-    private static async Task<Dictionary<string, string>> SlurmStatesAsync(IReadOnlyList<SlurmSubmission> history, CancellationToken cancellation)
+    public static async Task<IReadOnlyDictionary<string, string>> StatesAsync(IReadOnlyList<SlurmSubmission> history, CancellationToken cancellation)
     {
-        var ids = history.SelectMany(s => new[] { s.ArrayJob, s.MergeJob }).OfType<string>().ToHashSet();
         var states = new Dictionary<string, string>();
+        if (history.Count == 0) return states;
+        var ids = history.SelectMany(s => new[] { s.ArrayJob, s.MergeJob }).OfType<string>().ToHashSet();
         var (code, output, _) = await SlurmCommands.TryRunAsync("squeue", ["--noheader", "--array", "--states=all", "--format=%i|%T"], cancellation);
         if (code == 0) Read(output);
         (code, output, _) = await SlurmCommands.TryRunAsync("sacct", ["--noheader", "--parsable2", "--allocations", "--format=JobID,State", "--jobs", string.Join(',', ids)], cancellation);
@@ -122,6 +145,18 @@ public static class ScreenStatusReader
                 // sacct writes "CANCELLED by 0": the first word is the state.
                 states.TryAdd(parts[0], parts[1].Split(' ')[0]);
             }
+        }
+    }
+
+    /// <summary>Polls squeue every two seconds until none of <paramref name="jobs"/> is pending or running.</summary>
+    public static async Task WaitAsync(IEnumerable<string?> jobs, CancellationToken cancellation)
+    {
+        var ids = string.Join(',', jobs.OfType<string>());
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellation);
+            var (code, queue, _) = await SlurmCommands.TryRunAsync("squeue", ["--noheader", "--jobs", ids, "--format=%T"], cancellation);
+            if (code != 0 || queue.Split('\n', StringSplitOptions.RemoveEmptyEntries).All(s => !IsActive(s.Trim()))) return;
         }
     }
 }
