@@ -12,7 +12,7 @@ public sealed class PhaseTimings
 {
     /// <summary>The one RDKit call per batch: verdicts, canonical SMILES, descriptors, fingerprints, graphs.</summary>
     public const string Parse = "parse";
-    /// <summary>The applicability domain's nearest-neighbour search.</summary>
+    /// <summary>The similarity search in the training molecules: the applicability domain's nearest neighbour and the adaptive intervals' neighbours.</summary>
     public const string Domain = "domain";
     public const string Model = "model";
     public const string Screen = "screen+csv";

@@ -235,7 +235,29 @@ public sealed class ShippedModel : IDisposable
         clock.Restart();
         // k: position among readable records; only valid single-fragment molecules go on to the models.
         var single = Enumerable.Range(0, readable.Count).Where(k => descriptors[k] is { Fragments: 1 }).ToList();
-        IReadOnlyList<DomainVerdict> verdicts = single.Count == 0 ? [] : Domain.Check(single.Select(k => descriptors[k]!).ToList(), parsed.Fingerprints[ApplicabilityDomain.Spec].Select(single));
+        var ecfp4 = parsed.Fingerprints[ApplicabilityDomain.Spec].Select(single);
+        var singleDescriptors = single.Select(k => descriptors[k]!).ToList();
+        // Adaptive intervals need each molecule's similarity to every training molecule: one pass gives those and the
+        // nearest similarity the domain needs, so the index is searched once per molecule, not twice.
+        var difficulties = new Difficulty[single.Count][];
+        IReadOnlyList<DomainVerdict> verdicts;
+        if (single.Count == 0) verdicts = [];
+        else if (targets.All(t => t.Errors is null)) verdicts = Domain.Check(singleDescriptors, ecfp4);
+        else
+        {
+            var index = Domain.Index;
+            var errors = targets.Select(t => t.Errors).ToList();
+            var nearest = new double[single.Count];
+            Parallel.For(0, single.Count, () => (new FingerprintIndex.Scratch(index.Count), new double[index.Count], new TargetErrors.NewBuffers()), (n, _, state) =>
+            {
+                nearest[n] = index.Similarities(ecfp4.Row(n), state.Item1, state.Item2);
+                difficulties[n] = new Difficulty[targets.Count];
+                TargetErrors.OfNew(state.Item2, errors, ecfp4.Row(n), state.Item3, difficulties[n]);
+                return state;
+            }, _ => { });
+            verdicts = Domain.Check(singleDescriptors, nearest);
+        }
+
         Timings?.Add(PhaseTimings.Domain, clock.Elapsed);
         cancellation.ThrowIfCancellationRequested();
         clock.Restart();
@@ -249,21 +271,6 @@ public sealed class ShippedModel : IDisposable
             return predicted[t.Models.Targets.ToList().IndexOf(t.Card.Target)].Mean;
         }).ToList();
         Timings?.Add(PhaseTimings.Model, clock.Elapsed);
-
-        // Each molecule's similarities to every training molecule, once, for the adaptive intervals of both targets.
-        var difficulties = targets.Select(t => new Difficulty[single.Count]).ToArray();
-        if (targets.Any(t => t.Errors is not null) && single.Count > 0)
-        {
-            var ecfp4 = parsed.Fingerprints[ApplicabilityDomain.Spec].Select(single);
-            var index = Domain.Index;
-            Parallel.For(0, single.Count, () => (new FingerprintIndex.Scratch(index.Count), new double[index.Count], new TargetErrors.Buffers()), (n, _, state) =>
-            {
-                index.Similarities(ecfp4.Row(n), state.Item1, state.Item2);
-                for (var t = 0; t < targets.Count; t++)
-                    if (targets[t].Errors is { } errors) difficulties[t][n] = errors.Of(state.Item2, -1, ecfp4.Row(n), state.Item3);
-                return state;
-            }, _ => { });
-        }
 
         cancellation.ThrowIfCancellationRequested();
         var result = new LinePrediction[batch.Count];
@@ -294,8 +301,8 @@ public sealed class ShippedModel : IDisposable
                 continue;
             }
 
-            var ie = targets[0].Calibration.Apply(means[0][n], difficulty: difficulties[0][n]);
-            var ea = targets[1].Calibration.Apply(means[1][n], difficulty: difficulties[1][n]);
+            var ie = targets[0].Calibration.Apply(means[0][n], difficulty: difficulties[n]?[0]);
+            var ea = targets[1].Calibration.Apply(means[1][n], difficulty: difficulties[n]?[1]);
             if (!Finite(ie) || !Finite(ea))
             {
                 result[i] = new LinePrediction(input, id, molecule.Canonical, null, verdicts[n],

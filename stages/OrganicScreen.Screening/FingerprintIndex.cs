@@ -134,18 +134,27 @@ public sealed class FingerprintIndex
         Largest(scratch.All, include, top, neighbours);
     }
 
-    /// <summary>The Tanimoto similarity of <paramref name="query"/> to every molecule (0 where no bit is shared), into <paramref name="all"/>.</summary>
-    public void Similarities(ReadOnlySpan<int> query, Scratch scratch, Span<double> all)
+    /// <summary>
+    /// The Tanimoto similarity of <paramref name="query"/> to every molecule (0 where no bit is shared), into
+    /// <paramref name="all"/>; returns the largest, the number <see cref="Nearest"/> gives without a filter (division
+    /// rounds monotonically, so the largest quotient is the rounded largest fraction).
+    /// </summary>
+    public double Similarities(ReadOnlySpan<int> query, Scratch scratch, Span<double> all)
     {
         if (all.Length != Count) throw new ArgumentException("one similarity per molecule", nameof(all));
         var shared = scratch.Shared;
         CountShared(query, shared);
+        var largest = 0.0;
         for (var m = 0; m < shared.Length; m++)
         {
             var c = shared[m];
             shared[m] = 0;
-            all[m] = c == 0 ? 0 : (double)c / (query.Length + sizes[m] - c);
+            var similarity = c == 0 ? 0 : (double)c / (query.Length + sizes[m] - c);
+            all[m] = similarity;
+            if (similarity > largest) largest = similarity;
         }
+
+        return largest;
     }
 
     /// <summary>

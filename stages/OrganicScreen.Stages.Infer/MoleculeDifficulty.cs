@@ -102,6 +102,89 @@ public sealed record TargetErrors(string Target, IReadOnlyList<int> FoldOf, IRea
     }
 
     /// <summary>
+    /// <see cref="Of"/> for a new molecule (self −1) and several targets at once (null: no adaptive interval, left
+    /// default), in one pass over <paramref name="similarities"/> instead of two per target: each target's two lists are
+    /// filled by the rule of <see cref="FingerprintIndex.Largest"/> (strictly larger than the list's last, earlier first
+    /// among equals), so the numbers are <see cref="Of"/>'s. Most molecules are less similar than every list's last entry
+    /// and cost one comparison; that is what makes the library screen's interval search cheap.
+    /// </summary>
+    public static void OfNew(ReadOnlySpan<double> similarities, IReadOnlyList<TargetErrors?> targets, ReadOnlySpan<int> fingerprint, NewBuffers buffers, Span<Difficulty> result)
+    {
+        var count = targets.Count;
+        buffers.Ensure(count);
+        var pools = buffers.Pools;
+        for (var t = 0; t < count; t++)
+        {
+            buffers.Similarities[t].AsSpan().Clear();
+            buffers.ErrorSimilarities[t].AsSpan().Clear();
+            buffers.ErrorNeighbours[t].AsSpan().Fill(-1);
+            pools[t] = targets[t] is { } errors ? errors.PoolFold(fingerprint) : int.MinValue;
+        }
+
+        var threshold = 0.0;
+        for (var m = 0; m < similarities.Length; m++)
+        {
+            var similarity = similarities[m];
+            if (similarity <= threshold) continue;
+            for (var t = 0; t < count; t++)
+            {
+                if (targets[t] is not { } errors) continue;
+                var fold = errors.folds.Value[m];
+                if (fold >= 0) Insert(buffers.Similarities[t], null, similarity, m);
+                if (fold == pools[t]) Insert(buffers.ErrorSimilarities[t], buffers.ErrorNeighbours[t], similarity, m);
+            }
+
+            threshold = double.MaxValue;
+            for (var t = 0; t < count; t++)
+                if (targets[t] is not null) threshold = Math.Min(threshold, Math.Min(buffers.Similarities[t][^1], buffers.ErrorSimilarities[t][^1]));
+        }
+
+        for (var t = 0; t < count; t++)
+        {
+            if (targets[t] is not { } errors) continue;
+            var sum = 0.0;
+            foreach (var j in buffers.ErrorNeighbours[t]) sum += j >= 0 ? errors.AbsoluteError[j] : errors.PoolMean(pools[t]);
+            result[t] = Difficulty.From(buffers.Similarities[t], sum / Difficulty.ErrorNeighbours);
+        }
+
+        static void Insert(double[] top, int[]? neighbours, double similarity, int m)
+        {
+            if (similarity <= top[^1]) return;
+            var at = top.Length - 1;
+            while (at > 0 && top[at - 1] < similarity)
+            {
+                top[at] = top[at - 1];
+                if (neighbours is not null) neighbours[at] = neighbours[at - 1];
+                at--;
+            }
+
+            top[at] = similarity;
+            if (neighbours is not null) neighbours[at] = m;
+        }
+    }
+
+    /// <summary>Per-thread buffers of <see cref="OfNew"/>, per target.</summary>
+    public sealed class NewBuffers
+    {
+        internal double[][] Similarities { get; private set; } = [];
+        internal double[][] ErrorSimilarities { get; private set; } = [];
+        internal int[][] ErrorNeighbours { get; private set; } = [];
+        internal int[] Pools { get; private set; } = [];
+
+        internal void Ensure(int targets)
+        {
+            if (Pools.Length == targets) return;
+            Similarities = Enumerable.Range(0, targets).Select(_ => new double[Difficulty.Neighbours]).ToArray();
+            ErrorSimilarities = Enumerable.Range(0, targets).Select(_ => new double[Difficulty.ErrorNeighbours]).ToArray();
+            ErrorNeighbours = Enumerable.Range(0, targets).Select(_ => new int[Difficulty.ErrorNeighbours]).ToArray();
+            Pools = new int[targets];
+        }
+    }
+
+    /// <summary><see cref="FoldOf"/> as an array, for the per-molecule loops.</summary>
+    private readonly Lazy<int[]> folds = new(() => [.. FoldOf]);
+
+    /// <summary>
     /// The fold whose molecules give a new molecule its error neighbours: a stable hash of its ECFP4 on-bits, so a
     /// molecule gets the same interval in every run and from any SMILES spelling (the library screen never computes
     /// canonical SMILES for most rows), and new molecules spread over the folds as the calibration molecules do.

@@ -118,6 +118,13 @@ public sealed class ApplicabilityDomain
         return verdicts;
     }
 
+    /// <summary>Verdicts for a batch whose nearest similarities to the training molecules are known already (<see cref="FingerprintIndex.Similarities"/>).</summary>
+    public IReadOnlyList<DomainVerdict> Check(IReadOnlyList<MoleculeDescriptors> descriptors, IReadOnlyList<double> nearestSimilarity)
+    {
+        if (nearestSimilarity.Count != descriptors.Count) throw new ArgumentException("one similarity per molecule", nameof(nearestSimilarity));
+        return descriptors.Select((d, i) => Check(d, nearestSimilarity[i])).ToList();
+    }
+
     private DomainVerdict Check(MoleculeDescriptors d, double similarity)
     {
         var reasons = new List<string>();

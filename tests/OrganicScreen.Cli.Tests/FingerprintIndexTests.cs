@@ -51,6 +51,40 @@ public sealed class FingerprintIndexTests
     }
 
     [Fact]
+    public void One_pass_gives_the_domain_nearest_and_every_targets_difficulty_exactly_as_the_separate_searches()
+    {
+        var training = Random(900, 4);
+        var queries = Random(80, 5);
+        var index = FingerprintIndex.Build(training);
+        var random = new Random(6);
+        // Two targets with their own folds and unlabelled molecules (-1), as an FCNN's per-target folds are.
+        var targets = new[] { 0, 1 }.Select(t => new OrganicScreen.Stages.TargetErrors($"t{t}",
+            Enumerable.Range(0, training.Rows).Select(_ => random.NextDouble() < 0.1 ? -1 : random.Next(4)).ToList(),
+            Enumerable.Range(0, training.Rows).Select(_ => random.NextDouble()).ToList(), [0, 1, 2, 3])).ToList();
+        var scratch = new FingerprintIndex.Scratch(index.Count);
+        var all = new double[index.Count];
+        var buffers = new OrganicScreen.Stages.TargetErrors.Buffers();
+        var fused = new OrganicScreen.Stages.TargetErrors.NewBuffers();
+        var ties = 0;
+        for (var q = 0; q < queries.Rows + 20; q++)
+        {
+            // The last 20 queries are training rows: similarity 1 to themselves, and many ties among near copies.
+            var query = q < queries.Rows ? queries.Row(q) : training.Row(q - queries.Rows);
+            var largest = index.Similarities(query, scratch, all);
+            largest.ShouldBe(index.Nearest(query, scratch, null).Similarity);
+            ties += all.Length - all.Distinct().Count();
+            var result = new Difficulty[2];
+            OrganicScreen.Stages.TargetErrors.OfNew(all, [targets[0], null], query, fused, result);
+            result[0].ShouldBe(targets[0].Of(all, -1, query, buffers));
+            result[1].ShouldBeNull();
+            OrganicScreen.Stages.TargetErrors.OfNew(all, targets, query, fused, result);
+            for (var t = 0; t < 2; t++) result[t].ShouldBe(targets[t].Of(all, -1, query, buffers));
+        }
+
+        ties.ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
     public void The_file_round_trips_and_damage_is_detected()
     {
         var path = Path.Combine(Path.GetTempPath(), $"fp-{Guid.NewGuid():N}.bin");
