@@ -248,11 +248,10 @@ public sealed class ShippedModel : IDisposable
             var index = Domain.Index;
             var errors = targets.Select(t => t.Errors).ToList();
             var nearest = new double[single.Count];
-            Parallel.For(0, single.Count, () => (new FingerprintIndex.Scratch(index.Count), new double[index.Count], new TargetErrors.NewBuffers()), (n, _, state) =>
+            Parallel.For(0, single.Count, () => (new FingerprintIndex.Scratch(index.Count), new TargetErrors.NewBuffers()), (n, _, state) =>
             {
-                nearest[n] = index.Similarities(ecfp4.Row(n), state.Item1, state.Item2);
                 difficulties[n] = new Difficulty[targets.Count];
-                TargetErrors.OfNew(state.Item2, errors, ecfp4.Row(n), state.Item3, difficulties[n]);
+                nearest[n] = TargetErrors.OfNew(index, ecfp4.Row(n), state.Item1, errors, state.Item2, difficulties[n]);
                 return state;
             }, _ => { });
             verdicts = Domain.Check(singleDescriptors, nearest);

@@ -101,6 +101,13 @@ public sealed class FingerprintIndex
     /// <summary>The number of on-bits <paramref name="query"/> shares with every molecule, into <paramref name="shared"/> (which must hold zeros).</summary>
     private void CountShared(ReadOnlySpan<int> query, int[] shared)
     {
+        var mask = CountRare(query, shared);
+        for (var m = 0; m < shared.Length; m++) shared[m] += DenseShared(mask, m);
+    }
+
+    /// <summary>Counts the shared rare bits into <paramref name="shared"/> through the posting lists; returns the query's frequent bits as a mask.</summary>
+    private DenseMask CountRare(ReadOnlySpan<int> query, int[] shared)
+    {
         Span<ulong> mask = stackalloc ulong[DenseWords];
         foreach (var bit in query)
         {
@@ -114,13 +121,55 @@ public sealed class FingerprintIndex
             for (var p = postingOffsets[bit]; p < postingOffsets[bit + 1]; p++) shared[postings[p]]++;
         }
 
-        var (m0, m1, m2, m3) = (mask[0], mask[1], mask[2], mask[3]);
+        return new DenseMask(mask[0], mask[1], mask[2], mask[3]);
+    }
+
+    private readonly record struct DenseMask(ulong W0, ulong W1, ulong W2, ulong W3);
+
+    private int DenseShared(DenseMask mask, int m)
+    {
+        var at = m * DenseWords;
+        return System.Numerics.BitOperations.PopCount(mask.W0 & denseMasks[at]) + System.Numerics.BitOperations.PopCount(mask.W1 & denseMasks[at + 1])
+               + System.Numerics.BitOperations.PopCount(mask.W2 & denseMasks[at + 2]) + System.Numerics.BitOperations.PopCount(mask.W3 & denseMasks[at + 3]);
+    }
+
+    /// <summary>What <see cref="Search{TVisitor}"/> reports similarities to: only those above <see cref="Threshold"/>, in molecule order.</summary>
+    public interface IVisitor
+    {
+        /// <summary>Similarities at or below this are of no use to the visitor (it may change after each visit).</summary>
+        double Threshold { get; }
+
+        void Visit(int molecule, double similarity);
+    }
+
+    /// <summary>
+    /// Every molecule whose Tanimoto similarity to <paramref name="query"/> is above the visitor's threshold, to the
+    /// visitor, in molecule order; returns the largest similarity (as <see cref="Similarities"/> does). The similarity
+    /// <c>c / (|q| + |m| − c)</c> is divided out only for molecules that could pass: the others are ruled out by one
+    /// multiplication with a relative margin of 2⁻⁴⁰, far above the rounding of either side, so a visited molecule gets the
+    /// very double <see cref="Similarities"/> computes and no molecule that would pass is skipped.
+    /// </summary>
+    public double Search<TVisitor>(ReadOnlySpan<int> query, Scratch scratch, ref TVisitor visitor) where TVisitor : struct, IVisitor
+    {
+        var shared = scratch.Shared;
+        var mask = CountRare(query, shared);
+        var largest = 0.0;
+        const double Margin = 1 - 1.0 / (1L << 40);
+        var bound = Math.Min(visitor.Threshold, largest);
         for (var m = 0; m < shared.Length; m++)
         {
-            var at = m * DenseWords;
-            shared[m] += System.Numerics.BitOperations.PopCount(m0 & denseMasks[at]) + System.Numerics.BitOperations.PopCount(m1 & denseMasks[at + 1])
-                         + System.Numerics.BitOperations.PopCount(m2 & denseMasks[at + 2]) + System.Numerics.BitOperations.PopCount(m3 & denseMasks[at + 3]);
+            var c = shared[m] + DenseShared(mask, m);
+            shared[m] = 0;
+            if (c == 0) continue;
+            double union = query.Length + sizes[m] - c;
+            if (c < bound * union * Margin) continue;
+            var similarity = c / union;
+            if (similarity > largest) largest = similarity;
+            if (similarity > visitor.Threshold) visitor.Visit(m, similarity);
+            bound = Math.Min(visitor.Threshold, largest);
         }
+
+        return largest;
     }
 
     /// <summary>

@@ -105,49 +105,80 @@ public sealed record TargetErrors(string Target, IReadOnlyList<int> FoldOf, IRea
     /// <see cref="Of"/> for a new molecule (self −1) and several targets at once (null: no adaptive interval, left
     /// default), in one pass over <paramref name="similarities"/> instead of two per target: each target's two lists are
     /// filled by the rule of <see cref="FingerprintIndex.Largest"/> (strictly larger than the list's last, earlier first
-    /// among equals), so the numbers are <see cref="Of"/>'s. Most molecules are less similar than every list's last entry
-    /// and cost one comparison; that is what makes the library screen's interval search cheap.
+    /// among equals), so the numbers are <see cref="Of"/>'s.
     /// </summary>
     public static void OfNew(ReadOnlySpan<double> similarities, IReadOnlyList<TargetErrors?> targets, ReadOnlySpan<int> fingerprint, NewBuffers buffers, Span<Difficulty> result)
     {
-        var count = targets.Count;
-        buffers.Ensure(count);
-        var pools = buffers.Pools;
-        for (var t = 0; t < count; t++)
-        {
-            buffers.Similarities[t].AsSpan().Clear();
-            buffers.ErrorSimilarities[t].AsSpan().Clear();
-            buffers.ErrorNeighbours[t].AsSpan().Fill(-1);
-            pools[t] = targets[t] is { } errors ? errors.PoolFold(fingerprint) : int.MinValue;
-        }
-
-        var threshold = 0.0;
+        var visitor = new NewMolecule(targets, fingerprint, buffers);
         for (var m = 0; m < similarities.Length; m++)
+            if (similarities[m] > visitor.Threshold) visitor.Visit(m, similarities[m]);
+        visitor.Finish(result);
+    }
+
+    /// <summary>
+    /// <see cref="OfNew(ReadOnlySpan{double}, IReadOnlyList{TargetErrors?}, ReadOnlySpan{int}, NewBuffers, Span{Difficulty})"/>
+    /// straight from the index: only molecules that could enter a list get their similarity computed
+    /// (<see cref="FingerprintIndex.Search{TVisitor}"/>). Returns the largest similarity, the applicability domain's.
+    /// This is the library screen's search, once per molecule for the domain and both targets' intervals.
+    /// </summary>
+    public static double OfNew(FingerprintIndex index, ReadOnlySpan<int> fingerprint, FingerprintIndex.Scratch scratch, IReadOnlyList<TargetErrors?> targets, NewBuffers buffers, Span<Difficulty> result)
+    {
+        var visitor = new NewMolecule(targets, fingerprint, buffers);
+        var largest = index.Search(fingerprint, scratch, ref visitor);
+        visitor.Finish(result);
+        return largest;
+    }
+
+    /// <summary>Each target's neighbour lists of one new molecule; most molecules are below every list's last entry and cost one comparison.</summary>
+    private struct NewMolecule : FingerprintIndex.IVisitor
+    {
+        private readonly IReadOnlyList<TargetErrors?> targets;
+        private readonly NewBuffers buffers;
+
+        public NewMolecule(IReadOnlyList<TargetErrors?> targets, ReadOnlySpan<int> fingerprint, NewBuffers buffers)
         {
-            var similarity = similarities[m];
-            if (similarity <= threshold) continue;
-            for (var t = 0; t < count; t++)
+            (this.targets, this.buffers) = (targets, buffers);
+            buffers.Ensure(targets.Count);
+            for (var t = 0; t < targets.Count; t++)
             {
-                if (targets[t] is not { } errors) continue;
-                var fold = errors.folds.Value[m];
-                if (fold >= 0) Insert(buffers.Similarities[t], null, similarity, m);
-                if (fold == pools[t]) Insert(buffers.ErrorSimilarities[t], buffers.ErrorNeighbours[t], similarity, m);
+                buffers.Similarities[t].AsSpan().Clear();
+                buffers.ErrorSimilarities[t].AsSpan().Clear();
+                buffers.ErrorNeighbours[t].AsSpan().Fill(-1);
+                buffers.Pools[t] = targets[t] is { } errors ? errors.PoolFold(fingerprint) : int.MinValue;
             }
 
-            threshold = double.MaxValue;
-            for (var t = 0; t < count; t++)
-                if (targets[t] is not null) threshold = Math.Min(threshold, Math.Min(buffers.Similarities[t][^1], buffers.ErrorSimilarities[t][^1]));
+            Threshold = 0;
         }
 
-        for (var t = 0; t < count; t++)
+        public double Threshold { get; private set; }
+
+        public void Visit(int molecule, double similarity)
         {
-            if (targets[t] is not { } errors) continue;
-            var sum = 0.0;
-            foreach (var j in buffers.ErrorNeighbours[t]) sum += j >= 0 ? errors.AbsoluteError[j] : errors.PoolMean(pools[t]);
-            result[t] = Difficulty.From(buffers.Similarities[t], sum / Difficulty.ErrorNeighbours);
+            var threshold = double.MaxValue;
+            for (var t = 0; t < targets.Count; t++)
+            {
+                if (targets[t] is not { } errors) continue;
+                var fold = errors.folds.Value[molecule];
+                if (fold >= 0) Insert(buffers.Similarities[t], null, similarity, molecule);
+                if (fold == buffers.Pools[t]) Insert(buffers.ErrorSimilarities[t], buffers.ErrorNeighbours[t], similarity, molecule);
+                threshold = Math.Min(threshold, Math.Min(buffers.Similarities[t][^1], buffers.ErrorSimilarities[t][^1]));
+            }
+
+            Threshold = threshold;
         }
 
-        static void Insert(double[] top, int[]? neighbours, double similarity, int m)
+        public readonly void Finish(Span<Difficulty> result)
+        {
+            for (var t = 0; t < targets.Count; t++)
+            {
+                if (targets[t] is not { } errors) continue;
+                var sum = 0.0;
+                foreach (var j in buffers.ErrorNeighbours[t]) sum += j >= 0 ? errors.AbsoluteError[j] : errors.PoolMean(buffers.Pools[t]);
+                result[t] = Difficulty.From(buffers.Similarities[t], sum / Difficulty.ErrorNeighbours);
+            }
+        }
+
+        private static void Insert(double[] top, int[]? neighbours, double similarity, int m)
         {
             if (similarity <= top[^1]) return;
             var at = top.Length - 1;

@@ -79,6 +79,10 @@ public sealed class FingerprintIndexTests
             result[1].ShouldBeNull();
             OrganicScreen.Stages.TargetErrors.OfNew(all, targets, query, fused, result);
             for (var t = 0; t < 2; t++) result[t].ShouldBe(targets[t].Of(all, -1, query, buffers));
+            // Straight from the index, computing only the similarities that can matter: the same numbers.
+            var searched = new Difficulty[2];
+            OrganicScreen.Stages.TargetErrors.OfNew(index, query, scratch, targets, fused, searched).ShouldBe(largest);
+            searched.ShouldBe(result);
         }
 
         ties.ShouldBeGreaterThan(0);
