@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using OrganicScreen.Core;
 using OrganicScreen.Pipeline;
+using OrganicScreen.Stages;
 
 namespace OrganicScreen.Cli;
 
@@ -36,6 +37,8 @@ public static class TrainCommand
         {
             data, smiles, ie, ea, ieSign, eaSign, id, name, phase, phaseSolvent, solvation, profile, device, libtorch, artifacts, root, set,
         };
+        // --executor slurm: the dataset's folds as a Slurm job array, then the rest of the pipeline as a job after them.
+        var cluster = TrainingExecutorArguments.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
             var layout = RepositoryLayout.Locate(parse.GetValue(root)) with { ArtifactsOverride = parse.GetValue(artifacts) is { } a ? Path.GetFullPath(a) : null };
@@ -45,8 +48,10 @@ public static class TrainCommand
             var dataset = await AdHocDataset.CreateAsync(layout, new AdHocDatasetRequest(
                 parse.GetValue(data)!.FullName, parse.GetValue(smiles)!, parse.GetValue(ie)!, parse.GetValue(ea)!, parse.GetValue(ieSign), parse.GetValue(eaSign),
                 parse.GetValue(id), parse.GetValue(name), parse.GetValue(phase)!, parse.GetValue(phaseSolvent), parse.GetValue(solvation)), context.Log, cancellation);
-            var run = new PipelineRun(new PipelineOptions(dataset, profileName, AdHocDataset.Variant, layout.Root, parse.GetValue(device), parse.GetValue(libtorch),
-                Artifacts: layout.ArtifactsOverride, Overrides: parse.GetValue(set) ?? []), context.Log);
+            var options = new PipelineOptions(dataset, profileName, AdHocDataset.Variant, layout.Root, parse.GetValue(device), parse.GetValue(libtorch),
+                Artifacts: layout.ArtifactsOverride, Overrides: parse.GetValue(set) ?? []);
+            var run = new PipelineRun(options, context.Log);
+            if (cluster.Requested(parse)) return await cluster.RunAsync(context, parse, ScreenStage.Name, run, options, cancellation);
             var results = await run.ScreenAsync(cancellation);
             await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"train: dataset '{dataset}' -> {results}\n  predict with: organicscreen predict --model {results} --input <molecules> --output <predictions.csv>"));
