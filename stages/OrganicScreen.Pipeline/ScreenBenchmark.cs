@@ -3,6 +3,7 @@ using System.Diagnostics;
 using OrganicScreen.Chem;
 using OrganicScreen.Core;
 using OrganicScreen.Screening;
+using OrganicScreen.Stages;
 using OrganicScreen.Training;
 
 namespace OrganicScreen.Pipeline;
@@ -45,6 +46,9 @@ public sealed record ScreenBenchmarkResult(int Molecules, int Candidates, TimeSp
     public double PerCpuSecond => Molecules / CpuSeconds;
 
     public double Share(string phase) => Phases[phase] / Wall;
+
+    /// <summary>The candidate CSV rows ("cathode,…" and "anode,…"), when the run kept them.</summary>
+    public IReadOnlyList<string>? CandidateRows { get; init; }
 }
 
 /// <summary>
@@ -56,18 +60,34 @@ public sealed record ScreenBenchmarkResult(int Molecules, int Candidates, TimeSp
 /// </summary>
 public static class ScreenBenchmark
 {
-    public static ScreenBenchmarkResult Run(ShippedModel model, IEnumerable<string> smiles, ScreeningRules rules)
+    public static ScreenBenchmarkResult Run(ShippedModel model, IEnumerable<string> smiles, ScreeningRules rules, bool keepCandidates = false) =>
+        Run([model], model.Predictor, smiles, rules, keepCandidates);
+
+    /// <summary>
+    /// The two-stage funnel (<see cref="Sharding.Funnel"/>): <paramref name="fast"/> first, <paramref name="accurate"/> on
+    /// the molecules it lets through; the phases add up both models' work.
+    /// </summary>
+    public static ScreenBenchmarkResult RunFunnel(ShippedModel fast, ShippedModel accurate, IEnumerable<string> smiles, ScreeningRules rules, bool keepCandidates = false) =>
+        Run([fast, accurate], writes => Sharding.Funnel.Of(fast, accurate, rules, writes), smiles, rules, keepCandidates);
+
+    /// <param name="models">The models whose phases are timed.</param>
+    /// <param name="predictor">The line predictor to time, given which rows need canonical SMILES (the candidate rows).</param>
+    /// <param name="keepCandidates">Keep the candidate CSV rows (<see cref="ScreenBenchmarkResult.CandidateRows"/>), e.g. to compare a funnel's with the accurate model's.</param>
+    private static ScreenBenchmarkResult Run(IReadOnlyList<ShippedModel> models, Func<Func<MoleculePrediction, DomainVerdict, bool>, Sharding.LinePredictor> predictor,
+        IEnumerable<string> smiles, ScreeningRules rules, bool keepCandidates)
     {
         var timings = new PhaseTimings();
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        // The library screen's own tables, written to nowhere: the CSV formatting is part of what is measured.
+        // The library screen's own tables, written to nowhere (or kept): the CSV formatting is part of what is measured.
         var screen = new CandidateScreen(rules);
-        using var tables = new LibraryScreenTables(TextWriter.Null, TextWriter.Null, TextWriter.Null, "line", [], screen, keepOutside: false);
-        var predict = model.Predictor(LibraryScreenTables.WritesCandidate(screen, keepOutside: false));
+        using var cathodes = keepCandidates ? new StringWriter() : TextWriter.Null;
+        using var anodes = keepCandidates ? new StringWriter() : TextWriter.Null;
+        using var tables = new LibraryScreenTables(cathodes, anodes, TextWriter.Null, "line", [], screen, keepOutside: false);
+        var predict = predictor(LibraryScreenTables.WritesCandidate(screen, keepOutside: false));
         var count = 0;
-        model.Timings = timings;
+        foreach (var model in models) model.Timings = timings;
         try
         {
             foreach (var batch in smiles.Select((s, i) => new InputMolecule(i + 1, null, s, [], s.Length == 0 ? "empty line" : null)).Chunk(ShippedModel.BatchSize))
@@ -83,13 +103,19 @@ public static class ScreenBenchmark
         }
         finally
         {
-            model.Timings = null;
+            foreach (var model in models) model.Timings = null;
         }
 
         var candidates = tables.Cathodes + tables.Anodes;
         var wall = clock.Elapsed;
         process.Refresh();
+        IReadOnlyList<string>? rows = keepCandidates
+            ? [.. Rows(cathodes).Select(r => "cathode," + r), .. Rows(anodes).Select(r => "anode," + r)]
+            : null;
         return new ScreenBenchmarkResult(count, candidates, wall, (process.TotalProcessorTime - cpuBefore).TotalSeconds, Environment.ProcessorCount,
-            timings, process.PeakWorkingSet64);
+            timings, process.PeakWorkingSet64) { CandidateRows = rows };
+
+        // The header line first, then one line per candidate.
+        static IEnumerable<string> Rows(TextWriter text) => text.ToString()!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1);
     }
 }
