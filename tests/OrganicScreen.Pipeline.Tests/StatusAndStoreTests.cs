@@ -1,3 +1,4 @@
+using OrganicScreen.Stages;
 using System.Text.Json;
 using OrganicScreen.Core;
 using OrganicScreen.Pipeline;
@@ -123,7 +124,8 @@ public sealed class StatusAndStoreTests(SmokeStore smoke) : IClassFixture<SmokeS
         foreach (var stage in Stages) log.Text.ShouldContain($"{stage}: cached");
         log.Text.ShouldNotContain("building");
         var records = RunRecorder.Read(Path.Combine(store, "runs"));
-        records.Count(r => r.Status == "built").ShouldBe(6);            // the fixture's first run
+        records.Count(r => r.Status == "built" && r.Stage != FoldArtifacts.Stage).ShouldBe(6);   // the fixture's first run
+        records.Count(r => r.Status == "built" && r.Stage == FoldArtifacts.Stage).ShouldBe(16);  // Train's folds: IE and EA × 8
         records.TakeLast(6).ShouldAllBe(r => r.Status == "cached");      // this run
         records.TakeLast(6).Select(r => r.Stage).ShouldBe(Stages);
         records.Single(r => r.Stage == "infer" && r.Status == "built").Outputs.ShouldContain("metrics.json");
