@@ -226,7 +226,7 @@ public sealed class PipelineRun
     {
         var features = await FeaturesAsync(cancellation);
         var choices = Profile.Model == ModelFamily.Fcnn ? (await SweepAsync(cancellation)).Choices : [];
-        var (targetsLearned, skipped) = Dataset.AuxiliaryTargets(Profile.Train.Auxiliary ?? [], Variant);
+        var (targetsLearned, skipped) = Dataset.AuxiliaryTargets(Profile.Train.AuxiliaryFor(Dataset.Name), Variant);
         var (artifact, targets) = await new TrainStage(Store, log).RunAsync(await RequestAsync(TrainStage.Name), Profile.Model, features, choices, Rdkit,
             Profile.Train.OnDevice(options.Device), Torch, cancellation, new AuxiliarySelection(targetsLearned, skipped));
         return new TrainOutput(artifact, targets);
@@ -237,7 +237,7 @@ public sealed class PipelineRun
     {
         var features = await FeaturesAsync(cancellation);
         var choices = Profile.Model == ModelFamily.Fcnn ? (await SweepAsync(cancellation)).Choices : [];
-        var (targetsLearned, skipped) = Dataset.AuxiliaryTargets(Profile.Train.Auxiliary ?? [], Variant);
+        var (targetsLearned, skipped) = Dataset.AuxiliaryTargets(Profile.Train.AuxiliaryFor(Dataset.Name), Variant);
         await new TrainStage(Store, log).TrainFoldAsync(await RequestAsync(TrainStage.Name), Profile.Model, features, choices, Rdkit,
             Profile.Train.OnDevice(options.Device), Torch, fold, cancellation, new AuxiliarySelection(targetsLearned, skipped));
     }

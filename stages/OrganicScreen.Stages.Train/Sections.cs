@@ -27,11 +27,18 @@ public sealed record Target(string Name, string Label, Func<Molecule, double?> O
 /// The profile's <c>train</c> section: k-fold CV of the chosen model. <see cref="Dropout"/> and
 /// <see cref="InitStd"/> are the FCNN's; the D-MPNN's architecture (with its own dropout) is <see cref="Dmpnn"/>.
 /// <see cref="Auxiliary"/> names groups of auxiliary DFT targets (<see cref="AuxiliaryGroups"/>) the D-MPNN learns
-/// alongside IE and EA, each weighing <see cref="AuxiliaryWeight"/> (default 1) in the loss.
+/// alongside IE and EA, each weighing <see cref="AuxiliaryWeight"/> (default 1) in the loss; <see cref="AuxiliaryByDataset"/>
+/// names other groups for particular datasets, because what helps differs (measured: orbital targets help on OMEAD and
+/// hurt on OCELOT).
 /// </summary>
 public sealed record TrainSection(int Folds, int FoldSeed, TrainingSettings Settings, double? Dropout = null, double? InitStd = null,
-    DmpnnArchitecture? Dmpnn = null, TargetScaling? Scaling = null, IReadOnlyList<string>? Auxiliary = null, double? AuxiliaryWeight = null)
+    DmpnnArchitecture? Dmpnn = null, TargetScaling? Scaling = null, IReadOnlyList<string>? Auxiliary = null, double? AuxiliaryWeight = null,
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? AuxiliaryByDataset = null)
 {
+    /// <summary>The auxiliary groups a run on <paramref name="dataset"/> asks for: its own entry in <see cref="AuxiliaryByDataset"/>, else <see cref="Auxiliary"/>.</summary>
+    public IReadOnlyList<string> AuxiliaryFor(string dataset) =>
+        AuxiliaryByDataset is { } byDataset && byDataset.TryGetValue(dataset, out var groups) ? groups : Auxiliary ?? [];
+
     [JsonIgnore]
     public CrossValidationPlan Plan => new(Folds, FoldSeed, Dropout ?? 0.1, InitStd ?? 0.05, Settings);
 
@@ -45,21 +52,28 @@ public sealed record TrainSection(int Folds, int FoldSeed, TrainingSettings Sett
             if (Dropout is not null || InitStd is not null)
                 throw new FormatException($"{file}: key '{section}.{(Dropout is not null ? "dropout" : "initStd")}' is an FCNN setting; the D-MPNN's dropout is '{section}.dmpnn.dropout'");
             Validated(file, $"{section}.dmpnn", Dmpnn.Validate);
-            var unknown = (Auxiliary ?? []).Where(g => !AuxiliaryGroups.Known.ContainsKey(g)).ToList();
-            if (unknown.Count > 0)
-                throw new FormatException($"{file}: key '{section}.auxiliary' names unknown group{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => $"'{u}'"))} (groups: {string.Join(", ", AuxiliaryGroups.Known.Keys)})");
-            if ((Auxiliary ?? []).Distinct().Count() != (Auxiliary ?? []).Count) throw new FormatException($"{file}: key '{section}.auxiliary' lists a group twice");
+            ValidateGroups(file, $"{section}.auxiliary", Auxiliary ?? []);
+            foreach (var (dataset, groups) in AuxiliaryByDataset ?? new Dictionary<string, IReadOnlyList<string>>())
+                ValidateGroups(file, $"{section}.auxiliaryByDataset.{dataset}", groups ?? throw new FormatException($"{file}: key '{section}.auxiliaryByDataset.{dataset}' must list groups ([] for none)"));
             if (AuxiliaryWeight is { } weight && !(weight is > 0 and <= 10))
                 throw new FormatException($"{file}: key '{section}.auxiliaryWeight' must be in (0, 10], not {weight}");
-            if (AuxiliaryWeight is not null && Auxiliary is not { Count: > 0 })
+            if (AuxiliaryWeight is not null && Auxiliary is not { Count: > 0 } && !(AuxiliaryByDataset ?? new Dictionary<string, IReadOnlyList<string>>()).Values.Any(g => g.Count > 0))
                 throw new FormatException($"{file}: key '{section}.auxiliaryWeight' needs '{section}.auxiliary' (which groups to learn)");
         }
         else
         {
-            if (Dmpnn is not null || Scaling is not null || Auxiliary is not null || AuxiliaryWeight is not null)
-                throw new FormatException($"{file}: key '{section}.{(Dmpnn is not null ? "dmpnn" : Scaling is not null ? "scaling" : Auxiliary is not null ? "auxiliary" : "auxiliaryWeight")}' is a D-MPNN setting; model 'fcnn' does not read it");
+            if (Dmpnn is not null || Scaling is not null || Auxiliary is not null || AuxiliaryWeight is not null || AuxiliaryByDataset is not null)
+                throw new FormatException($"{file}: key '{section}.{(Dmpnn is not null ? "dmpnn" : Scaling is not null ? "scaling" : Auxiliary is not null ? "auxiliary" : AuxiliaryWeight is not null ? "auxiliaryWeight" : "auxiliaryByDataset")}' is a D-MPNN setting; model 'fcnn' does not read it");
             Validated(file, section, () => Plan.Architecture([1]).Validate());
         }
+    }
+
+    private static void ValidateGroups(string file, string key, IReadOnlyList<string> groups)
+    {
+        var unknown = groups.Where(g => !AuxiliaryGroups.Known.ContainsKey(g)).ToList();
+        if (unknown.Count > 0)
+            throw new FormatException($"{file}: key '{key}' names unknown group{(unknown.Count > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => $"'{u}'"))} (groups: {string.Join(", ", AuxiliaryGroups.Known.Keys)})");
+        if (groups.Distinct().Count() != groups.Count) throw new FormatException($"{file}: key '{key}' lists a group twice");
     }
 
     internal static void Validated(string file, string key, Action validate)

@@ -103,6 +103,16 @@ public sealed class ProfileTests
         Error(dmpnn, "train.auxiliary=[\"gas\"]", "train.auxiliaryWeight=0").ShouldContain("key 'train.auxiliaryWeight' must be in (0, 10]");
         Error(dmpnn, "train.auxiliaryWeight=0.5").ShouldContain("needs 'train.auxiliary'");
         Error(Valid, "train.auxiliary=[\"gas\"]").ShouldContain("key 'train.auxiliary' is a D-MPNN setting");
+
+        // Per dataset: its own entry wins ([] = none), other datasets take the list.
+        var byDataset = ProfileDefinition.Parse(dmpnn, "t.json", ["train.auxiliary=[\"gas\",\"orbital\"]", "train.auxiliaryByDataset={\"ocelot\": [], \"mine\": [\"vertical\"]}"]);
+        byDataset.Train.AuxiliaryFor("omead").ShouldBe(["gas", "orbital"]);
+        byDataset.Train.AuxiliaryFor("ocelot").ShouldBeEmpty();
+        byDataset.Train.AuxiliaryFor("mine").ShouldBe(["vertical"]);
+        set.Train.AuxiliaryFor("ocelot").ShouldBe(["gas", "orbital"]);
+        byDataset.RunName.ShouldNotBe(set.RunName);
+        Error(dmpnn, "train.auxiliaryByDataset={\"ocelot\": [\"orbitals\"]}").ShouldContain("key 'train.auxiliaryByDataset.ocelot' names unknown group 'orbitals'");
+        Error(Valid, "train.auxiliaryByDataset={\"ocelot\": []}").ShouldContain("key 'train.auxiliaryByDataset' is a D-MPNN setting");
     }
 
     [Fact]
