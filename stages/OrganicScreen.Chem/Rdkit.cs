@@ -264,33 +264,16 @@ public sealed class Rdkit
         ArgumentNullException.ThrowIfNull(specs);
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
         var distinct = Distinct(specs);
-        var n = smiles.Count;
-        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
-        nint batch = 0;
-        try
-        {
-            // At least one slot each, so the native side never sees null arrays.
-            var radii = distinct.Select(d => d.Radius).DefaultIfEmpty(0).ToArray();
-            var bits = distinct.Select(d => d.Bits).DefaultIfEmpty(0).ToArray();
-            int status;
-            fixed (byte* pUtf8 = utf8)
-            fixed (int* pOffsets = inputOffsets, pRadii = radii, pBits = bits)
-                status = NativeMethods.Featurize(pUtf8, pOffsets, n, pRadii, pBits, distinct.Count, threads,
-                    (canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical)
-                    | (separateSpecs ? NativeMethods.FlagSeparateSpecs : NativeMethods.FlagNone)
-                    | (path.HasFlag(FingerprintOnlyPath.FullSanitize) ? NativeMethods.FlagFullSanitize : NativeMethods.FlagNone)
-                    | (path.HasFlag(FingerprintOnlyPath.RdkitMorgan) ? NativeMethods.FlagRdkitMorgan : NativeMethods.FlagNone), out batch);
-            if (status < 0) throw NativeMethods.Failure(status, nameof(Featurize));
-
-            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles, nameof(Featurize));
-            return new FeaturizedBatch(Array.AsReadOnly(molecules), ReadFingerprints(batch, distinct, n, nameof(Featurize)));
-        }
-        finally
-        {
-            if (batch != 0) NativeMethods.BatchFree(batch);
-            ArrayPool<byte>.Shared.Return(utf8);
-            ArrayPool<int>.Shared.Return(inputOffsets);
-        }
+        var (radii, bits) = SpecArrays(distinct);
+        var flags = (canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical)
+                    | (separateSpecs ? NativeMethods.FlagSeparateSpecs : NativeMethods.FlagNone) | PathFlags(path);
+        return RunBatch(smiles, canonicalSmiles, nameof(Featurize),
+            (byte* utf8, int* offsets, int n, out nint batch) =>
+            {
+                fixed (int* pRadii = radii, pBits = bits)
+                    return NativeMethods.Featurize(utf8, offsets, n, pRadii, pBits, distinct.Count, threads, flags, out batch);
+            },
+            (batch, molecules) => new FeaturizedBatch(Array.AsReadOnly(molecules), ReadFingerprints(batch, distinct, smiles.Count, nameof(Featurize))));
     }
 
     /// <summary>
@@ -309,27 +292,10 @@ public sealed class Rdkit
     {
         ArgumentNullException.ThrowIfNull(smiles);
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
-        var n = smiles.Count;
-        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
-        nint batch = 0;
-        try
-        {
-            int status;
-            fixed (byte* pUtf8 = utf8)
-            fixed (int* pOffsets = inputOffsets)
-                status = NativeMethods.Graphs(pUtf8, pOffsets, n, threads,
-                    canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical, out batch);
-            if (status < 0) throw NativeMethods.Failure(status, nameof(Graphs));
-
-            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles, nameof(Graphs));
-            return new MolecularGraphBatch(Array.AsReadOnly(molecules), ReadGraphs(batch, n, nameof(Graphs)));
-        }
-        finally
-        {
-            if (batch != 0) NativeMethods.BatchFree(batch);
-            ArrayPool<byte>.Shared.Return(utf8);
-            ArrayPool<int>.Shared.Return(inputOffsets);
-        }
+        var flags = canonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical;
+        return RunBatch(smiles, canonicalSmiles, nameof(Graphs),
+            (byte* utf8, int* offsets, int n, out nint batch) => NativeMethods.Graphs(utf8, offsets, n, threads, flags, out batch),
+            (batch, molecules) => new MolecularGraphBatch(Array.AsReadOnly(molecules), ReadGraphs(batch, smiles.Count, nameof(Graphs))));
     }
 
     /// <summary>
@@ -397,29 +363,16 @@ public sealed class Rdkit
     {
         ArgumentNullException.ThrowIfNull(smiles);
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
-        var n = smiles.Count;
-        var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
-        nint batch = 0;
-        try
-        {
-            int status;
-            fixed (byte* pUtf8 = utf8)
-            fixed (int* pOffsets = inputOffsets)
-                status = NativeMethods.Descriptors(pUtf8, pOffsets, n, threads, out batch);
-            if (status < 0) throw NativeMethods.Failure(status, nameof(Descriptors));
-            // Valid molecules' text is the element list (ReadMolecules reads it as the "canonical" text).
-            var texts = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles: true, nameof(Descriptors));
-            var described = ReadDescriptors(batch, texts, i => texts[i].Canonical!, nameof(Descriptors));
-            var results = new DescribedMolecule[n];
-            for (var i = 0; i < n; i++) results[i] = new DescribedMolecule(smiles[i], described[i], texts[i].Error);
-            return Array.AsReadOnly(results);
-        }
-        finally
-        {
-            if (batch != 0) NativeMethods.BatchFree(batch);
-            ArrayPool<byte>.Shared.Return(utf8);
-            ArrayPool<int>.Shared.Return(inputOffsets);
-        }
+        // Valid molecules' text is the element list (ReadMolecules reads it as the "canonical" text).
+        return RunBatch(smiles, canonicalSmiles: true, nameof(Descriptors),
+            (byte* utf8, int* offsets, int n, out nint batch) => NativeMethods.Descriptors(utf8, offsets, n, threads, out batch),
+            (batch, texts) =>
+            {
+                var described = ReadDescriptors(batch, texts, i => texts[i].Canonical!, nameof(Descriptors));
+                var results = new DescribedMolecule[smiles.Count];
+                for (var i = 0; i < results.Length; i++) results[i] = new DescribedMolecule(smiles[i], described[i], texts[i].Error);
+                return (IReadOnlyList<DescribedMolecule>)Array.AsReadOnly(results);
+            });
     }
 
     /// <summary>
@@ -440,43 +393,60 @@ public sealed class Rdkit
         ArgumentNullException.ThrowIfNull(request.Fingerprints);
         ArgumentOutOfRangeException.ThrowIfNegative(threads);
         var distinct = Distinct(request.Fingerprints);
-        var n = smiles.Count;
+        var (radii, bits) = SpecArrays(distinct);
+        var flags = (request.CanonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical)
+                    | (request.Descriptors ? NativeMethods.FlagDescriptors : NativeMethods.FlagNone)
+                    | (request.Graphs ? NativeMethods.FlagGraphs : NativeMethods.FlagNone) | PathFlags(path);
+        return RunBatch(smiles, request.CanonicalSmiles, nameof(Molecules),
+            (byte* utf8, int* offsets, int n, out nint batch) =>
+            {
+                fixed (int* pRadii = radii, pBits = bits)
+                    return NativeMethods.Molecules(utf8, offsets, n, pRadii, pBits, distinct.Count, threads, flags, out batch);
+            },
+            (batch, molecules) =>
+            {
+                var n = smiles.Count;
+                IReadOnlyList<MoleculeDescriptors?>? descriptors = null;
+                if (request.Descriptors)
+                {
+                    var elementBytes = NativeMethods.BatchElementBytes(batch);
+                    if (elementBytes < 0) throw NativeMethods.Failure(elementBytes, nameof(Molecules));
+                    var elementOffsets = new int[n + 1];
+                    var elements = new byte[Math.Max(elementBytes, 1)];
+                    int status;
+                    fixed (int* pElementOffsets = elementOffsets)
+                    fixed (byte* pElements = elements)
+                        status = NativeMethods.BatchCopyElements(batch, pElementOffsets, pElements);
+                    if (status < 0) throw NativeMethods.Failure(status, nameof(Molecules));
+                    descriptors = ReadDescriptors(batch, molecules,
+                        i => Encoding.ASCII.GetString(elements, elementOffsets[i], elementOffsets[i + 1] - elementOffsets[i]), nameof(Molecules));
+                }
+
+                return new FeaturizedMolecules(Array.AsReadOnly(molecules), ReadFingerprints(batch, distinct, n, nameof(Molecules)), descriptors,
+                    request.Graphs ? ReadGraphs(batch, n, nameof(Molecules)) : null);
+            });
+    }
+
+    /// <summary>A native batch entry point, given the encoded SMILES (see <see cref="EncodeBatch"/>): returns a status and the batch.</summary>
+    private unsafe delegate int NativeBatchCall(byte* utf8, int* offsets, int count, out nint batch);
+
+    /// <summary>
+    /// The one lifecycle of every batch call: encode the SMILES (guard rejects become empty strings), call the entry
+    /// point, read every molecule's verdict and text, let <paramref name="read"/> read the rest, and always free the
+    /// native batch and return the pooled buffers.
+    /// </summary>
+    private unsafe T RunBatch<T>(IReadOnlyList<string> smiles, bool canonicalSmiles, string operation, NativeBatchCall call, Func<nint, ParsedSmiles[], T> read)
+    {
         var (utf8, inputOffsets, rejected) = EncodeBatch(smiles, Limits);
         nint batch = 0;
         try
         {
-            // At least one slot each, so the native side never sees null arrays.
-            var radii = distinct.Select(d => d.Radius).DefaultIfEmpty(0).ToArray();
-            var bits = distinct.Select(d => d.Bits).DefaultIfEmpty(0).ToArray();
             int status;
             fixed (byte* pUtf8 = utf8)
-            fixed (int* pOffsets = inputOffsets, pRadii = radii, pBits = bits)
-                status = NativeMethods.Molecules(pUtf8, pOffsets, n, pRadii, pBits, distinct.Count, threads,
-                    (request.CanonicalSmiles ? NativeMethods.FlagNone : NativeMethods.FlagSkipCanonical)
-                    | (request.Descriptors ? NativeMethods.FlagDescriptors : NativeMethods.FlagNone)
-                    | (request.Graphs ? NativeMethods.FlagGraphs : NativeMethods.FlagNone)
-                    | (path.HasFlag(FingerprintOnlyPath.FullSanitize) ? NativeMethods.FlagFullSanitize : NativeMethods.FlagNone)
-                    | (path.HasFlag(FingerprintOnlyPath.RdkitMorgan) ? NativeMethods.FlagRdkitMorgan : NativeMethods.FlagNone), out batch);
-            if (status < 0) throw NativeMethods.Failure(status, nameof(Molecules));
-
-            var molecules = ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, request.CanonicalSmiles, nameof(Molecules));
-            IReadOnlyList<MoleculeDescriptors?>? descriptors = null;
-            if (request.Descriptors)
-            {
-                var elementBytes = NativeMethods.BatchElementBytes(batch);
-                if (elementBytes < 0) throw NativeMethods.Failure(elementBytes, nameof(Molecules));
-                var elementOffsets = new int[n + 1];
-                var elements = new byte[Math.Max(elementBytes, 1)];
-                fixed (int* pElementOffsets = elementOffsets)
-                fixed (byte* pElements = elements)
-                    status = NativeMethods.BatchCopyElements(batch, pElementOffsets, pElements);
-                if (status < 0) throw NativeMethods.Failure(status, nameof(Molecules));
-                descriptors = ReadDescriptors(batch, molecules,
-                    i => Encoding.ASCII.GetString(elements, elementOffsets[i], elementOffsets[i + 1] - elementOffsets[i]), nameof(Molecules));
-            }
-
-            return new FeaturizedMolecules(Array.AsReadOnly(molecules), ReadFingerprints(batch, distinct, n, nameof(Molecules)), descriptors,
-                request.Graphs ? ReadGraphs(batch, n, nameof(Molecules)) : null);
+            fixed (int* pOffsets = inputOffsets)
+                status = call(pUtf8, pOffsets, smiles.Count, out batch);
+            if (status < 0) throw NativeMethods.Failure(status, operation);
+            return read(batch, ReadMolecules(batch, smiles, utf8, inputOffsets, rejected, canonicalSmiles, operation));
         }
         finally
         {
@@ -485,6 +455,15 @@ public sealed class Rdkit
             ArrayPool<int>.Shared.Return(inputOffsets);
         }
     }
+
+    /// <summary>Radius and bit count per spec for the native side, at least one slot each so it never sees null arrays.</summary>
+    private static (int[] Radii, int[] Bits) SpecArrays(List<FingerprintSpec> distinct) =>
+        (distinct.Select(d => d.Radius).DefaultIfEmpty(0).ToArray(), distinct.Select(d => d.Bits).DefaultIfEmpty(0).ToArray());
+
+    /// <summary>The test hooks' native flags: the full parse and/or RDKit's Morgan code instead of the fast pieces.</summary>
+    private static int PathFlags(FingerprintOnlyPath path) =>
+        (path.HasFlag(FingerprintOnlyPath.FullSanitize) ? NativeMethods.FlagFullSanitize : NativeMethods.FlagNone)
+        | (path.HasFlag(FingerprintOnlyPath.RdkitMorgan) ? NativeMethods.FlagRdkitMorgan : NativeMethods.FlagNone);
 
     /// <summary>The specs in first-seen order without repeats (each is computed once), validated.</summary>
     private static List<FingerprintSpec> Distinct(IReadOnlyList<FingerprintSpec> specs)
