@@ -144,7 +144,8 @@ public sealed class FingerprintIndex
 
     /// <summary>
     /// Every molecule whose Tanimoto similarity to <paramref name="query"/> is above the visitor's threshold, to the
-    /// visitor, in molecule order; returns the largest similarity (as <see cref="Similarities"/> does). The similarity
+    /// visitor, in molecule order; returns the largest similarity, the number <see cref="Nearest"/> gives without a filter
+    /// (division rounds monotonically, so the largest quotient is the rounded largest fraction). The similarity
     /// <c>c / (|q| + |m| − c)</c> is divided out only for molecules that could pass: the others are ruled out by one
     /// multiplication with a relative margin of 2⁻⁴⁰, far above the rounding of either side, so a visited molecule gets the
     /// very double <see cref="Similarities"/> computes and no molecule that would pass is skipped.
@@ -183,27 +184,18 @@ public sealed class FingerprintIndex
         Largest(scratch.All, include, top, neighbours);
     }
 
-    /// <summary>
-    /// The Tanimoto similarity of <paramref name="query"/> to every molecule (0 where no bit is shared), into
-    /// <paramref name="all"/>; returns the largest, the number <see cref="Nearest"/> gives without a filter (division
-    /// rounds monotonically, so the largest quotient is the rounded largest fraction).
-    /// </summary>
-    public double Similarities(ReadOnlySpan<int> query, Scratch scratch, Span<double> all)
+    /// <summary>The Tanimoto similarity of <paramref name="query"/> to every molecule (0 where no bit is shared), into <paramref name="all"/>.</summary>
+    public void Similarities(ReadOnlySpan<int> query, Scratch scratch, Span<double> all)
     {
         if (all.Length != Count) throw new ArgumentException("one similarity per molecule", nameof(all));
         var shared = scratch.Shared;
         CountShared(query, shared);
-        var largest = 0.0;
         for (var m = 0; m < shared.Length; m++)
         {
             var c = shared[m];
             shared[m] = 0;
-            var similarity = c == 0 ? 0 : (double)c / (query.Length + sizes[m] - c);
-            all[m] = similarity;
-            if (similarity > largest) largest = similarity;
+            all[m] = c == 0 ? 0 : (double)c / (query.Length + sizes[m] - c);
         }
-
-        return largest;
     }
 
     /// <summary>

@@ -103,23 +103,11 @@ public sealed record TargetErrors(string Target, IReadOnlyList<int> FoldOf, IRea
 
     /// <summary>
     /// <see cref="Of"/> for a new molecule (self −1) and several targets at once (null: no adaptive interval, left
-    /// default), in one pass over <paramref name="similarities"/> instead of two per target: each target's two lists are
-    /// filled by the rule of <see cref="FingerprintIndex.Largest"/> (strictly larger than the list's last, earlier first
-    /// among equals), so the numbers are <see cref="Of"/>'s.
-    /// </summary>
-    public static void OfNew(ReadOnlySpan<double> similarities, IReadOnlyList<TargetErrors?> targets, ReadOnlySpan<int> fingerprint, NewBuffers buffers, Span<Difficulty> result)
-    {
-        var visitor = new NewMolecule(targets, fingerprint, buffers);
-        for (var m = 0; m < similarities.Length; m++)
-            if (similarities[m] > visitor.Threshold) visitor.Visit(m, similarities[m]);
-        visitor.Finish(result);
-    }
-
-    /// <summary>
-    /// <see cref="OfNew(ReadOnlySpan{double}, IReadOnlyList{TargetErrors?}, ReadOnlySpan{int}, NewBuffers, Span{Difficulty})"/>
-    /// straight from the index: only molecules that could enter a list get their similarity computed
-    /// (<see cref="FingerprintIndex.Search{TVisitor}"/>). Returns the largest similarity, the applicability domain's.
-    /// This is the library screen's search, once per molecule for the domain and both targets' intervals.
+    /// default), straight from the index in one pass instead of two per target: each target's two lists are filled by
+    /// the rule of <see cref="FingerprintIndex.Largest"/> (strictly larger than the list's last, earlier first among
+    /// equals), so the numbers are <see cref="Of"/>'s, and only molecules that could enter a list get their similarity
+    /// computed (<see cref="FingerprintIndex.Search{TVisitor}"/>). Returns the largest similarity, the applicability
+    /// domain's. This is the library screen's search, once per molecule for the domain and both targets' intervals.
     /// </summary>
     public static double OfNew(FingerprintIndex index, ReadOnlySpan<int> fingerprint, FingerprintIndex.Scratch scratch, IReadOnlyList<TargetErrors?> targets, NewBuffers buffers, Span<Difficulty> result)
     {
