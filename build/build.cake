@@ -90,13 +90,24 @@ Task("Test")
     }
 
     int passed = 0, failures = 0, skipped = 0;
+    var failedTests = new List<string>();
     foreach (var trx in GetFiles(results.FullPath + "/**/*.trx"))
     {
-        var counters = System.Xml.Linq.XDocument.Load(trx.FullPath).Descendants().First(e => e.Name.LocalName == "Counters");
+        var document = System.Xml.Linq.XDocument.Load(trx.FullPath);
+        var counters = document.Descendants().First(e => e.Name.LocalName == "Counters");
         passed += int.Parse(counters.Attribute("passed").Value);
         failures += int.Parse(counters.Attribute("failed").Value);
         skipped += int.Parse(counters.Attribute("notExecuted").Value);
+        foreach (var result in document.Descendants().Where(e => e.Name.LocalName == "UnitTestResult" && (string)e.Attribute("outcome") == "Failed"))
+        {
+            var message = result.Descendants().FirstOrDefault(e => e.Name.LocalName == "Message")?.Value ?? "(no message)";
+            var stack = result.Descendants().FirstOrDefault(e => e.Name.LocalName == "StackTrace")?.Value ?? "";
+            var lines = message.Split('\n').Take(25).Concat(stack.Split('\n').Where(l => l.Contains("OrganicScreen")).Take(5));
+            failedTests.Add($"FAILED {(string)result.Attribute("testName")}\n    " + string.Join("\n    ", lines.Select(l => l.TrimEnd())));
+        }
     }
+    // CI keeps only the tail of the log: repeat each failure (name, message, our frames) just above the closing line.
+    foreach (var failure in failedTests) Console.WriteLine(failure);
     // Plain text on its own line (no log colouring): CI reads this closing line.
     Console.WriteLine($"Tests: {passed} passed, {failures} failed, {skipped} skipped");
     if (failed || failures > 0 || passed == 0) throw new CakeException("tests failed");
