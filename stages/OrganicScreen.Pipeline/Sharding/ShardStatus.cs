@@ -148,15 +148,32 @@ public static class SlurmQueue
         }
     }
 
-    /// <summary>Polls squeue every two seconds until none of <paramref name="jobs"/> is pending or running.</summary>
+    /// <summary>
+    /// Polls squeue every two seconds until none of <paramref name="jobs"/> is pending or running. squeue refusing the
+    /// ids ("Invalid job id": every job aged out of the controller) means they are done; any other failure (a busy
+    /// controller's socket time-out) is retried, for up to <see cref="TransientFailures"/> polls in a row, since
+    /// returning early would report folds or shards as failed that are still running.
+    /// </summary>
     public static async Task WaitAsync(IEnumerable<string?> jobs, CancellationToken cancellation)
     {
         var ids = string.Join(',', jobs.OfType<string>());
+        var failures = 0;
         while (true)
         {
             await Task.Delay(TimeSpan.FromSeconds(2), cancellation);
-            var (code, queue, _) = await SlurmCommands.TryRunAsync("squeue", ["--noheader", "--jobs", ids, "--format=%T"], cancellation);
-            if (code != 0 || queue.Split('\n', StringSplitOptions.RemoveEmptyEntries).All(s => !IsActive(s.Trim()))) return;
+            var (code, queue, error) = await SlurmCommands.TryRunAsync("squeue", ["--noheader", "--jobs", ids, "--format=%T"], cancellation);
+            if (code == 0)
+            {
+                if (queue.Split('\n', StringSplitOptions.RemoveEmptyEntries).All(s => !IsActive(s.Trim()))) return;
+                failures = 0;
+            }
+            else if (error.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase) || ++failures >= TransientFailures)
+            {
+                return;
+            }
         }
     }
+
+    /// <summary>squeue failures in a row (two seconds apart) after which waiting gives up and reports what is known.</summary>
+    public const int TransientFailures = 30;
 }
