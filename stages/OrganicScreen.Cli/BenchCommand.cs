@@ -38,7 +38,14 @@ public static class BenchCommand
         var limit = new Option<int>("--limit") { Description = "screen benchmark: molecules to screen", DefaultValueFactory = _ => 100_000 };
         var models = new Option<string[]>("--train") { Description = "model families whose training epoch is timed: fcnn, dmpnn", DefaultValueFactory = _ => ["fcnn", "dmpnn"], AllowMultipleArgumentsPerToken = true };
         models.AcceptOnlyFromAmong("fcnn", "dmpnn");
-        var command = new Command("bench", "benchmarks: featurization throughput, training epoch time, screen throughput") { dataset, root, device, libtorch, skipTraining, synthetic, batchSizes, models, screenModels, library, limit, prefilter };
+        var precisions = new Option<string[]>("--dmpnn-precision")
+        {
+            Description = "precisions of the D-MPNN's matrix products whose epochs are timed, in this order (the first is the reference the others are compared with)",
+            DefaultValueFactory = _ => [DmpnnArchitecture.Float32, DmpnnArchitecture.BFloat16],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        precisions.AcceptOnlyFromAmong(DmpnnArchitecture.Float32, DmpnnArchitecture.BFloat16);
+        var command = new Command("bench", "benchmarks: featurization throughput, training epoch time, screen throughput") { dataset, root, device, libtorch, skipTraining, synthetic, batchSizes, models, precisions, screenModels, library, limit, prefilter };
         command.SetAction(async (parse, cancellation) =>
         {
             var log = context.Log;
@@ -97,11 +104,18 @@ public static class BenchCommand
             {
                 var records = RawRecordReader.Read(fetched.RawPath, fetched.Source, fetched.Dataset, variant).Where(r => !string.IsNullOrWhiteSpace(r.Smiles)).Take(20_000).ToList();
                 var graphs = GraphBenchmarkData.Create($"{fetched.Dataset.Name} bench", new Rdkit(), records);
-                var result = GraphTrainingBenchmark.MeasureEpochSeconds(graphs, GraphBenchmarkData.Architecture, GraphBenchmarkData.Settings with { Device = computeDevice });
-                var goal = result.Device == "CPU" ? " (goal <= 10 s on 2 cores)" : "";
-                await context.Output.WriteLineAsync(
-                    $"bench train: D-MPNN hidden {result.Hidden} depth {result.Depth}, {result.Molecules:N0} molecules ({result.MeanAtoms:F1} atoms, {result.MeanBonds:F1} bonds on average), "
-                    + $"batch {result.BatchSize} ({result.StepsPerEpoch} steps), {result.Device}, {result.Threads} threads: {result.SecondsPerEpoch:F2} s/epoch{goal}; per epoch: {result.PhasesPerEpoch}");
+                double? reference = null;
+                foreach (var precision in parse.GetValue(precisions)!.Distinct())
+                {
+                    var architecture = GraphBenchmarkData.Architecture with { Precision = precision == DmpnnArchitecture.Float32 ? null : precision };
+                    var result = GraphTrainingBenchmark.MeasureEpochSeconds(graphs, architecture, GraphBenchmarkData.Settings with { Device = computeDevice });
+                    var goal = result.Device == "CPU" ? " (goal <= 10 s on 2 cores)" : "";
+                    var ratio = reference is { } r ? $", {r / result.SecondsPerEpoch:F2}x the first precision's speed in this run" : "";
+                    reference ??= result.SecondsPerEpoch;
+                    await context.Output.WriteLineAsync(
+                        $"bench train: D-MPNN hidden {result.Hidden} depth {result.Depth} {precision} products, {result.Molecules:N0} molecules ({result.MeanAtoms:F1} atoms, {result.MeanBonds:F1} bonds on average), "
+                        + $"batch {result.BatchSize} ({result.StepsPerEpoch} steps), {result.Device}, {result.Threads} threads: {result.SecondsPerEpoch:F2} s/epoch{goal}{ratio}; per epoch: {result.PhasesPerEpoch}");
+                }
             }
             if (!families.Contains("fcnn")) return 0;
 

@@ -85,6 +85,11 @@ public sealed class ProfileTests
         Error(withArchitecture).ShouldContain("key 'sweep' is an FCNN setting");
         var clean = withArchitecture.Replace("\"sweep\": { \"configs\": [2], \"folds\": 2, \"foldSeed\": 1, \"settings\": { \"epochs\": 3, \"batchSize\": 64 } },", "");
         ProfileDefinition.Parse(clean, "t.json", []).Train.Dmpnn!.Hidden.ShouldBe(16);
+        ProfileDefinition.Parse(clean, "t.json", []).Train.Dmpnn!.BFloat16Products.ShouldBeFalse();
+        ProfileDefinition.Parse(clean.Replace("\"depth\": 2", "\"depth\": 2, \"precision\": \"bfloat16\""), "t.json", []).Train.Dmpnn!.BFloat16Products.ShouldBeTrue();
+        Error(clean.Replace("\"depth\": 2", "\"depth\": 2, \"precision\": \"float16\"")).ShouldContain("key 'train.dmpnn': D-MPNN precision must be 'float32' or 'bfloat16': 'float16'");
+        // A float32 profile's key material is what it was before the precision existed (no "precision": null).
+        ProfileDefinition.Parse(clean, "t.json", []).Train.KeyParameters().ToJsonString().ShouldNotContain("precision");
         Error(clean.Replace("\"dmpnn\": {", "\"dropout\": 0.2, \"dmpnn\": {")).ShouldContain("key 'train.dropout' is an FCNN setting");
     }
 

@@ -1,19 +1,38 @@
+using System.Text.Json.Serialization;
+
 namespace OrganicScreen.Training.Graph;
 
 /// <summary>
 /// Shape of a directed message-passing network (Chemprop v1 defaults): hidden size of messages and atom states,
 /// message-passing depth (W_i counts as step 1, so depth 3 means two shared W_h updates), molecule readout
-/// ("mean" or "sum" over atoms), hidden sizes of the feed-forward head, and dropout used in encoder and head.
+/// ("mean" or "sum" over atoms), hidden sizes of the feed-forward head, dropout used in encoder and head, and the
+/// precision of the encoder's matrix products (<see cref="Precision"/>; null is float32).
 /// </summary>
 public sealed record DmpnnArchitecture(
     int Hidden = 300,
     int Depth = 3,
     string Aggregation = DmpnnArchitecture.Mean,
     IReadOnlyList<int>? HeadHidden = null,
-    double Dropout = 0.0)
+    double Dropout = 0.0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Precision = null)
 {
     public const string Mean = "mean";
     public const string Sum = "sum";
+
+    /// <summary>Every product in float32 (the default).</summary>
+    public const string Float32 = "float32";
+
+    /// <summary>
+    /// The encoder's products (W_i's atom block, W_h at every step, W_o; forward and backward) take bfloat16 operands
+    /// and round their result to bfloat16 before it is added in float32; the bond block of W_i (14 columns), the
+    /// head, sums, ReLU, readout, loss and optimiser stay float32 (mixed precision, as torch.autocast does on the
+    /// CPU). CPUs with AVX512-BF16 or AMX run these products several times faster; the results differ from float32
+    /// by bfloat16 rounding, so the precision is part of the model (its key and model card).
+    /// </summary>
+    public const string BFloat16 = "bfloat16";
+
+    /// <summary>Whether the encoder multiplies in bfloat16 (<see cref="BFloat16"/>).</summary>
+    public bool BFloat16Products => string.Equals(Precision, BFloat16, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Head hidden sizes in use: <see cref="HeadHidden"/>, or when that is null Chemprop's default of one layer as
@@ -32,19 +51,21 @@ public sealed record DmpnnArchitecture(
             throw new ArgumentException($"D-MPNN aggregation must be '{Mean}' or '{Sum}': '{Aggregation}'.");
         if (Head.Any(h => h <= 0)) throw new ArgumentException($"Head hidden sizes must be positive: [{string.Join(",", Head)}].");
         if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout)) throw new ArgumentException($"Dropout must be in [0, 1): {Dropout}.");
+        if (Precision is not null && !string.Equals(Precision, Float32, StringComparison.OrdinalIgnoreCase) && !BFloat16Products)
+            throw new ArgumentException($"D-MPNN precision must be '{Float32}' or '{BFloat16}': '{Precision}'.");
     }
 
     public override string ToString() =>
-        $"D-MPNN hidden {Hidden} depth {Depth} {Aggregation} head [{string.Join(",", Head)}] dropout {Dropout}";
+        $"D-MPNN hidden {Hidden} depth {Depth} {Aggregation} head [{string.Join(",", Head)}] dropout {Dropout}" + (BFloat16Products ? " bfloat16 products" : "");
 
     // Records compare lists by reference; architectures are compared by value (persistence round trips).
     public bool Equals(DmpnnArchitecture? other) =>
         other is not null && Hidden == other.Hidden && Depth == other.Depth
         && string.Equals(Aggregation, other.Aggregation, StringComparison.OrdinalIgnoreCase)
-        && Head.SequenceEqual(other.Head) && Dropout.Equals(other.Dropout);
+        && Head.SequenceEqual(other.Head) && Dropout.Equals(other.Dropout) && BFloat16Products == other.BFloat16Products;
 
     public override int GetHashCode() =>
-        HashCode.Combine(Hidden, Depth, Aggregation.ToLowerInvariant(), string.Join(",", Head), Dropout);
+        HashCode.Combine(Hidden, Depth, Aggregation.ToLowerInvariant(), string.Join(",", Head), Dropout, BFloat16Products);
 }
 
 /// <summary>How each target's labels are normalised (fitted per target on the fold's training rows only).</summary>

@@ -201,14 +201,33 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
     internal Tensor AtomHiddens(GraphBatch batch, bool fused)
     {
         var incoming = fused
-            ? FusedMessagePassing.IncomingSum(AtomInput(batch), BondInput(batch), W_h.weight!, batch, Architecture.Depth)
+            ? FusedMessagePassing.IncomingSum(AtomInput(batch), BondInput(batch), W_h.weight!, batch, Architecture.Depth, Architecture.BFloat16Products)
             : IncomingSum(batch, BondMessages(batch));
         // W_o [x_a ‖ incoming] as two products, like W_i: no [atoms, Fa+hidden] concatenation, and the backward
         // computes no gradient for the atom-feature columns of the input (x_a is data).
         var fa = AtomFeatureCount;
         var wo = W_o.weight!;
-        var hidden = addmm(addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1), batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
+        var hidden = Architecture.BFloat16Products
+            ? HalfProduct(incoming, wo.narrow(1, fa, Architecture.Hidden).t()).add_(HalfProduct(batch.AtomFeatures, wo.narrow(1, 0, fa).t())).add_(W_o.bias!)
+            : addmm(addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1), batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
         return Dropout(nn.functional.relu(hidden));
+    }
+
+    /// <summary>
+    /// left · right with bfloat16 operands, the product rounded to bfloat16 and returned as float32 (its backward
+    /// multiplies in bfloat16 too; the casts, padding and narrowing are differentiable). left's rows are padded with
+    /// zeros to a multiple of <see cref="FusedMessagePassing.RowQuantum"/> so that oneDNN meets few shapes (see there).
+    /// </summary>
+    static Tensor HalfProduct(Tensor left, Tensor right)
+    {
+        var rows = left.shape[0];
+        var padded = FusedMessagePassing.Padded(rows);
+        using var l = left.to(ScalarType.BFloat16);
+        using var lp = padded > rows ? nn.functional.pad(l, [0, 0, 0, padded - rows]) : l.alias();
+        using var r = right.to(ScalarType.BFloat16);
+        using var product = lp.matmul(r);
+        using var kept = product.narrow(0, 0, rows);
+        return kept.to(ScalarType.Float32);
     }
 
     /// <summary>
@@ -219,7 +238,9 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         batch.AtomFeatures.device_type == DeviceType.CPU && (!training || Architecture.Dropout <= 0);
 
     /// <summary>[atoms, hidden] x_a W_iᵃᵗᵒᵐᵀ: the atom block of W_i [x_a ‖ x_ab] (see the class summary).</summary>
-    Tensor AtomInput(GraphBatch batch) => batch.AtomFeatures.matmul(W_i.weight!.narrow(1, 0, AtomFeatureCount).t());
+    Tensor AtomInput(GraphBatch batch) => Architecture.BFloat16Products
+        ? HalfProduct(batch.AtomFeatures, W_i.weight!.narrow(1, 0, AtomFeatureCount).t())
+        : batch.AtomFeatures.matmul(W_i.weight!.narrow(1, 0, AtomFeatureCount).t());
 
     /// <summary>[bonds, hidden] x_ab W_iᵇᵒⁿᵈᵀ, zeros without bond features.</summary>
     Tensor BondInput(GraphBatch batch) => batch.BondFeatures.matmul(W_i.weight!.narrow(1, AtomFeatureCount, BondFeatureCount).t());
@@ -235,7 +256,8 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         {
             var incoming = IncomingSum(batch, message);
             var excludingReverse = incoming.index_select(0, batch.Source).sub_(message.index_select(0, batch.Reverse));
-            message = Dropout(nn.functional.relu(input + W_h.call(excludingReverse)));
+            var product = Architecture.BFloat16Products ? HalfProduct(excludingReverse, W_h.weight!.t()) : W_h.call(excludingReverse);
+            message = Dropout(nn.functional.relu(input + product));
         }
         return message;
     }

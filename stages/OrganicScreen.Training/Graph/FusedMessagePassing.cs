@@ -20,6 +20,7 @@ namespace OrganicScreen.Training.Graph;
 /// not the matrix products, were half of the epoch. The work runs in blocks of whole molecules (see
 /// <see cref="Blocks"/>). Only pre-activations are stored (ReLU is applied as they are read; its mask is
 /// P &gt; 0), and the W_h products stay MKL GEMMs (W_h's gradient is one GEMM over all steps and blocks).
+/// With bfloat16 products (<see cref="DmpnnArchitecture.BFloat16"/>) see <see cref="BFloat16Steps"/>.
 /// </summary>
 internal static class FusedMessagePassing
 {
@@ -27,10 +28,14 @@ internal static class FusedMessagePassing
     /// [atoms, hidden] Σ over directed bonds k→a of the final message. <paramref name="weightH"/> is W_h [hidden, hidden];
     /// it is not read at depth 1. Records an autograd node only when a gradient is wanted.
     /// </summary>
-    public static Tensor IncomingSum(Tensor atomInput, Tensor bondInput, Tensor weightH, GraphBatch batch, int depth)
+    public static Tensor IncomingSum(Tensor atomInput, Tensor bondInput, Tensor weightH, GraphBatch batch, int depth, bool bfloat16 = false)
     {
         if (atomInput.device_type != DeviceType.CPU) throw new InvalidOperationException("Fused message passing runs on the CPU only.");
         var wanted = is_grad_enabled() && (atomInput.requires_grad || bondInput.requires_grad || (depth > 1 && weightH.requires_grad));
+        if (bfloat16 && depth > 1)
+            return wanted
+                ? BFloat16Function.apply(atomInput, bondInput, weightH, batch, depth)
+                : BFloat16Steps.Inference(atomInput.contiguous(), bondInput.contiguous(), weightH, batch, depth);
         return wanted
             ? MessagePassingFunction.apply(atomInput, bondInput, depth > 1 ? weightH : null, batch, depth)
             : Inference(atomInput.contiguous(), bondInput.contiguous(), weightH, batch, depth);
@@ -137,6 +142,139 @@ internal static class FusedMessagePassing
                 gradWeight = gT.mm(x);
             }
             return [gradAtom, gradBond, gradWeight!, null!, null!];
+        }
+    }
+
+    /// <summary>Rows of bfloat16 GEMM operands are padded to a multiple of this (see <see cref="BFloat16Steps"/>).</summary>
+    public const int RowQuantum = 256;
+
+    public static long Padded(long rows) => (rows + RowQuantum - 1) / RowQuantum * RowQuantum;
+
+    /// <summary>The bfloat16 counterpart of <see cref="MessagePassingFunction"/> (depth ≥ 2).</summary>
+    sealed class BFloat16Function : autograd.SingleTensorFunction<BFloat16Function>
+    {
+        public override string Name => "DirectedMessagePassingBFloat16";
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var batch = (GraphBatch)vars[3];
+            var depth = (int)vars[4];
+            var weightH = (Tensor)vars[2];
+            var (output, pre, excluding) = BFloat16Steps.Forward(((Tensor)vars[0]).contiguous(), ((Tensor)vars[1]).contiguous(), weightH, batch, depth);
+            ctx.save_for_backward([pre, excluding, weightH]);
+            ctx.save_data("batch", batch);
+            ctx.save_data("depth", depth);
+            return output;
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            var saved = ctx.get_saved_variables();
+            var (gradAtom, gradBond, gradWeight) = BFloat16Steps.Backward(gradOutput.contiguous(), saved[0], saved[1], saved[2],
+                (GraphBatch)ctx.get_data("batch"), (int)ctx.get_data("depth"));
+            return [gradAtom, gradBond, gradWeight, null!, null!];
+        }
+    }
+
+    /// <summary>
+    /// Message passing with bfloat16 W_h products (oneDNN: AVX512-BF16 or AMX), everything else float32. Each GEMM
+    /// multiplies the whole batch at once, not block by block: a bfloat16 GEMM has a fixed cost per call that ~256
+    /// rows do not repay. Its operands' rows are padded with zeros to a multiple of <see cref="RowQuantum"/>, because
+    /// oneDNN builds (JIT-compiles) a kernel per shape and caches it: a batch's exact number of directed bonds would
+    /// make nearly every batch a new shape. The row kernels write the GEMMs' left operands directly in bfloat16
+    /// (rounded to nearest even, as torch rounds) and add the bfloat16 products into float32, so no conversion pass
+    /// and no separate addition run over the [directed bonds, hidden] tensors. The function computed is that of
+    /// <see cref="DmpnnNetwork.BondMessages"/> with bfloat16 products.
+    /// </summary>
+    static class BFloat16Steps
+    {
+
+        static Tensor Half(Tensor weight)
+        {
+            using var detached = weight.detach();
+            return detached.to(ScalarType.BFloat16);
+        }
+
+        public static Tensor Inference(Tensor atomInput, Tensor bondInput, Tensor weightH, GraphBatch batch, int depth)
+        {
+            var hidden = atomInput.shape[1];
+            var output = empty(batch.Atoms, hidden);
+            using var input = empty(batch.DirectedBonds, hidden);
+            using var a = empty(batch.DirectedBonds, hidden);
+            using var b = empty(depth > 2 ? batch.DirectedBonds : 0, hidden);
+            using var excluding = zeros([Padded(batch.DirectedBonds), hidden], ScalarType.BFloat16);
+            using var w = Half(weightH);
+            using var wT = w.t();
+            Blocks.Run(batch, block => Kernels.Input(batch, block, atomInput, bondInput, input));
+            var previous = input;
+            for (var step = 1; step < depth; step++)
+            {
+                var next = step % 2 == 1 ? a : b;
+                var from = previous;
+                Blocks.Run(batch, block => Kernels.ExcludingReverseHalf(batch, block, from, excluding));
+                using var product = excluding.mm(wT);
+                Blocks.Run(batch, block => Kernels.AddHalf(block, input, product, next));
+                previous = next;
+            }
+            Blocks.Run(batch, block => Kernels.Incoming(batch, block, previous, output));
+            return output;
+        }
+
+        /// <summary>Output, every step's pre-activations (float32) and every step's "incoming minus reverse" (bfloat16, padded rows).</summary>
+        public static (Tensor Output, Tensor Pre, Tensor Excluding) Forward(Tensor atomInput, Tensor bondInput, Tensor weightH, GraphBatch batch, int depth)
+        {
+            var hidden = atomInput.shape[1];
+            var rows = Padded(batch.DirectedBonds);
+            var pre = empty(depth, batch.DirectedBonds, hidden);
+            var excluding = zeros([depth - 1, rows, hidden], ScalarType.BFloat16);
+            var output = empty(batch.Atoms, hidden);
+            var steps = Enumerable.Range(0, depth).Select(t => pre[t]).ToArray();
+            var products = Enumerable.Range(0, depth - 1).Select(t => excluding[t]).ToArray();
+            using var w = Half(weightH);
+            using var wT = w.t();
+            Blocks.Run(batch, block => Kernels.Input(batch, block, atomInput, bondInput, steps[0]));
+            for (var step = 1; step < depth; step++)
+            {
+                var (from, into, left) = (steps[step - 1], steps[step], products[step - 1]);
+                Blocks.Run(batch, block => Kernels.ExcludingReverseHalf(batch, block, from, left));
+                using var product = left.mm(wT);
+                Blocks.Run(batch, block => Kernels.AddHalf(block, steps[0], product, into));
+            }
+            Blocks.Run(batch, block => Kernels.Incoming(batch, block, steps[depth - 1], output));
+            foreach (var t in steps.Concat(products)) t.Dispose();
+            return (output, pre, excluding);
+        }
+
+        public static (Tensor Atom, Tensor Bond, Tensor Weight) Backward(Tensor grad, Tensor pre, Tensor excluding, Tensor weightH, GraphBatch batch, int depth)
+        {
+            var hidden = pre.shape[2];
+            var rows = excluding.shape[1];
+            // ∂/∂P of the steps with a W_h product, in bfloat16 with padded rows: only the GEMMs read them.
+            var gradPre = zeros([depth - 1, rows, hidden], ScalarType.BFloat16);
+            using var gradInput = empty(batch.DirectedBonds, hidden);
+            using var gradExcluding = empty(batch.DirectedBonds, hidden);
+            var gradAtom = empty(batch.Atoms, hidden);
+            var gradBond = empty(batch.Bonds, hidden);
+            var steps = Enumerable.Range(0, depth).Select(t => pre[t]).ToArray();
+            var gradSteps = Enumerable.Range(0, depth - 1).Select(t => gradPre[t]).ToArray();
+            using var w = Half(weightH);
+            Blocks.Run(batch, block => Kernels.FirstBackwardHalf(batch, block, grad, steps[depth - 1], gradSteps[depth - 2], gradInput));
+            for (var step = depth - 1; step >= 1; step--)
+            {
+                using var product = gradSteps[step - 1].mm(w);
+                Blocks.Run(batch, block => Kernels.Widen(block, product, gradExcluding));
+                var (previous, previousGrad) = (steps[step - 1], step > 1 ? gradSteps[step - 2] : null);
+                Blocks.Run(batch, block => Kernels.StepBackwardHalf(batch, block, gradExcluding, previous, previousGrad, gradInput));
+            }
+            Blocks.Run(batch, block => Kernels.InputBackward(batch, block, gradInput, gradAtom, gradBond));
+            foreach (var t in steps.Concat(gradSteps)) t.Dispose();
+            using var g = gradPre.view(-1, hidden);
+            using var x = excluding.view(-1, hidden);
+            using var gT = g.t();
+            using var product16 = gT.mm(x);
+            var gradWeight = product16.to(ScalarType.Float32);
+            gradPre.Dispose();
+            return (gradAtom, gradBond, gradWeight);
         }
     }
 
@@ -324,6 +462,133 @@ internal static class FusedMessagePassing
                 for (var i = offsets[a]; i < offsets[a + 1]; i++) Accumulate(g + (long)(incoming[i] ^ 1) * h, ga + (long)a * h, h);
             }
             for (var j = block.BondStart; j < block.BondEnd; j++) Add(g + 2L * j * h, g + (2L * j + 1) * h, gb + (long)j * h, h);
+        }
+
+        static ushort* HalfPointer(Tensor t) => (ushort*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+
+        /// <summary><see cref="ExcludingReverse"/> writing only excluding, in bfloat16.</summary>
+        public static void ExcludingReverseHalf(GraphBatch batch, GraphBlock block, Tensor previous, Tensor excluding)
+        {
+            var h = (int)previous.shape[1];
+            float* p = Pointer(previous);
+            var ex = HalfPointer(excluding);
+            var offsets = batch.IncomingOffsets;
+            var incoming = batch.Incoming;
+            var sum = stackalloc float[h];
+            var row = stackalloc float[h];
+            for (var a = block.AtomStart; a < block.AtomEnd; a++)
+            {
+                SumRelu(p, incoming, offsets[a], offsets[a + 1], sum, h);
+                for (var i = offsets[a]; i < offsets[a + 1]; i++)
+                {
+                    var k = incoming[i];
+                    SubtractRelu(sum, p + (long)k * h, row, h);
+                    Round(row, ex + (long)(k ^ 1) * h, h);
+                }
+            }
+        }
+
+        /// <summary>next(e) = input(e) + product(e) for the block's directed bonds (product in bfloat16).</summary>
+        public static void AddHalf(GraphBlock block, Tensor input, Tensor product, Tensor next)
+        {
+            var h = (int)input.shape[1];
+            float* x = Pointer(input), n = Pointer(next);
+            var q = HalfPointer(product);
+            for (long e = block.DirectedStart; e < block.DirectedEnd; e++) AddWidened(x + e * h, q + e * h, n + e * h, h);
+        }
+
+        /// <summary>output(e) = product(e) as float32, for the block's directed bonds.</summary>
+        public static void Widen(GraphBlock block, Tensor product, Tensor output)
+        {
+            var h = (int)output.shape[1];
+            var q = HalfPointer(product);
+            var o = Pointer(output);
+            var zero = stackalloc float[h];
+            new Span<float>(zero, h).Clear();
+            for (long e = block.DirectedStart; e < block.DirectedEnd; e++) AddWidened(zero, q + e * h, o + e * h, h);
+        }
+
+        /// <summary><see cref="FirstBackward"/> with the step's gradient (the GEMMs' operand) in bfloat16.</summary>
+        public static void FirstBackwardHalf(GraphBatch batch, GraphBlock block, Tensor grad, Tensor pre, Tensor gradPre, Tensor gradInput)
+        {
+            var h = (int)pre.shape[1];
+            float* g = Pointer(grad), p = Pointer(pre), gi = Pointer(gradInput);
+            var gp = HalfPointer(gradPre);
+            var target = batch.DirectedTarget;
+            for (var e = block.DirectedStart; e < block.DirectedEnd; e++)
+            {
+                var row = (long)e * h;
+                Mask(p + row, g + (long)target[e] * h, gi + row, h);
+                Round(gi + row, gp + row, h);
+            }
+        }
+
+        /// <summary><see cref="StepBackward"/> with the previous step's gradient (the GEMMs' operand) in bfloat16.</summary>
+        public static void StepBackwardHalf(GraphBatch batch, GraphBlock block, Tensor gradExcluding, Tensor previous, Tensor? previousGrad, Tensor gradInput)
+        {
+            var h = (int)previous.shape[1];
+            float* gx = Pointer(gradExcluding), p = Pointer(previous), gi = Pointer(gradInput);
+            var gp = previousGrad is null ? null : HalfPointer(previousGrad);
+            var offsets = batch.IncomingOffsets;
+            var incoming = batch.Incoming;
+            var sum = stackalloc float[h];
+            var masked = stackalloc float[h];
+            for (var a = block.AtomStart; a < block.AtomEnd; a++)
+            {
+                new Span<float>(sum, h).Clear();
+                for (var i = offsets[a]; i < offsets[a + 1]; i++) Accumulate(gx + (long)(incoming[i] ^ 1) * h, sum, h);
+                for (var i = offsets[a]; i < offsets[a + 1]; i++)
+                {
+                    long k = incoming[i];
+                    MaskDifference(p + k * h, sum, gx + (k ^ 1) * h, masked, h);
+                    Accumulate(masked, gi + k * h, h);
+                    if (gp != null) Round(masked, gp + k * h, h);
+                }
+            }
+        }
+
+        /// <summary>
+        /// output = bfloat16(row), rounded to nearest even as torch rounds (NaN stays NaN): the upper 16 bits of
+        /// bits + 0x7FFF + (bit 16 of bits).
+        /// </summary>
+        static void Round(float* row, ushort* output, int h)
+        {
+            var c = 0;
+            var bias = Vector256.Create(0x7FFFu);
+            var one = Vector256.Create(1u);
+            for (; c <= h - 2 * Vector256<float>.Count; c += 2 * Vector256<float>.Count)
+            {
+                var lo = Vector256.Load((uint*)row + c);
+                var hi = Vector256.Load((uint*)row + c + Vector256<float>.Count);
+                lo = (lo + bias + ((lo >> 16) & one)) >> 16;
+                hi = (hi + bias + ((hi >> 16) & one)) >> 16;
+                var loNaN = ~Vector256.Equals(Vector256.Load(row + c), Vector256.Load(row + c)).AsUInt32();
+                var hiNaN = ~Vector256.Equals(Vector256.Load(row + c + Vector256<float>.Count), Vector256.Load(row + c + Vector256<float>.Count)).AsUInt32();
+                lo = Vector256.ConditionalSelect(loNaN, Vector256.Create(0x7FC0u), lo);
+                hi = Vector256.ConditionalSelect(hiNaN, Vector256.Create(0x7FC0u), hi);
+                Vector256.Narrow(lo, hi).Store(output + c);
+            }
+            for (; c < h; c++) output[c] = RoundOne(row[c]);
+        }
+
+        static ushort RoundOne(float value)
+        {
+            if (float.IsNaN(value)) return 0x7FC0;
+            var bits = BitConverter.SingleToUInt32Bits(value);
+            return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+        }
+
+        /// <summary>output = a + float32(half).</summary>
+        static void AddWidened(float* a, ushort* half, float* output, int h)
+        {
+            var c = 0;
+            for (; c <= h - Vector256<ushort>.Count; c += Vector256<ushort>.Count)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Load(half + c));
+                (Vector256.Load(a + c) + (lo << 16).AsSingle()).Store(output + c);
+                (Vector256.Load(a + c + Vector256<float>.Count) + (hi << 16).AsSingle()).Store(output + c + Vector256<float>.Count);
+            }
+            for (; c < h; c++) output[c] = a[c] + BitConverter.UInt32BitsToSingle((uint)half[c] << 16);
         }
 
         /// <summary>sum = Σ_{i ∈ [from, to)} ReLU(p[incoming[i]]) (zero for an empty range).</summary>

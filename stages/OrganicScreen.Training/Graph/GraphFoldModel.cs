@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using OrganicScreen.Core;
 using static TorchSharp.torch;
 
@@ -41,8 +42,10 @@ public sealed record GraphFoldModel(
 
     sealed record WeightMetadata(string Name, int[] Shape);
 
+    // Precision: absent (null) in model cards written before bfloat16 products existed, and for float32 models.
     sealed record Metadata(string Model, int FormatVersion, int Hidden, int Depth, string Aggregation, int[] HeadHidden, double Dropout,
-        int AtomFeatureCount, int BondFeatureCount, string[] TargetNames, ScalerMetadata[] Scalers, WeightMetadata[] Weights);
+        int AtomFeatureCount, int BondFeatureCount, string[] TargetNames, ScalerMetadata[] Scalers, WeightMetadata[] Weights,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Precision = null);
 
     /// <summary>
     /// Writes <c>model.json</c> (shape, targets, scalers, weight names and shapes) and <c>weights.bin</c>
@@ -54,7 +57,7 @@ public sealed record GraphFoldModel(
         var metadata = new Metadata(Kind, FormatVersion, Architecture.Hidden, Architecture.Depth, Architecture.Aggregation.ToLowerInvariant(),
             Architecture.Head.ToArray(), Architecture.Dropout, AtomFeatureCount, BondFeatureCount, TargetNames.ToArray(),
             Scalers.Select(s => new ScalerMetadata(s.Kind.ToString(), s.Shift, s.Scale)).ToArray(),
-            Weights.Select(w => new WeightMetadata(w.Name, w.Shape)).ToArray());
+            Weights.Select(w => new WeightMetadata(w.Name, w.Shape)).ToArray(), Architecture.BFloat16Products ? DmpnnArchitecture.BFloat16 : null);
         ModelFiles.Save(directory, Weights.SelectMany(w => w.Values), metadata);
     }
 
@@ -67,7 +70,7 @@ public sealed record GraphFoldModel(
             throw new InvalidDataException($"{metadataPath}: model kind '{metadata.Model}', expected '{Kind}' (an FCNN fold is loaded with FoldModel.Load).");
         if (metadata.FormatVersion != FormatVersion)
             throw new InvalidDataException($"{metadataPath}: format version {metadata.FormatVersion}, expected {FormatVersion}.");
-        var architecture = new DmpnnArchitecture(metadata.Hidden, metadata.Depth, metadata.Aggregation, metadata.HeadHidden, metadata.Dropout);
+        var architecture = new DmpnnArchitecture(metadata.Hidden, metadata.Depth, metadata.Aggregation, metadata.HeadHidden, metadata.Dropout, metadata.Precision);
         architecture.Validate();
         var targets = metadata.TargetNames.Length;
         if (metadata.Scalers.Length != targets)

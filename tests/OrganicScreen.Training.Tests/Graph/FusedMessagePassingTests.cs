@@ -201,6 +201,120 @@ public class FusedMessagePassingTests
         }
     }
 
+    [Theory]
+    [InlineData(DmpnnArchitecture.Mean, 3)]
+    [InlineData(DmpnnArchitecture.Sum, 2)]
+    public void Bfloat16_products_stay_within_bfloat16_rounding_of_what_the_equations_give(string aggregation, int depth)
+    {
+        var graphs = GraphTestData.Assorted();
+        var architecture = new DmpnnArchitecture(Hidden: 8, Depth: depth, Aggregation: aggregation, HeadHidden: [6], Precision: DmpnnArchitecture.BFloat16);
+        var weights = RandomWeights(architecture, 5, 3, 2, seed: 11);
+        var expected = NaiveForward(graphs, architecture, weights);
+        using var network = DmpnnNetwork.FromWeights(architecture, 5, 3, 2, CPU, weights);
+        network.eval();
+        using var batch = GraphBatch.Create(graphs, CPU);
+        using var _ = no_grad();
+        var y = Values(network.call(batch));
+        var scale = expected.Max(Math.Abs);
+        // bfloat16 keeps 8 significant bits (relative rounding 2⁻⁹ per operand and product): a few parts in a
+        // thousand of the output's scale after three products, far below 1e-5 only by accident.
+        for (var i = 0; i < expected.Length; i++) y[i].ShouldBe((float)expected[i], 0.02f * (float)scale, $"output {i}");
+        y.Select((v, i) => Math.Abs(v - expected[i])).Max().ShouldBeGreaterThan(1e-5, "the products ran in bfloat16, not float32");
+    }
+
+    [Fact]
+    public void Bfloat16_products_follow_float32_in_value_and_gradient_fused_or_not()
+    {
+        var rng = new SplitMix64(31);
+        var molecules = new List<TestMolecule>();
+        for (var m = 0; m < 60; m++)
+        {
+            var n = 2 + rng.NextInt(9);
+            var edges = Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).ToList();
+            if (n >= 5) edges.Add((0, n - 1));
+            molecules.Add(GraphTestData.Random(ref rng, n, edges.Distinct().ToArray(), 7, 4));
+        }
+        var graphs = GraphTestData.Build(7, 4, [.. molecules]);
+        var single = new DmpnnArchitecture(Hidden: 32, Depth: 3, HeadHidden: [8]);
+        var half = single with { Precision = DmpnnArchitecture.BFloat16 };
+        using var reference = DmpnnNetwork.Create(single, 7, 4, 2, CPU, seed: 5);
+        using var network = DmpnnNetwork.FromWeights(half, 7, 4, 2, CPU, reference.Snapshot());
+        using var batch = GraphBatch.Create(graphs, CPU);
+        using var generator = new Generator(1, CPU);
+        using var projection = randn([batch.Atoms, single.Hidden], generator: generator);
+
+        (float[] Output, float[][] Gradients) Run(DmpnnNetwork net, bool fused)
+        {
+            using var scope = NewDisposeScope();
+            net.train();
+            foreach (var w in net.Weights) w.grad?.zero_();
+            var hidden = net.AtomHiddens(batch, fused);
+            hidden.mul(projection).sum().backward();
+            return (Values(hidden), net.TrainedWeights.Take(4).Select(w => Values(w.grad!)).ToArray());
+        }
+
+        // Outputs elementwise within 2 % of their scale. Gradients as directions: a ReLU whose pre-activation sits near
+        // zero may switch under bfloat16 rounding and move single elements by whole terms, but the gradient vector
+        // must point the same way (cosine ≥ 0.995) with the same length (within 2 %): that is what the optimiser uses.
+        static void Close((float[] Output, float[][] Gradients) actual, (float[] Output, float[][] Gradients) expected)
+        {
+            var scale = expected.Output.Max(Math.Abs);
+            for (var i = 0; i < expected.Output.Length; i++) actual.Output[i].ShouldBe(expected.Output[i], 0.02f * scale, $"output {i}");
+            for (var p = 0; p < expected.Gradients.Length; p++)
+            {
+                double dot = 0, a2 = 0, e2 = 0;
+                for (var i = 0; i < expected.Gradients[p].Length; i++)
+                {
+                    double a = actual.Gradients[p][i], e = expected.Gradients[p][i];
+                    dot += a * e;
+                    a2 += a * a;
+                    e2 += e * e;
+                }
+                (dot / Math.Sqrt(a2 * e2)).ShouldBeGreaterThan(0.995, $"parameter {p}: gradient direction");
+                Math.Sqrt(a2 / e2).ShouldBe(1.0, 0.02, $"parameter {p}: gradient length");
+            }
+        }
+
+        var float32 = Run(reference, fused: true);
+        var fused = Run(network, fused: true);
+        var tensor = Run(network, fused: false);
+        Close(fused, float32);
+        Close(tensor, float32);
+        fused.Output.Zip(float32.Output, (a, b) => Math.Abs(a - b)).Max().ShouldBeGreaterThan(1e-4f, "bfloat16 products differ from float32 ones");
+        // Fused and tensor formulations in bfloat16 round the same products the same way (sums apart).
+        for (var i = 0; i < fused.Output.Length; i++) fused.Output[i].ShouldBe(tensor.Output[i], 1e-5f + 1e-5f * Math.Abs(tensor.Output[i]));
+        Run(network, fused: true).Output.ShouldBe(fused.Output);   // still deterministic
+    }
+
+    [Fact]
+    public void A_bfloat16_model_card_says_so_and_a_float32_card_is_unchanged()
+    {
+        var dir = Directory.CreateTempSubdirectory("os-bf16").FullName;
+        try
+        {
+            foreach (var precision in new string?[] { null, DmpnnArchitecture.BFloat16 })
+            {
+                var architecture = new DmpnnArchitecture(Hidden: 4, Depth: 2, HeadHidden: [3], Precision: precision);
+                using var network = DmpnnNetwork.Create(architecture, 5, 3, 2, CPU, seed: 2);
+                var model = new GraphFoldModel(architecture, 5, 3, ["ie", "ea"], [new TargetScaler(TargetScaling.Standard, 0, 1), new TargetScaler(TargetScaling.Standard, 0, 1)], network.Snapshot());
+                var folder = Path.Combine(dir, precision ?? "float32");
+                model.Save(folder);
+                var card = File.ReadAllText(Path.Combine(folder, "model.json"));
+                card.Contains("bfloat16").ShouldBe(precision is not null, card);
+                card.Contains("Precision").ShouldBe(precision is not null, card);
+                var loaded = GraphFoldModel.Load(folder);
+                loaded.Architecture.ShouldBe(architecture);
+                loaded.Architecture.BFloat16Products.ShouldBe(precision is not null);
+            }
+            new DmpnnArchitecture(Precision: "float32").ShouldBe(new DmpnnArchitecture());
+            Should.Throw<ArgumentException>(() => new DmpnnArchitecture(Precision: "float16").Validate()).Message.ShouldContain("bfloat16");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void Fused_message_passing_is_used_on_the_cpu_except_for_dropout_in_training()
     {
