@@ -23,11 +23,12 @@ public sealed record DmpnnArchitecture(
     public const string Float32 = "float32";
 
     /// <summary>
-    /// The encoder's products (W_i's atom block, W_h at every step, W_o; forward and backward) take bfloat16 operands
-    /// and round their result to bfloat16 before it is added in float32; the bond block of W_i (14 columns), the
-    /// head, sums, ReLU, readout, loss and optimiser stay float32 (mixed precision, as torch.autocast does on the
-    /// CPU). CPUs with AVX512-BF16 or AMX run these products several times faster; the results differ from float32
-    /// by bfloat16 rounding, so the precision is part of the model (its key and model card).
+    /// The message-passing products with W_h (forward, and both backward products) take bfloat16 operands and round
+    /// their result to bfloat16 before it is added in float32; W_i, W_o, the head, sums, ReLU, readout, loss and
+    /// optimiser stay float32 (mixed precision, as torch.autocast does on the CPU). W_h's products are most of the
+    /// FLOPs, and CPUs with AVX512-BF16 or AMX run them several times faster (measured: bfloat16 W_o and W_i products
+    /// as well gained nothing, their conversions costing what the GEMMs saved). The results differ from float32 by
+    /// bfloat16 rounding, so the precision is part of the model (its key and model card).
     /// </summary>
     public const string BFloat16 = "bfloat16";
 

@@ -207,9 +207,7 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         // computes no gradient for the atom-feature columns of the input (x_a is data).
         var fa = AtomFeatureCount;
         var wo = W_o.weight!;
-        var hidden = Architecture.BFloat16Products
-            ? HalfProduct(incoming, wo.narrow(1, fa, Architecture.Hidden).t()).add_(HalfProduct(batch.AtomFeatures, wo.narrow(1, 0, fa).t())).add_(W_o.bias!)
-            : addmm(addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1), batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
+        var hidden = addmm(addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1), batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
         return Dropout(nn.functional.relu(hidden));
     }
 
@@ -238,9 +236,7 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         batch.AtomFeatures.device_type == DeviceType.CPU && (!training || Architecture.Dropout <= 0);
 
     /// <summary>[atoms, hidden] x_a W_iᵃᵗᵒᵐᵀ: the atom block of W_i [x_a ‖ x_ab] (see the class summary).</summary>
-    Tensor AtomInput(GraphBatch batch) => Architecture.BFloat16Products
-        ? HalfProduct(batch.AtomFeatures, W_i.weight!.narrow(1, 0, AtomFeatureCount).t())
-        : batch.AtomFeatures.matmul(W_i.weight!.narrow(1, 0, AtomFeatureCount).t());
+    Tensor AtomInput(GraphBatch batch) => batch.AtomFeatures.matmul(W_i.weight!.narrow(1, 0, AtomFeatureCount).t());
 
     /// <summary>[bonds, hidden] x_ab W_iᵇᵒⁿᵈᵀ, zeros without bond features.</summary>
     Tensor BondInput(GraphBatch batch) => batch.BondFeatures.matmul(W_i.weight!.narrow(1, AtomFeatureCount, BondFeatureCount).t());
