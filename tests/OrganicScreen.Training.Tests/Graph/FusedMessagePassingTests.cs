@@ -287,6 +287,19 @@ public class FusedMessagePassingTests
     }
 
     [Fact]
+    public void Cpu_flags_say_whether_bfloat16_is_multiplied_in_hardware()
+    {
+        const string sapphire = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n\nprocessor\t: 1\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n";
+        const string skylake = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512bw avx512_vnni\n";
+        const string amxOnly = "flags\t\t: fpu avx2 amx_bf16\n";
+        CpuFeatures.BFloat16From(sapphire).ShouldBe(true);
+        CpuFeatures.BFloat16From(skylake).ShouldBe(false);
+        CpuFeatures.BFloat16From(amxOnly).ShouldBe(true);
+        CpuFeatures.BFloat16From(sapphire + skylake).ShouldBe(false);   // every CPU must have it
+        CpuFeatures.BFloat16From("model name\t: unknown\n").ShouldBeNull();
+    }
+
+    [Fact]
     public void A_bfloat16_model_card_says_so_and_a_float32_card_is_unchanged()
     {
         var dir = Directory.CreateTempSubdirectory("os-bf16").FullName;
