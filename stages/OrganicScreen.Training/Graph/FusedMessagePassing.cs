@@ -258,13 +258,13 @@ internal static class FusedMessagePassing
             var steps = Enumerable.Range(0, depth).Select(t => pre[t]).ToArray();
             var gradSteps = Enumerable.Range(0, depth - 1).Select(t => gradPre[t]).ToArray();
             using var w = Half(weightH);
-            Blocks.Run(batch, block => Kernels.FirstBackwardHalf(batch, block, grad, steps[depth - 1], gradSteps[depth - 2], gradInput));
+            Blocks.Run(batch, block => Kernels.FirstBackward(batch, block, grad, steps[depth - 1], new Kernels.HalfRows(gradSteps[depth - 2]), gradInput));
             for (var step = depth - 1; step >= 1; step--)
             {
                 using var product = gradSteps[step - 1].mm(w);
                 Blocks.Run(batch, block => Kernels.Widen(block, product, gradExcluding));
                 var (previous, previousGrad) = (steps[step - 1], step > 1 ? gradSteps[step - 2] : null);
-                Blocks.Run(batch, block => Kernels.StepBackwardHalf(batch, block, gradExcluding, previous, previousGrad, gradInput));
+                Blocks.Run(batch, block => Kernels.StepBackward(batch, block, gradExcluding, previous, new Kernels.HalfRows(previousGrad), gradInput));
             }
             Blocks.Run(batch, block => Kernels.InputBackward(batch, block, gradInput, gradAtom, gradBond));
             foreach (var t in steps.Concat(gradSteps)) t.Dispose();
@@ -409,16 +409,20 @@ internal static class FusedMessagePassing
         /// Backward of <see cref="Incoming"/> and the last ReLU: g(e) = [pre(e) &gt; 0]·grad[tgt e], written to
         /// <paramref name="gradPre"/> (when the last step has a W_h product) and to <paramref name="gradInput"/>.
         /// </summary>
-        public static void FirstBackward(GraphBatch batch, GraphBlock block, Tensor grad, Tensor pre, Tensor? gradPre, Tensor gradInput)
+        public static void FirstBackward(GraphBatch batch, GraphBlock block, Tensor grad, Tensor pre, Tensor? gradPre, Tensor gradInput) =>
+            FirstBackward(batch, block, grad, pre, new FloatRows(gradPre), gradInput);
+
+        /// <summary><see cref="FirstBackward(GraphBatch, GraphBlock, Tensor, Tensor, Tensor?, Tensor)"/> storing the step's gradient through <paramref name="gradPre"/>.</summary>
+        public static void FirstBackward<TRows>(GraphBatch batch, GraphBlock block, Tensor grad, Tensor pre, TRows gradPre, Tensor gradInput) where TRows : struct, IRows
         {
             var h = (int)pre.shape[1];
-            float* g = Pointer(grad), p = Pointer(pre), gp = gradPre is null ? null : Pointer(gradPre), gi = Pointer(gradInput);
+            float* g = Pointer(grad), p = Pointer(pre), gi = Pointer(gradInput);
             var target = batch.DirectedTarget;
             for (var e = block.DirectedStart; e < block.DirectedEnd; e++)
             {
                 var row = (long)e * h;
                 Mask(p + row, g + (long)target[e] * h, gi + row, h);
-                if (gp != null) new ReadOnlySpan<float>(gi + row, h).CopyTo(new Span<float>(gp + row, h));
+                gradPre.Store(gi + row, e, h);
             }
         }
 
@@ -427,10 +431,14 @@ internal static class FusedMessagePassing
         /// g(k) = [previous(k) &gt; 0]·(s(tgt k) − gx(rev k)), written to <paramref name="previousGrad"/> (when that step
         /// has a W_h product) and added to <paramref name="gradInput"/>.
         /// </summary>
-        public static void StepBackward(GraphBatch batch, GraphBlock block, Tensor gradExcluding, Tensor previous, Tensor? previousGrad, Tensor gradInput)
+        public static void StepBackward(GraphBatch batch, GraphBlock block, Tensor gradExcluding, Tensor previous, Tensor? previousGrad, Tensor gradInput) =>
+            StepBackward(batch, block, gradExcluding, previous, new FloatRows(previousGrad), gradInput);
+
+        /// <summary><see cref="StepBackward(GraphBatch, GraphBlock, Tensor, Tensor, Tensor?, Tensor)"/> storing the previous step's gradient through <paramref name="previousGrad"/>.</summary>
+        public static void StepBackward<TRows>(GraphBatch batch, GraphBlock block, Tensor gradExcluding, Tensor previous, TRows previousGrad, Tensor gradInput) where TRows : struct, IRows
         {
             var h = (int)previous.shape[1];
-            float* gx = Pointer(gradExcluding), p = Pointer(previous), gp = previousGrad is null ? null : Pointer(previousGrad), gi = Pointer(gradInput);
+            float* gx = Pointer(gradExcluding), p = Pointer(previous), gi = Pointer(gradInput);
             var offsets = batch.IncomingOffsets;
             var incoming = batch.Incoming;
             var sum = stackalloc float[h];
@@ -444,7 +452,7 @@ internal static class FusedMessagePassing
                     long k = incoming[i];
                     MaskDifference(p + k * h, sum, gx + (k ^ 1) * h, masked, h);
                     Accumulate(masked, gi + k * h, h);
-                    if (gp != null) new ReadOnlySpan<float>(masked, h).CopyTo(new Span<float>(gp + k * h, h));
+                    previousGrad.Store(masked, k, h);
                 }
             }
         }
@@ -465,6 +473,34 @@ internal static class FusedMessagePassing
         }
 
         static ushort* HalfPointer(Tensor t) => (ushort*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+
+        /// <summary>Where a backward kernel keeps a step's gradient rows for the GEMMs (a struct: calls are inlined, not virtual).</summary>
+        public interface IRows
+        {
+            void Store(float* row, long index, int h);
+        }
+
+        /// <summary>Float32 rows of a tensor, or nowhere when it is null.</summary>
+        public readonly struct FloatRows(Tensor? rows) : IRows
+        {
+            readonly float* _rows = rows is null ? null : Pointer(rows);
+
+            public void Store(float* row, long index, int h)
+            {
+                if (_rows != null) new ReadOnlySpan<float>(row, h).CopyTo(new Span<float>(_rows + index * h, h));
+            }
+        }
+
+        /// <summary>Bfloat16 rows of a tensor (rounded to nearest even), or nowhere when it is null.</summary>
+        public readonly struct HalfRows(Tensor? rows) : IRows
+        {
+            readonly ushort* _rows = rows is null ? null : HalfPointer(rows);
+
+            public void Store(float* row, long index, int h)
+            {
+                if (_rows != null) Round(row, _rows + index * h, h);
+            }
+        }
 
         /// <summary><see cref="ExcludingReverse"/> writing only excluding, in bfloat16.</summary>
         public static void ExcludingReverseHalf(GraphBatch batch, GraphBlock block, Tensor previous, Tensor excluding)
@@ -506,45 +542,6 @@ internal static class FusedMessagePassing
             var zero = stackalloc float[h];
             new Span<float>(zero, h).Clear();
             for (long e = block.DirectedStart; e < block.DirectedEnd; e++) AddWidened(zero, q + e * h, o + e * h, h);
-        }
-
-        /// <summary><see cref="FirstBackward"/> with the step's gradient (the GEMMs' operand) in bfloat16.</summary>
-        public static void FirstBackwardHalf(GraphBatch batch, GraphBlock block, Tensor grad, Tensor pre, Tensor gradPre, Tensor gradInput)
-        {
-            var h = (int)pre.shape[1];
-            float* g = Pointer(grad), p = Pointer(pre), gi = Pointer(gradInput);
-            var gp = HalfPointer(gradPre);
-            var target = batch.DirectedTarget;
-            for (var e = block.DirectedStart; e < block.DirectedEnd; e++)
-            {
-                var row = (long)e * h;
-                Mask(p + row, g + (long)target[e] * h, gi + row, h);
-                Round(gi + row, gp + row, h);
-            }
-        }
-
-        /// <summary><see cref="StepBackward"/> with the previous step's gradient (the GEMMs' operand) in bfloat16.</summary>
-        public static void StepBackwardHalf(GraphBatch batch, GraphBlock block, Tensor gradExcluding, Tensor previous, Tensor? previousGrad, Tensor gradInput)
-        {
-            var h = (int)previous.shape[1];
-            float* gx = Pointer(gradExcluding), p = Pointer(previous), gi = Pointer(gradInput);
-            var gp = previousGrad is null ? null : HalfPointer(previousGrad);
-            var offsets = batch.IncomingOffsets;
-            var incoming = batch.Incoming;
-            var sum = stackalloc float[h];
-            var masked = stackalloc float[h];
-            for (var a = block.AtomStart; a < block.AtomEnd; a++)
-            {
-                new Span<float>(sum, h).Clear();
-                for (var i = offsets[a]; i < offsets[a + 1]; i++) Accumulate(gx + (long)(incoming[i] ^ 1) * h, sum, h);
-                for (var i = offsets[a]; i < offsets[a + 1]; i++)
-                {
-                    long k = incoming[i];
-                    MaskDifference(p + k * h, sum, gx + (k ^ 1) * h, masked, h);
-                    Accumulate(masked, gi + k * h, h);
-                    if (gp != null) Round(masked, gp + k * h, h);
-                }
-            }
         }
 
         /// <summary>

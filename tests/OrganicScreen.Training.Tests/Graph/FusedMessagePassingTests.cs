@@ -136,16 +136,21 @@ public class FusedMessagePassingTests
     [InlineData(DmpnnArchitecture.Mean, 1)]
     public void A_batch_of_assorted_molecules_gives_what_the_equations_give(string aggregation, int depth)
     {
+        var (y, expected) = NetworkAndEquations(new DmpnnArchitecture(Hidden: 8, Depth: depth, Aggregation: aggregation, HeadHidden: [6]));
+        for (var i = 0; i < expected.Length; i++) y[i].ShouldBe((float)expected[i], 1e-5f, $"output {i}");
+    }
+
+    /// <summary>The network's eval-mode output on the assorted molecules, and what <see cref="NaiveForward"/> gives with the same weights.</summary>
+    static (float[] Network, double[] Equations) NetworkAndEquations(DmpnnArchitecture architecture)
+    {
         var graphs = GraphTestData.Assorted();
-        var architecture = new DmpnnArchitecture(Hidden: 8, Depth: depth, Aggregation: aggregation, HeadHidden: [6]);
         var weights = RandomWeights(architecture, 5, 3, 2, seed: 11);
         var expected = NaiveForward(graphs, architecture, weights);
         using var network = DmpnnNetwork.FromWeights(architecture, 5, 3, 2, CPU, weights);
         network.eval();
         using var batch = GraphBatch.Create(graphs, CPU);
         using var _ = no_grad();
-        var y = Values(network.call(batch));
-        for (var i = 0; i < expected.Length; i++) y[i].ShouldBe((float)expected[i], 1e-5f, $"output {i}");
+        return (Values(network.call(batch)), expected);
     }
 
     [Theory]
@@ -206,15 +211,7 @@ public class FusedMessagePassingTests
     [InlineData(DmpnnArchitecture.Sum, 2)]
     public void Bfloat16_products_stay_within_bfloat16_rounding_of_what_the_equations_give(string aggregation, int depth)
     {
-        var graphs = GraphTestData.Assorted();
-        var architecture = new DmpnnArchitecture(Hidden: 8, Depth: depth, Aggregation: aggregation, HeadHidden: [6], Precision: DmpnnArchitecture.BFloat16);
-        var weights = RandomWeights(architecture, 5, 3, 2, seed: 11);
-        var expected = NaiveForward(graphs, architecture, weights);
-        using var network = DmpnnNetwork.FromWeights(architecture, 5, 3, 2, CPU, weights);
-        network.eval();
-        using var batch = GraphBatch.Create(graphs, CPU);
-        using var _ = no_grad();
-        var y = Values(network.call(batch));
+        var (y, expected) = NetworkAndEquations(new DmpnnArchitecture(Hidden: 8, Depth: depth, Aggregation: aggregation, HeadHidden: [6], Precision: DmpnnArchitecture.BFloat16));
         var scale = expected.Max(Math.Abs);
         // bfloat16 keeps 8 significant bits (relative rounding 2⁻⁹ per operand and product): a few parts in a
         // thousand of the output's scale after three products, far below 1e-5 only by accident.
