@@ -71,6 +71,24 @@ public class GraphTrainingTests
     }
 
     [Fact]
+    public void Bfloat16_products_train_deterministically_and_learn_what_float32_learns()
+    {
+        // Dropout 0: the CPU's fused message passing, where the bfloat16 path has its own kernels and whole-batch GEMMs.
+        var data = GraphTestData.Countable(400, seed: 6);
+        var fold = Folds.Create(data.Rows, 5, 1)[0];
+        var settings = GraphTestData.Quick(epochs: 25, batch: 32, learningRate: 0.003);
+        var single = GraphFoldTrainer.Train(data, fold, Small with { Depth = 2 }, settings);
+        var half = Small with { Depth = 2, Precision = DmpnnArchitecture.BFloat16 };
+        var a = GraphFoldTrainer.Train(data, fold, half, settings);
+        var b = GraphFoldTrainer.Train(data, fold, half, settings);
+        a.Curve.Select(c => c.TrainLoss).ShouldBe(b.Curve.Select(c => c.TrainLoss));
+        a.ValidationPredictions.ShouldBe(b.ValidationPredictions);
+        a.Curve.Select(c => c.TrainLoss).ShouldNotBe(single.Curve.Select(c => c.TrainLoss));
+        for (var t = 0; t < 2; t++)
+            a.BestValidationMae[t].ShouldBeLessThan(1.5 * single.BestValidationMae[t] + 0.02, $"{data.TargetNames[t]}: float32 {single.BestValidationMae[t]:F3}");
+    }
+
+    [Fact]
     public void Patience_stops_early_but_keeps_the_best_epoch()
     {
         var data = GraphTestData.Countable(60, seed: 8);
