@@ -188,7 +188,6 @@ internal static class FusedMessagePassing
     /// </summary>
     static class BFloat16Steps
     {
-
         static Tensor Half(Tensor weight)
         {
             using var detached = weight.detach();
