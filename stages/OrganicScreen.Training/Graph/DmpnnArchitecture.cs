@@ -6,7 +6,7 @@ namespace OrganicScreen.Training.Graph;
 /// Shape of a directed message-passing network (Chemprop v1 defaults): hidden size of messages and atom states,
 /// message-passing depth (W_i counts as step 1, so depth 3 means two shared W_h updates), molecule readout
 /// ("mean" or "sum" over atoms), hidden sizes of the feed-forward head, dropout used in encoder and head, and the
-/// precision of the encoder's matrix products (<see cref="Precision"/>; null is float32).
+/// precision of the message-passing (W_h) products (<see cref="Precision"/>; null is float32).
 /// </summary>
 public sealed record DmpnnArchitecture(
     int Hidden = 300,
@@ -32,7 +32,7 @@ public sealed record DmpnnArchitecture(
     /// </summary>
     public const string BFloat16 = "bfloat16";
 
-    /// <summary>Whether the encoder multiplies in bfloat16 (<see cref="BFloat16"/>).</summary>
+    /// <summary>Whether the W_h products run in bfloat16 (<see cref="BFloat16"/>).</summary>
     public bool BFloat16Products => string.Equals(Precision, BFloat16, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>

@@ -538,9 +538,20 @@ internal static class FusedMessagePassing
             var h = (int)output.shape[1];
             var q = HalfPointer(product);
             var o = Pointer(output);
-            var zero = stackalloc float[h];
-            new Span<float>(zero, h).Clear();
-            for (long e = block.DirectedStart; e < block.DirectedEnd; e++) AddWidened(zero, q + e * h, o + e * h, h);
+            for (long e = block.DirectedStart; e < block.DirectedEnd; e++) Widened(q + e * h, o + e * h, h);
+        }
+
+        /// <summary>output = float32(half): bfloat16 is the upper half of a float32, so widening is exact.</summary>
+        static void Widened(ushort* half, float* output, int h)
+        {
+            var c = 0;
+            for (; c <= h - Vector256<ushort>.Count; c += Vector256<ushort>.Count)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Load(half + c));
+                (lo << 16).AsSingle().Store(output + c);
+                (hi << 16).AsSingle().Store(output + c + Vector256<float>.Count);
+            }
+            for (; c < h; c++) output[c] = BitConverter.UInt32BitsToSingle((uint)half[c] << 16);
         }
 
         /// <summary>
