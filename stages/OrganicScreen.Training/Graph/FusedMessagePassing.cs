@@ -194,28 +194,35 @@ internal static class FusedMessagePassing
             return detached.to(ScalarType.BFloat16);
         }
 
+        /// <summary>
+        /// Forward only. No step's pre-activations are stored: the next step and the readout read them as
+        /// P⁰ + the bfloat16 product (<see cref="Kernels.InputPlusProduct"/>, the same float32 sum
+        /// <see cref="Kernels.AddHalf"/> writes in training), which saves writing and reading back a
+        /// [directed bonds, hidden] float32 tensor per step.
+        /// </summary>
         public static Tensor Inference(Tensor atomInput, Tensor bondInput, Tensor weightH, GraphBatch batch, int depth)
         {
             var hidden = atomInput.shape[1];
             var output = empty(batch.Atoms, hidden);
             using var input = empty(batch.DirectedBonds, hidden);
-            using var a = empty(batch.DirectedBonds, hidden);
-            using var b = empty(depth > 2 ? batch.DirectedBonds : 0, hidden);
             using var excluding = zeros([Padded(batch.DirectedBonds), hidden], ScalarType.BFloat16);
             using var w = Half(weightH);
             using var wT = w.t();
-            Blocks.Run(batch, block => Kernels.Input(batch, block, atomInput, bondInput, input));
-            var previous = input;
-            for (var step = 1; step < depth; step++)
+            Blocks.Run(batch, block =>
             {
-                var next = step % 2 == 1 ? a : b;
-                var from = previous;
-                Blocks.Run(batch, block => Kernels.ExcludingReverseHalf(batch, block, from, excluding));
-                using var product = excluding.mm(wT);
-                Blocks.Run(batch, block => Kernels.AddHalf(block, input, product, next));
-                previous = next;
+                Kernels.Input(batch, block, atomInput, bondInput, input);
+                Kernels.ExcludingReverseHalf(batch, block, new Kernels.Stored(input), excluding);
+            });
+            var product = excluding.mm(wT);
+            for (var step = 2; step < depth; step++)
+            {
+                var previous = product;
+                Blocks.Run(batch, block => Kernels.ExcludingReverseHalf(batch, block, new Kernels.InputPlusProduct(input, previous), excluding));
+                product = excluding.mm(wT);
+                previous.Dispose();
             }
-            Blocks.Run(batch, block => Kernels.Incoming(batch, block, previous, output));
+            Blocks.Run(batch, block => Kernels.Incoming(batch, block, new Kernels.InputPlusProduct(input, product), output));
+            product.Dispose();
             return output;
         }
 
@@ -395,13 +402,16 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>output(a) = Σ_{k→a} ReLU(pre(k)).</summary>
-        public static void Incoming(GraphBatch batch, GraphBlock block, Tensor pre, Tensor output)
+        public static void Incoming(GraphBatch batch, GraphBlock block, Tensor pre, Tensor output) => Incoming(batch, block, new Stored(pre), output);
+
+        /// <summary><see cref="Incoming(GraphBatch, GraphBlock, Tensor, Tensor)"/> reading the pre-activations through <paramref name="pre"/>.</summary>
+        public static void Incoming<TPre>(GraphBatch batch, GraphBlock block, TPre pre, Tensor output) where TPre : struct, IPreActivations
         {
-            var h = (int)pre.shape[1];
-            float* p = Pointer(pre), o = Pointer(output);
+            var h = (int)output.shape[1];
+            var o = Pointer(output);
             var offsets = batch.IncomingOffsets;
             var incoming = batch.Incoming;
-            for (var a = block.AtomStart; a < block.AtomEnd; a++) SumRelu(p, incoming, offsets[a], offsets[a + 1], o + (long)a * h, h);
+            for (var a = block.AtomStart; a < block.AtomEnd; a++) SumRelu(pre, incoming, offsets[a], offsets[a + 1], o + (long)a * h, h);
         }
 
         /// <summary>
@@ -502,10 +512,13 @@ internal static class FusedMessagePassing
         }
 
         /// <summary><see cref="ExcludingReverse"/> writing only excluding, in bfloat16.</summary>
-        public static void ExcludingReverseHalf(GraphBatch batch, GraphBlock block, Tensor previous, Tensor excluding)
+        public static void ExcludingReverseHalf(GraphBatch batch, GraphBlock block, Tensor previous, Tensor excluding) =>
+            ExcludingReverseHalf(batch, block, new Stored(previous), excluding);
+
+        /// <summary><see cref="ExcludingReverseHalf(GraphBatch, GraphBlock, Tensor, Tensor)"/> reading the previous step through <paramref name="previous"/>.</summary>
+        public static void ExcludingReverseHalf<TPre>(GraphBatch batch, GraphBlock block, TPre previous, Tensor excluding) where TPre : struct, IPreActivations
         {
-            var h = (int)previous.shape[1];
-            float* p = Pointer(previous);
+            var h = (int)excluding.shape[1];
             var ex = HalfPointer(excluding);
             var offsets = batch.IncomingOffsets;
             var incoming = batch.Incoming;
@@ -513,13 +526,77 @@ internal static class FusedMessagePassing
             var row = stackalloc float[h];
             for (var a = block.AtomStart; a < block.AtomEnd; a++)
             {
-                SumRelu(p, incoming, offsets[a], offsets[a + 1], sum, h);
+                SumRelu(previous, incoming, offsets[a], offsets[a + 1], sum, h);
                 for (var i = offsets[a]; i < offsets[a + 1]; i++)
                 {
                     var k = incoming[i];
-                    SubtractRelu(sum, p + (long)k * h, row, h);
+                    previous.SubtractRelu(sum, k, row, h);
                     Round(row, ex + (long)(k ^ 1) * h, h);
                 }
+            }
+        }
+
+        /// <summary>
+        /// A step's messages before their ReLU, read row by row (a struct: calls are inlined, not virtual). Adding
+        /// and subtracting ReLU rows is all the message-passing kernels do with them.
+        /// </summary>
+        public interface IPreActivations
+        {
+            /// <summary>sum += ReLU(P(k)).</summary>
+            void AddRelu(long k, float* sum, int h);
+
+            /// <summary>output = sum − ReLU(P(k)).</summary>
+            void SubtractRelu(float* sum, long k, float* output, int h);
+        }
+
+        /// <summary>Pre-activations stored as a float32 tensor.</summary>
+        public readonly struct Stored(Tensor pre) : IPreActivations
+        {
+            readonly float* _pre = Pointer(pre);
+            readonly int _h = (int)pre.shape[1];
+
+            public void AddRelu(long k, float* sum, int h) => AccumulateRelu(_pre + k * _h, sum, h);
+
+            public void SubtractRelu(float* sum, long k, float* output, int h) => Kernels.SubtractRelu(sum, _pre + k * _h, output, h);
+        }
+
+        /// <summary>P(k) = input(k) + float32(product(k)): a step's pre-activations never written out (inference).</summary>
+        public readonly struct InputPlusProduct(Tensor input, Tensor product) : IPreActivations
+        {
+            readonly float* _input = Pointer(input);
+            readonly ushort* _product = HalfPointer(product);
+            readonly int _h = (int)input.shape[1];
+
+            public void AddRelu(long k, float* sum, int h)
+            {
+                float* x = _input + k * _h;
+                var q = _product + k * _h;
+                var c = 0;
+                for (; c <= h - Vector256<ushort>.Count; c += Vector256<ushort>.Count)
+                {
+                    var (lo, hi) = Vector256.Widen(Vector256.Load(q + c));
+                    var pLo = Vector256.Load(x + c) + (lo << 16).AsSingle();
+                    var pHi = Vector256.Load(x + c + Vector256<float>.Count) + (hi << 16).AsSingle();
+                    (Vector256.Load(sum + c) + Vector256.Max(pLo, Vector256<float>.Zero)).Store(sum + c);
+                    (Vector256.Load(sum + c + Vector256<float>.Count) + Vector256.Max(pHi, Vector256<float>.Zero)).Store(sum + c + Vector256<float>.Count);
+                }
+                for (; c < h; c++) sum[c] += MathF.Max(x[c] + BitConverter.UInt32BitsToSingle((uint)q[c] << 16), 0);
+            }
+
+            public void SubtractRelu(float* sum, long k, float* output, int h)
+            {
+                float* x = _input + k * _h;
+                var q = _product + k * _h;
+                var c = 0;
+                for (; c <= h - Vector256<ushort>.Count; c += Vector256<ushort>.Count)
+                {
+                    var (lo, hi) = Vector256.Widen(Vector256.Load(q + c));
+                    var pLo = Vector256.Load(x + c) + (lo << 16).AsSingle();
+                    var pHi = Vector256.Load(x + c + Vector256<float>.Count) + (hi << 16).AsSingle();
+                    (Vector256.Load(sum + c) - Vector256.Max(pLo, Vector256<float>.Zero)).Store(output + c);
+                    (Vector256.Load(sum + c + Vector256<float>.Count) - Vector256.Max(pHi, Vector256<float>.Zero)).Store(output + c + Vector256<float>.Count);
+                }
+                for (; c < h; c++) output[c] = sum[c] - MathF.Max(x[c] + BitConverter.UInt32BitsToSingle((uint)q[c] << 16), 0);
             }
         }
 
@@ -602,14 +679,23 @@ internal static class FusedMessagePassing
         static void SumRelu(float* p, int[] incoming, int from, int to, float* sum, int h)
         {
             new Span<float>(sum, h).Clear();
-            for (var i = from; i < to; i++)
-            {
-                var row = p + (long)incoming[i] * h;
-                var c = 0;
-                for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
-                    (Vector256.Load(sum + c) + Vector256.Max(Vector256.Load(row + c), Vector256<float>.Zero)).Store(sum + c);
-                for (; c < h; c++) sum[c] += MathF.Max(row[c], 0);
-            }
+            for (var i = from; i < to; i++) AccumulateRelu(p + (long)incoming[i] * h, sum, h);
+        }
+
+        /// <summary><see cref="SumRelu(float*, int[], int, int, float*, int)"/> reading the rows through <paramref name="pre"/>.</summary>
+        static void SumRelu<TPre>(TPre pre, int[] incoming, int from, int to, float* sum, int h) where TPre : struct, IPreActivations
+        {
+            new Span<float>(sum, h).Clear();
+            for (var i = from; i < to; i++) pre.AddRelu(incoming[i], sum, h);
+        }
+
+        /// <summary>sum += ReLU(row).</summary>
+        static void AccumulateRelu(float* row, float* sum, int h)
+        {
+            var c = 0;
+            for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
+                (Vector256.Load(sum + c) + Vector256.Max(Vector256.Load(row + c), Vector256<float>.Zero)).Store(sum + c);
+            for (; c < h; c++) sum[c] += MathF.Max(row[c], 0);
         }
 
         /// <summary>output = sum − ReLU(row).</summary>

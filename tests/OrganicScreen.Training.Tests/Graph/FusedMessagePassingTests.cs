@@ -219,6 +219,42 @@ public class FusedMessagePassingTests
         y.Select((v, i) => Math.Abs(v - expected[i])).Max().ShouldBeGreaterThan(1e-5, "the products ran in bfloat16, not float32");
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    public void Bfloat16_inference_gives_the_training_forward_bit_for_bit(int depth)
+    {
+        // Inference keeps no step's pre-activations (it reads P⁰ + the bfloat16 product again); the training forward
+        // stores them. The float32 arithmetic is the same, so the outputs must be too.
+        var rng = new SplitMix64(47);
+        var molecules = new List<TestMolecule>();
+        for (var m = 0; m < 40; m++)
+        {
+            var n = 2 + rng.NextInt(11);
+            var edges = Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).ToList();
+            if (n >= 6) edges.Add((1, n - 1));
+            molecules.Add(GraphTestData.Random(ref rng, n, edges.Distinct().ToArray(), 7, 4));
+        }
+        var graphs = GraphTestData.Build(7, 4, [.. molecules]);
+        using var network = DmpnnNetwork.Create(new DmpnnArchitecture(Hidden: 24, Depth: depth, HeadHidden: [8], Precision: DmpnnArchitecture.BFloat16), 7, 4, 2, CPU, seed: 9);
+        using var batch = GraphBatch.Create(graphs, CPU);
+        network.train();
+        float[] training;
+        using (NewDisposeScope())
+        {
+            var hidden = network.AtomHiddens(batch, fused: true);
+            hidden.requires_grad.ShouldBeTrue("the training forward records the autograd node");
+            training = Values(hidden);
+        }
+        float[] inference;
+        using (no_grad())
+        using (NewDisposeScope())
+            inference = Values(network.AtomHiddens(batch, fused: true));
+        inference.ShouldBe(training);
+        training.Max(Math.Abs).ShouldBeGreaterThan(0f);
+    }
+
     [Fact]
     public void Bfloat16_products_follow_float32_in_value_and_gradient_fused_or_not()
     {
