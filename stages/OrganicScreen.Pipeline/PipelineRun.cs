@@ -97,8 +97,8 @@ public sealed class PipelineRun
         this.log = log;
         Layout = RepositoryLayout.Locate(options.Root) with { ArtifactsOverride = options.Artifacts is null ? null : Path.GetFullPath(options.Artifacts) };
         Code = code ?? RunningCode.Location;
-        Profile = ProfileDefinition.Find(Layout.Root, options.Profile, options.Overrides);
         Dataset = DatasetManifest.Find(Layout.Root, options.Dataset, AdHocDatasets);
+        Profile = ProfileDefinition.Find(Layout.Root, options.Profile, options.Overrides, Dataset.Name);
         Variant = options.Variant ?? Dataset.DefaultVariant;
         _ = Dataset.Variant(Variant);
         DatasetVersion = Dataset.Version(options.DatasetVersion)?.Name;

@@ -17,6 +17,10 @@ namespace OrganicScreen.Pipeline;
 /// loaded. An unknown or misspelled key, a wrong type or a value out of range is an error that names the
 /// key and the file. <c>--set key=value</c> overrides change the JSON before validation, so they are
 /// checked the same way and, because sections are key material, change the keys of the stages they touch.
+/// A profile may hold <c>"byDataset": { "&lt;dataset&gt;": { …part of the profile… } }</c>: what differs for one
+/// dataset (what helps differs: measured, deeper message passing helps OCELOT's gas-phase IE). A run on that dataset
+/// merges its part into the profile before the overrides (objects key by key, anything else replaced); every
+/// dataset's part is validated whichever dataset runs.
 /// </summary>
 /// <param name="Fingerprints">ECFP settings Featurize computes (the FCNN's sweep configs need theirs; the D-MPNN reads none).</param>
 /// <param name="Sweep">The FCNN's Table-1 sweep; absent for the D-MPNN.</param>
@@ -54,7 +58,8 @@ public sealed record ProfileDefinition(
 
     private static readonly JsonSerializerOptions Strict = new(Json.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
 
-    public static ProfileDefinition Find(string repositoryRoot, string name, IReadOnlyList<string>? overrides = null)
+    /// <param name="dataset">The dataset the run trains on, whose <c>byDataset</c> part applies; null for none.</param>
+    public static ProfileDefinition Find(string repositoryRoot, string name, IReadOnlyList<string>? overrides = null, string? dataset = null)
     {
         if (!IsValidName(name)) throw new FormatException($"profile name '{name}' is not valid: {PlainNames.Rule}");
         var folder = Path.Combine(repositoryRoot, "data", "profiles");
@@ -65,13 +70,16 @@ public sealed record ProfileDefinition(
             throw new FileNotFoundException($"unknown profile '{name}' (known: {string.Join(", ", known)})");
         }
 
-        var profile = Parse(File.ReadAllText(path), Path.GetRelativePath(repositoryRoot, path), overrides ?? []);
+        var profile = Parse(File.ReadAllText(path), Path.GetRelativePath(repositoryRoot, path), overrides ?? [], dataset);
         if (profile.Name != name) throw new FormatException($"{path}: names itself '{profile.Name}' but its file is {name}.json");
         return profile;
     }
 
-    /// <summary>Parses and validates profile JSON; <paramref name="file"/> names the source in messages.</summary>
-    public static ProfileDefinition Parse(string json, string file, IReadOnlyList<string> overrides)
+    /// <summary>
+    /// Parses and validates profile JSON; <paramref name="file"/> names the source in messages. <paramref name="dataset"/>'s
+    /// <c>byDataset</c> part, if any, is merged in before <paramref name="overrides"/>.
+    /// </summary>
+    public static ProfileDefinition Parse(string json, string file, IReadOnlyList<string> overrides, string? dataset = null)
     {
         JsonNode? node;
         try
@@ -84,20 +92,62 @@ public sealed record ProfileDefinition(
         }
 
         if (node is not JsonObject root) throw new FormatException($"{file}: a profile is a JSON object");
+        var parts = DatasetParts(root, file);
+        foreach (var (name, part) in parts)
+        {
+            // Each dataset's part must make a valid profile, so a typo in another dataset's part fails now.
+            var merged = (JsonObject)root.DeepClone();
+            Merge(merged, part);
+            Deserialized(merged, $"{file} (byDataset.{name})").Validate($"{file} (byDataset.{name})");
+        }
+
+        if (dataset is not null && parts.TryGetValue(dataset, out var own)) Merge(root, own);
         foreach (var assignment in overrides) Apply(root, assignment, file);
-        ProfileDefinition profile;
+        var profile = Deserialized(root, file) with { Overrides = overrides };
+        profile.Validate(file);
+        return profile;
+    }
+
+    private static ProfileDefinition Deserialized(JsonObject root, string file)
+    {
         try
         {
-            profile = root.Deserialize<ProfileDefinition>(Strict) ?? throw new FormatException($"{file}: empty profile");
+            return root.Deserialize<ProfileDefinition>(Strict) ?? throw new FormatException($"{file}: empty profile");
         }
         catch (JsonException e)
         {
             throw new FormatException($"{file}: {Describe(e)}");
         }
+    }
 
-        profile = profile with { Overrides = overrides };
-        profile.Validate(file);
-        return profile;
+    /// <summary>Removes <c>byDataset</c> from <paramref name="root"/> and returns its parts by dataset name.</summary>
+    private static Dictionary<string, JsonObject> DatasetParts(JsonObject root, string file)
+    {
+        var parts = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        if (!root.ContainsKey(ByDataset)) return parts;
+        var node = root[ByDataset];
+        root.Remove(ByDataset);
+        if (node is not JsonObject byDataset) throw new FormatException($"{file}: key '{ByDataset}' must be an object of dataset names, each with part of a profile");
+        foreach (var (name, part) in byDataset)
+        {
+            if (part is not JsonObject obj) throw new FormatException($"{file}: key '{ByDataset}.{name}' must be an object (part of a profile)");
+            if (obj.ContainsKey("name") || obj.ContainsKey(ByDataset)) throw new FormatException($"{file}: key '{ByDataset}.{name}' may not set '{(obj.ContainsKey("name") ? "name" : ByDataset)}'");
+            parts[name] = (JsonObject)obj.DeepClone();
+        }
+
+        return parts;
+    }
+
+    private const string ByDataset = "byDataset";
+
+    /// <summary>Merges <paramref name="part"/> into <paramref name="target"/>: objects key by key, anything else (numbers, strings, lists) replaced.</summary>
+    private static void Merge(JsonObject target, JsonObject part)
+    {
+        foreach (var (key, value) in part)
+        {
+            if (value is JsonObject child && target[key] is JsonObject existing) Merge(existing, child);
+            else target[key] = value?.DeepClone();
+        }
     }
 
     /// <summary>

@@ -121,6 +121,60 @@ public sealed class ProfileTests
     }
 
     [Fact]
+    public void A_dataset_part_is_merged_for_that_dataset_only_before_the_overrides()
+    {
+        var json = Valid.TrimEnd().TrimEnd('}') + """
+            , "byDataset": { "ocelot": { "train": { "settings": { "epochs": 9 }, "folds": 4 }, "fingerprints": ["r2_2048", "r1_1024"] } } }
+            """;
+        var plain = ProfileDefinition.Parse(json, "t.json", []);
+        var other = ProfileDefinition.Parse(json, "t.json", [], "omead");
+        var ocelot = ProfileDefinition.Parse(json, "t.json", [], "ocelot");
+        foreach (var p in new[] { plain, other })
+        {
+            p.Train.Settings.Epochs.ShouldBe(4);
+            p.Train.Folds.ShouldBe(3);
+            p.Fingerprints.ShouldBe(["r1_1024"]);
+        }
+        // Objects merge key by key (batchSize is kept), lists are replaced.
+        ocelot.Train.Settings.Epochs.ShouldBe(9);
+        ocelot.Train.Settings.BatchSize.ShouldBe(64);
+        ocelot.Train.Folds.ShouldBe(4);
+        ocelot.Fingerprints.ShouldBe(["r2_2048", "r1_1024"]);
+        ocelot.CanonicalJson().ShouldNotContain("\"byDataset\"", Case.Sensitive);
+        ocelot.Train.KeyParameters().ToJsonString().ShouldNotBe(plain.Train.KeyParameters().ToJsonString());
+        // --set applies after the dataset's part.
+        ProfileDefinition.Parse(json, "t.json", ["train.settings.epochs=11"], "ocelot").Train.Settings.Epochs.ShouldBe(11);
+        ProfileDefinition.Parse(json, "t.json", ["train.settings.epochs=11"], "ocelot").Train.Folds.ShouldBe(4);
+
+        // Every dataset's part is checked, whichever dataset runs.
+        Should.Throw<FormatException>(() => ProfileDefinition.Parse(json.Replace("\"epochs\": 9", "\"epoch\": 9"), "t.json", [], "omead")).Message
+            .ShouldBe("t.json (byDataset.ocelot): unknown key 'train.settings.epoch' (misspelled, or not a setting of this section)");
+        Should.Throw<FormatException>(() => ProfileDefinition.Parse(json.Replace("\"folds\": 4", "\"folds\": 1"), "t.json", [])).Message
+            .ShouldContain("t.json (byDataset.ocelot): key 'train.folds' must be 2–100");
+        Error(Valid.TrimEnd().TrimEnd('}') + ", \"byDataset\": { \"ocelot\": 3 } }").ShouldContain("key 'byDataset.ocelot' must be an object");
+        Error(Valid.TrimEnd().TrimEnd('}') + ", \"byDataset\": [] }").ShouldContain("key 'byDataset' must be an object");
+        Error(Valid.TrimEnd().TrimEnd('}') + ", \"byDataset\": { \"ocelot\": { \"name\": \"x\" } } }").ShouldContain("key 'byDataset.ocelot' may not set 'name'");
+    }
+
+    [Fact]
+    public void Best_is_deeper_on_ocelot_and_keeps_omeads_auxiliary_targets()
+    {
+        var omead = ProfileDefinition.Find(TestRepo.Root, "best", dataset: "omead");
+        var ocelot = ProfileDefinition.Find(TestRepo.Root, "best", dataset: "ocelot");
+        omead.Train.Dmpnn!.Depth.ShouldBe(3);
+        omead.Train.Settings.Epochs.ShouldBe(25);
+        omead.Train.AuxiliaryFor("omead").ShouldBe(["gas", "electronic", "orbital"]);
+        ocelot.Train.Dmpnn!.Depth.ShouldBe(4);
+        ocelot.Train.Dmpnn.Hidden.ShouldBe(300);
+        ocelot.Train.Dmpnn.BFloat16Products.ShouldBeTrue();
+        ocelot.Train.Settings.Epochs.ShouldBe(20);
+        ocelot.Train.Settings.WarmEpochs.ShouldBe(7);
+        ocelot.Train.Settings.BatchSize.ShouldBe(50);
+        ocelot.Train.AuxiliaryFor("ocelot").ShouldBeEmpty();
+        ocelot.RunName.ShouldBe("best");
+    }
+
+    [Fact]
     public void Set_overrides_values_validates_them_and_names_its_own_results()
     {
         var plain = ProfileDefinition.Parse(Valid, "t.json", []);
