@@ -207,7 +207,9 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         // computes no gradient for the atom-feature columns of the input (x_a is data).
         var fa = AtomFeatureCount;
         var wo = W_o.weight!;
-        var hidden = addmm(addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1), batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
+        // The second product is added in place: an out-of-place addmm first copies its input (here [atoms, hidden])
+        // into a new tensor; autograd does not need the first sum, so the same GEMM (beta 1) may overwrite it.
+        var hidden = addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1).addmm_(batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
         return Dropout(nn.functional.relu(hidden));
     }
 

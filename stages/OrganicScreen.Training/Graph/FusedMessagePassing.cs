@@ -364,10 +364,15 @@ internal static class FusedMessagePassing
     /// <summary>Row loops over raw float32 memory, over one block. Rows are <c>hidden</c> floats, all tensors contiguous.</summary>
     static unsafe class Kernels
     {
+        // Compiled optimised on first call: tiered compilation otherwise runs these loops unoptimised (and
+        // Vector256.Load as a call) for seconds while a short screen or a fold's first steps start up.
+        const MethodImplOptions Hot = MethodImplOptions.AggressiveOptimization;
+
         // Tensor.bytes spans the tensor's own elements (its storage offset applied); the memory is native, so no pinning.
         static float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
         /// <summary>P⁰(e) = atomInput[src e] + bondInput[e / 2].</summary>
+        [MethodImpl(Hot)]
         public static void Input(GraphBatch batch, GraphBlock block, Tensor atomInput, Tensor bondInput, Tensor input)
         {
             var h = (int)atomInput.shape[1];
@@ -381,6 +386,7 @@ internal static class FusedMessagePassing
         /// For every directed bond e: excluding(e) = Σ_{k→src e} ReLU(previous(k)) − ReLU(previous(rev e)), and
         /// next(e) = input(e), ready for next += excluding·W_hᵀ. Bond e = a→b is the reverse of k = b→a ∈ in(a).
         /// </summary>
+        [MethodImpl(Hot)]
         public static void ExcludingReverse(GraphBatch batch, GraphBlock block, Tensor previous, Tensor input, Tensor excluding, Tensor next)
         {
             var h = (int)previous.shape[1];
@@ -405,6 +411,7 @@ internal static class FusedMessagePassing
         public static void Incoming(GraphBatch batch, GraphBlock block, Tensor pre, Tensor output) => Incoming(batch, block, new Stored(pre), output);
 
         /// <summary><see cref="Incoming(GraphBatch, GraphBlock, Tensor, Tensor)"/> reading the pre-activations through <paramref name="pre"/>.</summary>
+        [MethodImpl(Hot)]
         public static void Incoming<TPre>(GraphBatch batch, GraphBlock block, TPre pre, Tensor output) where TPre : struct, IPreActivations
         {
             var h = (int)output.shape[1];
@@ -422,6 +429,7 @@ internal static class FusedMessagePassing
             FirstBackward(batch, block, grad, pre, new FloatRows(gradPre), gradInput);
 
         /// <summary><see cref="FirstBackward(GraphBatch, GraphBlock, Tensor, Tensor, Tensor?, Tensor)"/> storing the step's gradient through <paramref name="gradPre"/>.</summary>
+        [MethodImpl(Hot)]
         public static void FirstBackward<TRows>(GraphBatch batch, GraphBlock block, Tensor grad, Tensor pre, TRows gradPre, Tensor gradInput) where TRows : struct, IRows
         {
             var h = (int)pre.shape[1];
@@ -444,6 +452,7 @@ internal static class FusedMessagePassing
             StepBackward(batch, block, gradExcluding, previous, new FloatRows(previousGrad), gradInput);
 
         /// <summary><see cref="StepBackward(GraphBatch, GraphBlock, Tensor, Tensor, Tensor?, Tensor)"/> storing the previous step's gradient through <paramref name="previousGrad"/>.</summary>
+        [MethodImpl(Hot)]
         public static void StepBackward<TRows>(GraphBatch batch, GraphBlock block, Tensor gradExcluding, Tensor previous, TRows previousGrad, Tensor gradInput) where TRows : struct, IRows
         {
             var h = (int)previous.shape[1];
@@ -467,6 +476,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>Backward of <see cref="Input"/>: gradAtom(a) = Σ_{e: src e = a} g(e), gradBond(j) = g(2j) + g(2j+1).</summary>
+        [MethodImpl(Hot)]
         public static void InputBackward(GraphBatch batch, GraphBlock block, Tensor gradInput, Tensor gradAtom, Tensor gradBond)
         {
             var h = (int)gradInput.shape[1];
@@ -494,6 +504,7 @@ internal static class FusedMessagePassing
         {
             readonly float* _rows = rows is null ? null : Pointer(rows);
 
+            [MethodImpl(Hot)]
             public void Store(float* row, long index, int h)
             {
                 if (_rows != null) new ReadOnlySpan<float>(row, h).CopyTo(new Span<float>(_rows + index * h, h));
@@ -505,6 +516,7 @@ internal static class FusedMessagePassing
         {
             readonly ushort* _rows = rows is null ? null : HalfPointer(rows);
 
+            [MethodImpl(Hot)]
             public void Store(float* row, long index, int h)
             {
                 if (_rows != null) Round(row, _rows + index * h, h);
@@ -516,6 +528,7 @@ internal static class FusedMessagePassing
             ExcludingReverseHalf(batch, block, new Stored(previous), excluding);
 
         /// <summary><see cref="ExcludingReverseHalf(GraphBatch, GraphBlock, Tensor, Tensor)"/> reading the previous step through <paramref name="previous"/>.</summary>
+        [MethodImpl(Hot)]
         public static void ExcludingReverseHalf<TPre>(GraphBatch batch, GraphBlock block, TPre previous, Tensor excluding) where TPre : struct, IPreActivations
         {
             var h = (int)excluding.shape[1];
@@ -567,6 +580,7 @@ internal static class FusedMessagePassing
             readonly ushort* _product = HalfPointer(product);
             readonly int _h = (int)input.shape[1];
 
+            [MethodImpl(Hot)]
             public void AddRelu(long k, float* sum, int h)
             {
                 float* x = _input + k * _h;
@@ -583,6 +597,7 @@ internal static class FusedMessagePassing
                 for (; c < h; c++) sum[c] += MathF.Max(x[c] + BitConverter.UInt32BitsToSingle((uint)q[c] << 16), 0);
             }
 
+            [MethodImpl(Hot)]
             public void SubtractRelu(float* sum, long k, float* output, int h)
             {
                 float* x = _input + k * _h;
@@ -601,6 +616,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>next(e) = input(e) + product(e) for the block's directed bonds (product in bfloat16).</summary>
+        [MethodImpl(Hot)]
         public static void AddHalf(GraphBlock block, Tensor input, Tensor product, Tensor next)
         {
             var h = (int)input.shape[1];
@@ -610,6 +626,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>output(e) = product(e) as float32, for the block's directed bonds.</summary>
+        [MethodImpl(Hot)]
         public static void Widen(GraphBlock block, Tensor product, Tensor output)
         {
             var h = (int)output.shape[1];
@@ -619,6 +636,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>output = float32(half): bfloat16 is the upper half of a float32, so widening is exact.</summary>
+        [MethodImpl(Hot)]
         static void Widened(ushort* half, float* output, int h)
         {
             var c = 0;
@@ -635,6 +653,7 @@ internal static class FusedMessagePassing
         /// output = bfloat16(row), rounded to nearest even as torch rounds (NaN stays NaN): the upper 16 bits of
         /// bits + 0x7FFF + (bit 16 of bits).
         /// </summary>
+        [MethodImpl(Hot)]
         static void Round(float* row, ushort* output, int h)
         {
             var c = 0;
@@ -655,6 +674,7 @@ internal static class FusedMessagePassing
             for (; c < h; c++) output[c] = RoundOne(row[c]);
         }
 
+        [MethodImpl(Hot)]
         static ushort RoundOne(float value)
         {
             if (float.IsNaN(value)) return 0x7FC0;
@@ -663,6 +683,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>output = a + float32(half).</summary>
+        [MethodImpl(Hot)]
         static void AddWidened(float* a, ushort* half, float* output, int h)
         {
             var c = 0;
@@ -676,6 +697,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>sum = Σ_{i ∈ [from, to)} ReLU(p[incoming[i]]) (zero for an empty range).</summary>
+        [MethodImpl(Hot)]
         static void SumRelu(float* p, int[] incoming, int from, int to, float* sum, int h)
         {
             new Span<float>(sum, h).Clear();
@@ -683,6 +705,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary><see cref="SumRelu(float*, int[], int, int, float*, int)"/> reading the rows through <paramref name="pre"/>.</summary>
+        [MethodImpl(Hot)]
         static void SumRelu<TPre>(TPre pre, int[] incoming, int from, int to, float* sum, int h) where TPre : struct, IPreActivations
         {
             new Span<float>(sum, h).Clear();
@@ -690,6 +713,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>sum += ReLU(row).</summary>
+        [MethodImpl(Hot)]
         static void AccumulateRelu(float* row, float* sum, int h)
         {
             var c = 0;
@@ -699,6 +723,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>output = sum − ReLU(row).</summary>
+        [MethodImpl(Hot)]
         static void SubtractRelu(float* sum, float* row, float* output, int h)
         {
             var c = 0;
@@ -708,6 +733,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>output = a + b.</summary>
+        [MethodImpl(Hot)]
         static void Add(float* a, float* b, float* output, int h)
         {
             var c = 0;
@@ -717,6 +743,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>output += row.</summary>
+        [MethodImpl(Hot)]
         static void Accumulate(float* row, float* output, int h)
         {
             var c = 0;
@@ -726,6 +753,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>output = [pre &gt; 0]·grad.</summary>
+        [MethodImpl(Hot)]
         static void Mask(float* pre, float* grad, float* output, int h)
         {
             var c = 0;
@@ -735,6 +763,7 @@ internal static class FusedMessagePassing
         }
 
         /// <summary>output = [pre &gt; 0]·(sum − row).</summary>
+        [MethodImpl(Hot)]
         static void MaskDifference(float* pre, float* sum, float* row, float* output, int h)
         {
             var c = 0;
