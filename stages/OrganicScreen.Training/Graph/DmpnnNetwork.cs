@@ -210,7 +210,8 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         // The second product is added in place: an out-of-place addmm first copies its input (here [atoms, hidden])
         // into a new tensor; autograd does not need the first sum, so the same GEMM (beta 1) may overwrite it.
         var hidden = addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1).addmm_(batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
-        return Dropout(nn.functional.relu(hidden));
+        // In place as well: ReLU's backward reads its output, which relu_ leaves where autograd expects it.
+        return Dropout(hidden.relu_());
     }
 
     /// <summary>

@@ -150,6 +150,23 @@ internal static class FusedMessagePassing
 
     public static long Padded(long rows) => (rows + RowQuantum - 1) / RowQuantum * RowQuantum;
 
+    /// <summary>
+    /// [<paramref name="steps"/>,] <see cref="Padded"/>(<paramref name="rows"/>) × <paramref name="hidden"/> bfloat16 rows
+    /// with only the padding zeroed: the row kernels write every one of the first <paramref name="rows"/> rows (each
+    /// directed bond is the reverse of exactly one bond into its source atom), so zeroing those too was a wasted pass.
+    /// </summary>
+    static Tensor PaddedRows(long rows, long hidden, long? steps = null)
+    {
+        var padded = Padded(rows);
+        var result = steps is { } s ? empty([s, padded, hidden], ScalarType.BFloat16) : empty([padded, hidden], ScalarType.BFloat16);
+        if (padded > rows)
+        {
+            using var padding = result.narrow(steps is null ? 0 : 1, rows, padded - rows);
+            padding.zero_();
+        }
+        return result;
+    }
+
     /// <summary>The bfloat16 counterpart of <see cref="MessagePassingFunction"/> (depth ≥ 2).</summary>
     sealed class BFloat16Function : autograd.SingleTensorFunction<BFloat16Function>
     {
@@ -205,7 +222,7 @@ internal static class FusedMessagePassing
             var hidden = atomInput.shape[1];
             var output = empty(batch.Atoms, hidden);
             using var input = empty(batch.DirectedBonds, hidden);
-            using var excluding = zeros([Padded(batch.DirectedBonds), hidden], ScalarType.BFloat16);
+            using var excluding = PaddedRows(batch.DirectedBonds, hidden);
             using var w = Half(weightH);
             using var wT = w.t();
             Blocks.Run(batch, block =>
@@ -230,9 +247,8 @@ internal static class FusedMessagePassing
         public static (Tensor Output, Tensor Pre, Tensor Excluding) Forward(Tensor atomInput, Tensor bondInput, Tensor weightH, GraphBatch batch, int depth)
         {
             var hidden = atomInput.shape[1];
-            var rows = Padded(batch.DirectedBonds);
             var pre = empty(depth, batch.DirectedBonds, hidden);
-            var excluding = zeros([depth - 1, rows, hidden], ScalarType.BFloat16);
+            var excluding = PaddedRows(batch.DirectedBonds, hidden, depth - 1);
             var output = empty(batch.Atoms, hidden);
             var steps = Enumerable.Range(0, depth).Select(t => pre[t]).ToArray();
             var products = Enumerable.Range(0, depth - 1).Select(t => excluding[t]).ToArray();
@@ -254,9 +270,8 @@ internal static class FusedMessagePassing
         public static (Tensor Atom, Tensor Bond, Tensor Weight) Backward(Tensor grad, Tensor pre, Tensor excluding, Tensor weightH, GraphBatch batch, int depth)
         {
             var hidden = pre.shape[2];
-            var rows = excluding.shape[1];
             // ∂/∂P of the steps with a W_h product, in bfloat16 with padded rows: only the GEMMs read them.
-            var gradPre = zeros([depth - 1, rows, hidden], ScalarType.BFloat16);
+            var gradPre = PaddedRows(batch.DirectedBonds, hidden, depth - 1);
             using var gradInput = empty(batch.DirectedBonds, hidden);
             using var gradExcluding = empty(batch.DirectedBonds, hidden);
             var gradAtom = empty(batch.Atoms, hidden);
