@@ -596,24 +596,14 @@ internal static class FusedMessagePassing
             readonly int _h = (int)input.shape[1];
 
             [MethodImpl(Hot)]
-            public void AddRelu(long k, float* sum, int h)
-            {
-                float* x = _input + k * _h;
-                var q = _product + k * _h;
-                var c = 0;
-                for (; c <= h - Vector256<ushort>.Count; c += Vector256<ushort>.Count)
-                {
-                    var (lo, hi) = Vector256.Widen(Vector256.Load(q + c));
-                    var pLo = Vector256.Load(x + c) + (lo << 16).AsSingle();
-                    var pHi = Vector256.Load(x + c + Vector256<float>.Count) + (hi << 16).AsSingle();
-                    (Vector256.Load(sum + c) + Vector256.Max(pLo, Vector256<float>.Zero)).Store(sum + c);
-                    (Vector256.Load(sum + c + Vector256<float>.Count) + Vector256.Max(pHi, Vector256<float>.Zero)).Store(sum + c + Vector256<float>.Count);
-                }
-                for (; c < h; c++) sum[c] += MathF.Max(x[c] + BitConverter.UInt32BitsToSingle((uint)q[c] << 16), 0);
-            }
+            public void AddRelu(long k, float* sum, int h) => Combine(k, sum, sum, h, subtract: false);
 
             [MethodImpl(Hot)]
-            public void SubtractRelu(float* sum, long k, float* output, int h)
+            public void SubtractRelu(float* sum, long k, float* output, int h) => Combine(k, sum, output, h, subtract: true);
+
+            /// <summary>output = sum ± ReLU(input(k) + float32(product(k))); inlined, so <paramref name="subtract"/> is a constant there.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            void Combine(long k, float* sum, float* output, int h, bool subtract)
             {
                 float* x = _input + k * _h;
                 var q = _product + k * _h;
@@ -621,12 +611,18 @@ internal static class FusedMessagePassing
                 for (; c <= h - Vector256<ushort>.Count; c += Vector256<ushort>.Count)
                 {
                     var (lo, hi) = Vector256.Widen(Vector256.Load(q + c));
-                    var pLo = Vector256.Load(x + c) + (lo << 16).AsSingle();
-                    var pHi = Vector256.Load(x + c + Vector256<float>.Count) + (hi << 16).AsSingle();
-                    (Vector256.Load(sum + c) - Vector256.Max(pLo, Vector256<float>.Zero)).Store(output + c);
-                    (Vector256.Load(sum + c + Vector256<float>.Count) - Vector256.Max(pHi, Vector256<float>.Zero)).Store(output + c + Vector256<float>.Count);
+                    var reluLo = Vector256.Max(Vector256.Load(x + c) + (lo << 16).AsSingle(), Vector256<float>.Zero);
+                    var reluHi = Vector256.Max(Vector256.Load(x + c + Vector256<float>.Count) + (hi << 16).AsSingle(), Vector256<float>.Zero);
+                    var sumLo = Vector256.Load(sum + c);
+                    var sumHi = Vector256.Load(sum + c + Vector256<float>.Count);
+                    (subtract ? sumLo - reluLo : sumLo + reluLo).Store(output + c);
+                    (subtract ? sumHi - reluHi : sumHi + reluHi).Store(output + c + Vector256<float>.Count);
                 }
-                for (; c < h; c++) output[c] = sum[c] - MathF.Max(x[c] + BitConverter.UInt32BitsToSingle((uint)q[c] << 16), 0);
+                for (; c < h; c++)
+                {
+                    var relu = MathF.Max(x[c] + BitConverter.UInt32BitsToSingle((uint)q[c] << 16), 0);
+                    output[c] = subtract ? sum[c] - relu : sum[c] + relu;
+                }
             }
         }
 
