@@ -153,24 +153,33 @@ public class FusedMessagePassingTests
         return (Values(network.call(batch)), expected);
     }
 
+    /// <summary>
+    /// Random trees of minAtoms..minAtoms + atomRange − 1 atoms (7 atom and 4 bond features), each closed into rings by
+    /// the bonds (From, n − FromEnd) of the closures whose AtLeast ≤ n atoms.
+    /// </summary>
+    static MolecularGraphs RandomTrees(ulong seed, int count, int minAtoms, int atomRange, params (int AtLeast, int From, int FromEnd)[] closures)
+    {
+        var rng = new SplitMix64(seed);
+        var molecules = new List<TestMolecule>();
+        for (var m = 0; m < count; m++)
+        {
+            var n = minAtoms + rng.NextInt(atomRange);
+            var edges = Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).ToList();
+            foreach (var (atLeast, from, fromEnd) in closures)
+                if (n >= atLeast) edges.Add((from, n - fromEnd));
+            molecules.Add(GraphTestData.Random(ref rng, n, edges.Distinct().ToArray(), 7, 4));
+        }
+        return GraphTestData.Build(7, 4, [.. molecules]);
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(2)]
     [InlineData(1)]
     public void Fused_and_tensor_message_passing_agree_in_value_and_gradient(int depth)
     {
-        var rng = new SplitMix64(29);
-        var molecules = new List<TestMolecule>();
         // Enough molecules for several blocks (GraphBatch.BlockDirectedBonds), which the CPU runs in parallel.
-        for (var m = 0; m < 100; m++)
-        {
-            var n = 1 + rng.NextInt(9);
-            var edges = Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).ToList();
-            if (n >= 5) edges.Add((0, n - 1));
-            if (n >= 7) edges.Add((2, n - 2));
-            molecules.Add(GraphTestData.Random(ref rng, n, edges.Distinct().ToArray(), 7, 4));
-        }
-        var graphs = GraphTestData.Build(7, 4, [.. molecules]);
+        var graphs = RandomTrees(29, 100, minAtoms: 1, atomRange: 9, (5, 0, 1), (7, 2, 2));
         var architecture = new DmpnnArchitecture(Hidden: 24, Depth: depth, HeadHidden: [8]);
         using var network = DmpnnNetwork.Create(architecture, 7, 4, 2, CPU, seed: 5);
         network.train();
@@ -227,16 +236,7 @@ public class FusedMessagePassingTests
     {
         // Inference keeps no step's pre-activations (it reads P⁰ + the bfloat16 product again); the training forward
         // stores them. The float32 arithmetic is the same, so the outputs must be too.
-        var rng = new SplitMix64(47);
-        var molecules = new List<TestMolecule>();
-        for (var m = 0; m < 40; m++)
-        {
-            var n = 2 + rng.NextInt(11);
-            var edges = Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).ToList();
-            if (n >= 6) edges.Add((1, n - 1));
-            molecules.Add(GraphTestData.Random(ref rng, n, edges.Distinct().ToArray(), 7, 4));
-        }
-        var graphs = GraphTestData.Build(7, 4, [.. molecules]);
+        var graphs = RandomTrees(47, 40, minAtoms: 2, atomRange: 11, (6, 1, 1));
         using var network = DmpnnNetwork.Create(new DmpnnArchitecture(Hidden: 24, Depth: depth, HeadHidden: [8], Precision: DmpnnArchitecture.BFloat16), 7, 4, 2, CPU, seed: 9);
         using var batch = GraphBatch.Create(graphs, CPU);
         network.train();
@@ -258,16 +258,7 @@ public class FusedMessagePassingTests
     [Fact]
     public void Bfloat16_products_follow_float32_in_value_and_gradient_fused_or_not()
     {
-        var rng = new SplitMix64(31);
-        var molecules = new List<TestMolecule>();
-        for (var m = 0; m < 60; m++)
-        {
-            var n = 2 + rng.NextInt(9);
-            var edges = Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).ToList();
-            if (n >= 5) edges.Add((0, n - 1));
-            molecules.Add(GraphTestData.Random(ref rng, n, edges.Distinct().ToArray(), 7, 4));
-        }
-        var graphs = GraphTestData.Build(7, 4, [.. molecules]);
+        var graphs = RandomTrees(31, 60, minAtoms: 2, atomRange: 9, (5, 0, 1));
         var single = new DmpnnArchitecture(Hidden: 32, Depth: 3, HeadHidden: [8]);
         var half = single with { Precision = DmpnnArchitecture.BFloat16 };
         using var reference = DmpnnNetwork.Create(single, 7, 4, 2, CPU, seed: 5);
