@@ -196,7 +196,29 @@ public sealed class EnsemblePredictor(IReadOnlyList<string> targets, IReadOnlyLi
     public IReadOnlyList<string> Targets => targets;
 
     /// <summary>Mean and spread per target, in the order of <see cref="Targets"/>.</summary>
-    public IReadOnlyList<EnsemblePrediction> Predict(IMoleculeFeatures features) => Ensemble.Combine(members.Select(m => m.Predict(features)).ToArray());
+    public IReadOnlyList<EnsemblePrediction> Predict(IMoleculeFeatures features) => Ensemble.Combine(PredictMembers(features));
+
+    /// <summary>
+    /// Every member's predictions, <c>[member][target][molecule]</c>. D-MPNN members on one device share each graph
+    /// batch: building it (feature copies, index tensors) once instead of once per member; the same batches, so the
+    /// same predictions.
+    /// </summary>
+    private double[][][] PredictMembers(IMoleculeFeatures features)
+    {
+        if (members.Count < 2 || !members.All(m => m is GraphFoldModel.GraphFoldPredictor)
+            || members.Cast<GraphFoldModel.GraphFoldPredictor>().Select(m => m.Device.ToString()).Distinct().Count() != 1)
+            return members.Select(m => m.Predict(features)).ToArray();
+        var graphMembers = members.Cast<GraphFoldModel.GraphFoldPredictor>().ToList();
+        var graphs = features.Graphs();
+        graphMembers[0].Check(graphs);
+        foreach (var member in graphMembers.Skip(1)) member.CheckFeatureCounts(graphs);
+        var results = graphMembers.Select(m => Enumerable.Range(0, m.Targets).Select(_ => new double[graphs.Molecules]).ToArray()).ToArray();
+        foreach (var (start, batch) in GraphFoldModel.GraphFoldPredictor.Batches(graphs, GraphFoldModel.GraphFoldPredictor.BatchSize, graphMembers[0].Device))
+            using (batch)
+                for (var i = 0; i < graphMembers.Count; i++)
+                    graphMembers[i].PredictInto(batch, start, results[i]);
+        return results;
+    }
 
     public void Dispose()
     {

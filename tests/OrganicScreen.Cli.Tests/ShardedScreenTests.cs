@@ -123,8 +123,10 @@ public sealed class ShardedScreenTests(PipelineFixture run) : IClassFixture<Pipe
         var folder = Path.Combine(run.Store, "bench");
         var library = Library(run.Root, folder);
         var output = new StringWriter();
-        var exit = await CliHost.RunAsync(["bench", "--screen-model", run.Results, "--library", library, "--limit", "5000", "--root", run.Root], output, output);
+        var exit = await CliHost.RunAsync(["bench", "--screen-model", run.Results, "--library", library, "--limit", "5000", "--repeat", "2", "--root", run.Root], output, output);
         exit.ShouldBe(0, output.ToString());
-        output.ToString().ShouldMatch(@"bench screen: smoke \(ie x8\+ea x8\), 5,000 molecules in [0-9.]+ s on \d+ cores: [0-9,]+ molecules/s \([0-9,]+ per core, [0-9,]+ per CPU-second\); parse \d+ %, domain \d+ %, model \d+ %, screen\+csv \d+ %; [0-9,]+ candidates; peak working set [0-9,]+ MB");
+        output.ToString().ShouldMatch(@"bench screen: smoke \(ie x8\+ea x8\), median [0-9,]+ molecules/s \([0-9,]+–[0-9,]+, 2 runs\); the median run: 5,000 molecules in [0-9.]+ s on \d+ cores: [0-9,]+ molecules/s \([0-9,]+ per core, [0-9,]+ per CPU-second\); parse \d+ %, domain \d+ %, model \d+ %, screen\+csv \d+ %; [0-9,]+ candidates; peak working set [0-9,]+ MB");
+        (await CliHost.RunAsync(["bench", "--screen-model", run.Results, "--repeat", "0", "--root", run.Root], output, output)).ShouldNotBe(0);
+        output.ToString().ShouldContain("--repeat must be at least 1");
     }
 }

@@ -107,42 +107,72 @@ public sealed record GraphFoldModel(
 
     private void Check(MolecularGraphs graphs, int batchSize, string dataset)
     {
-        if (graphs.AtomFeatureCount != AtomFeatureCount || graphs.BondFeatureCount != BondFeatureCount)
-            throw new ArgumentException($"{dataset}: the model expects {AtomFeatureCount} atom and {BondFeatureCount} bond features, got {graphs.AtomFeatureCount} and {graphs.BondFeatureCount}.");
+        CheckFeatureCounts(graphs, dataset);
         graphs.Validate(dataset);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Batch size must be positive.");
     }
 
-    /// <summary>The network on its device in eval mode, kept between predictions (see <see cref="IFoldPredictor"/>).</summary>
-    private sealed class GraphFoldPredictor(GraphFoldModel model, DmpnnNetwork network) : IFoldPredictor
+    private void CheckFeatureCounts(MolecularGraphs graphs, string dataset)
     {
+        if (graphs.AtomFeatureCount != AtomFeatureCount || graphs.BondFeatureCount != BondFeatureCount)
+            throw new ArgumentException($"{dataset}: the model expects {AtomFeatureCount} atom and {BondFeatureCount} bond features, got {graphs.AtomFeatureCount} and {graphs.BondFeatureCount}.");
+    }
+
+    /// <summary>The network on its device in eval mode, kept between predictions (see <see cref="IFoldPredictor"/>).</summary>
+    internal sealed class GraphFoldPredictor(GraphFoldModel model, DmpnnNetwork network) : IFoldPredictor
+    {
+        /// <summary>Molecules per graph batch when predicting (an ensemble's members share each batch).</summary>
+        public const int BatchSize = 1000;
+
+        public Device Device => network.Device;
+
+        public int Targets => model.TargetNames.Count;
+
         public double[][] Predict(IMoleculeFeatures features)
         {
             var graphs = features.Graphs();
-            model.Check(graphs, 1000, "graphs");
-            return Predict(graphs, 1000);
+            Check(graphs);
+            return Predict(graphs, BatchSize);
         }
+
+        /// <summary>The graphs have this model's feature counts and are well formed.</summary>
+        public void Check(MolecularGraphs graphs) => model.Check(graphs, BatchSize, "graphs");
+
+        /// <summary>The graphs have this model's feature counts (for graphs another member has checked whole).</summary>
+        public void CheckFeatureCounts(MolecularGraphs graphs) => model.CheckFeatureCounts(graphs, "graphs");
 
         public double[][] Predict(MolecularGraphs graphs, int batchSize)
         {
-            var targets = model.TargetNames.Count;
-            var result = Enumerable.Range(0, targets).Select(_ => new double[graphs.Molecules]).ToArray();
-            var all = Enumerable.Range(0, graphs.Molecules).ToArray();
-            using var _ = no_grad();
-            for (var start = 0; start < all.Length; start += batchSize)
-            {
-                using var scope = NewDisposeScope();
-                var rows = all.AsSpan(start, Math.Min(batchSize, all.Length - start));
-                var batch = GraphBatch.Create(graphs, rows, network.Device);
-                var predicted = network.call(batch).cpu().data<float>().ToArray();
-                for (var i = 0; i < rows.Length; i++)
-                    for (var t = 0; t < targets; t++)
-                        result[t][start + i] = model.Scalers[t].Inverse(predicted[i * targets + t]);
-            }
+            var result = Enumerable.Range(0, Targets).Select(_ => new double[graphs.Molecules]).ToArray();
+            foreach (var (start, batch) in Batches(graphs, batchSize, network.Device))
+                using (batch)
+                    PredictInto(batch, start, result);
             return result;
+        }
+
+        /// <summary>
+        /// The graphs in batches of <paramref name="batchSize"/> consecutive molecules, built one at a time (the caller
+        /// disposes each), with the index of each batch's first molecule.
+        /// </summary>
+        public static IEnumerable<(int Start, GraphBatch Batch)> Batches(MolecularGraphs graphs, int batchSize, Device device)
+        {
+            var all = Enumerable.Range(0, graphs.Molecules).ToArray();
+            for (var start = 0; start < all.Length; start += batchSize)
+                yield return (start, GraphBatch.Create(graphs, all.AsSpan(start, Math.Min(batchSize, all.Length - start)), device));
+        }
+
+        /// <summary>Predictions in eV for the batch's molecules into <c>result[target][start + i]</c>.</summary>
+        public void PredictInto(GraphBatch batch, int start, double[][] result)
+        {
+            var targets = Targets;
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var predicted = network.call(batch).cpu().data<float>().ToArray();
+            for (var i = 0; i < batch.Molecules; i++)
+                for (var t = 0; t < targets; t++)
+                    result[t][start + i] = model.Scalers[t].Inverse(predicted[i * targets + t]);
         }
 
         public void Dispose() => network.Dispose();
     }
 }
-

@@ -110,6 +110,41 @@ public class DmpnnModelTests
     }
 
     [Fact]
+    public void An_ensemble_predictor_sharing_graph_batches_gives_each_members_own_predictions()
+    {
+        // 1,100 molecules: two graph batches (GraphFoldPredictor.BatchSize is 1,000), each shared by the members.
+        var rng = new SplitMix64(77);
+        var molecules = new List<TestMolecule>();
+        for (var m = 0; m < 1100; m++)
+        {
+            var n = 1 + rng.NextInt(6);
+            molecules.Add(GraphTestData.Random(ref rng, n, Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).ToArray(), 5, 3));
+        }
+        var graphs = GraphTestData.Build(5, 3, [.. molecules]);
+        GraphFoldModel Member(int seed, string? precision)
+        {
+            var architecture = new DmpnnArchitecture(Hidden: 16, Depth: 3, HeadHidden: [8], Precision: precision);
+            using var network = DmpnnNetwork.Create(architecture, 5, 3, 2, CPU, seed: (ulong)seed);
+            return new GraphFoldModel(architecture, 5, 3, ["IE", "EA"], [new TargetScaler(TargetScaling.Standard, 7 + seed, 0.5), new TargetScaler(TargetScaling.Standard, 2, 0.3 + seed / 10.0)], network.Snapshot());
+        }
+
+        var ensemble = new Ensemble([Member(1, null), Member(2, DmpnnArchitecture.BFloat16), Member(3, null)]);
+        var features = new GivenFeatures(graphs.Molecules, graphs: graphs);
+        var alone = ensemble.Predict(features);
+        using var predictor = ensemble.Predictor();
+        var shared = predictor.Predict(features);
+        for (var t = 0; t < 2; t++)
+        {
+            shared[t].Mean.ShouldBe(alone[t].Mean);
+            shared[t].StandardDeviation.ShouldBe(alone[t].StandardDeviation);
+            alone[t].StandardDeviation.Min().ShouldBeGreaterThan(0, "the members differ");
+        }
+
+        var foreign = GraphTestData.Build(4, 3, GraphTestData.Random(ref rng, 3, [(0, 1), (1, 2)], 4, 3));
+        Should.Throw<ArgumentException>(() => predictor.Predict(new GivenFeatures(1, graphs: foreign))).Message.ShouldContain("the model expects 5 atom and 3 bond features");
+    }
+
+    [Fact]
     public void Dropout_is_active_in_training_mode_and_reproducible_with_its_generator()
     {
         TorchRuntime.Initialize();
