@@ -186,7 +186,7 @@ public static class BenchCommand
     }
 
     /// <summary>Molecules per second over the runs: median and range.</summary>
-    private static string Rates(ScreenRuns runs) => $"{new Repeats(runs.All.Select(r => r.MoleculesPerSecond)).Describe("N0", " molecules/s")}";
+    private static string Rates(ScreenRuns runs) => new Repeats(runs.All.Select(r => r.MoleculesPerSecond)).Describe("N0", " molecules/s");
 
     /// <summary>The library's lines, trimmed (plain or gzip), read lazily: each enumeration opens the file again.</summary>
     private static IEnumerable<string> LibraryLines(string path)

@@ -132,7 +132,7 @@ public sealed record ProfileDefinition(
         {
             if (part is not JsonObject obj) throw new FormatException($"{file}: key '{ByDataset}.{name}' must be an object (part of a profile)");
             if (obj.ContainsKey("name") || obj.ContainsKey(ByDataset)) throw new FormatException($"{file}: key '{ByDataset}.{name}' may not set '{(obj.ContainsKey("name") ? "name" : ByDataset)}'");
-            parts[name] = (JsonObject)obj.DeepClone();
+            parts[name] = obj; // Merge copies what it takes, so the parts are read, never moved
         }
 
         return parts;

@@ -405,7 +405,8 @@ internal static class FusedMessagePassing
         public static void ExcludingReverse(GraphBatch batch, GraphBlock block, Tensor previous, Tensor input, Tensor excluding, Tensor next)
         {
             var h = (int)previous.shape[1];
-            float* p = Pointer(previous), x = Pointer(input), ex = Pointer(excluding), n = Pointer(next);
+            var p = new Stored(previous);
+            float* x = Pointer(input), ex = Pointer(excluding), n = Pointer(next);
             var offsets = batch.IncomingOffsets;
             var incoming = batch.Incoming;
             var sum = stackalloc float[h];
@@ -416,7 +417,7 @@ internal static class FusedMessagePassing
                 {
                     var k = incoming[i];
                     long e = k ^ 1;
-                    SubtractRelu(sum, p + (long)k * h, ex + e * h, h);
+                    p.SubtractRelu(sum, k, ex + e * h, h);
                     new ReadOnlySpan<float>(x + e * h, h).CopyTo(new Span<float>(n + e * h, h));
                 }
             }
@@ -707,15 +708,7 @@ internal static class FusedMessagePassing
             for (; c < h; c++) output[c] = a[c] + BitConverter.UInt32BitsToSingle((uint)half[c] << 16);
         }
 
-        /// <summary>sum = Σ_{i ∈ [from, to)} ReLU(p[incoming[i]]) (zero for an empty range).</summary>
-        [MethodImpl(Hot)]
-        static void SumRelu(float* p, int[] incoming, int from, int to, float* sum, int h)
-        {
-            new Span<float>(sum, h).Clear();
-            for (var i = from; i < to; i++) AccumulateRelu(p + (long)incoming[i] * h, sum, h);
-        }
-
-        /// <summary><see cref="SumRelu(float*, int[], int, int, float*, int)"/> reading the rows through <paramref name="pre"/>.</summary>
+        /// <summary>sum = Σ_{i ∈ [from, to)} ReLU(P(incoming[i])) (zero for an empty range).</summary>
         [MethodImpl(Hot)]
         static void SumRelu<TPre>(TPre pre, int[] incoming, int from, int to, float* sum, int h) where TPre : struct, IPreActivations
         {
