@@ -33,7 +33,9 @@ public sealed record Target(string Name, string Label, Func<Molecule, double?> O
 /// </summary>
 public sealed record TrainSection(int Folds, int FoldSeed, TrainingSettings Settings, double? Dropout = null, double? InitStd = null,
     DmpnnArchitecture? Dmpnn = null, TargetScaling? Scaling = null, IReadOnlyList<string>? Auxiliary = null, double? AuxiliaryWeight = null,
-    IReadOnlyDictionary<string, IReadOnlyList<string>>? AuxiliaryByDataset = null)
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? AuxiliaryByDataset = null,
+    // Ignored when null so that the keys of every model trained before the key existed (MSE) stay as they were.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingLoss? Loss = null)
 {
     /// <summary>The auxiliary groups a run on <paramref name="dataset"/> asks for: its own entry in <see cref="AuxiliaryByDataset"/>, else <see cref="Auxiliary"/>.</summary>
     public IReadOnlyList<string> AuxiliaryFor(string dataset) =>
@@ -62,8 +64,9 @@ public sealed record TrainSection(int Folds, int FoldSeed, TrainingSettings Sett
         }
         else
         {
-            if (Dmpnn is not null || Scaling is not null || Auxiliary is not null || AuxiliaryWeight is not null || AuxiliaryByDataset is not null)
-                throw new FormatException($"{file}: key '{section}.{(Dmpnn is not null ? "dmpnn" : Scaling is not null ? "scaling" : Auxiliary is not null ? "auxiliary" : AuxiliaryWeight is not null ? "auxiliaryWeight" : "auxiliaryByDataset")}' is a D-MPNN setting; model 'fcnn' does not read it");
+            string? graphKey = Dmpnn is not null ? "dmpnn" : Scaling is not null ? "scaling" : Auxiliary is not null ? "auxiliary" : AuxiliaryWeight is not null ? "auxiliaryWeight"
+                : AuxiliaryByDataset is not null ? "auxiliaryByDataset" : Loss is not null ? "loss" : null;
+            if (graphKey is not null) throw new FormatException($"{file}: key '{section}.{graphKey}' is a D-MPNN setting; model 'fcnn' does not read it");
             Validated(file, section, () => Plan.Architecture([1]).Validate());
         }
     }

@@ -250,11 +250,12 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
             .ToArray();
         var data = LabeledGraphs.FromColumns($"{features.Dataset} graphs", graphs, names, columns);
         var auxiliaryNote = auxiliary.Count == 0 ? "" : $", auxiliary {string.Join(", ", auxiliary.Select((a, i) => $"{a} ({columns[targets.Count + i].Count(double.IsFinite):N0} labels)"))} at weight {section.AuxiliaryWeight ?? 1.0}";
-        log.Info($"train D-MPNN ({architecture}): {section.Folds}-fold CV on {data.Rows:N0} molecules, targets {string.Join(", ", targets.Select(t => t.Label))}{auxiliaryNote}");
+        log.Info($"train D-MPNN ({architecture}): {section.Folds}-fold CV on {data.Rows:N0} molecules, targets {string.Join(", ", targets.Select(t => t.Label))}{auxiliaryNote}{(section.Loss is { } loss ? $", {loss} loss" : "")}");
         if (architecture.BFloat16Products && section.Settings.Device != ComputeDevice.Cuda && CpuFeatures.BFloat16 == false)
             log.Warn("train: this CPU has neither AVX512-BF16 nor AMX (/proc/cpuinfo), so bfloat16 products are emulated and slower than float32 ones; " +
                      "--set train.dmpnn.precision=float32 trains faster here (a different model key)");
-        var options = new GraphTrainingOptions(section.Scaling ?? TargetScaling.Standard, Auxiliary: auxiliary, AuxiliaryWeight: section.AuxiliaryWeight ?? 1.0);
+        var options = new GraphTrainingOptions(section.Scaling ?? TargetScaling.Standard, Auxiliary: auxiliary, AuxiliaryWeight: section.AuxiliaryWeight ?? 1.0,
+            Loss: section.Loss ?? TrainingLoss.Mse);
         data.Validate(minimumRows: section.Folds);
         var cv = await Task.Run(() => runner.Run(GraphFolder, data.Rows, data.Targets, section, (fold, token) =>
         {

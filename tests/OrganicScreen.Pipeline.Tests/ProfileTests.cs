@@ -1,5 +1,6 @@
 using OrganicScreen.Pipeline;
 using OrganicScreen.Training;
+using OrganicScreen.Training.Graph;
 
 namespace OrganicScreen.Pipeline.Tests;
 
@@ -121,6 +122,24 @@ public sealed class ProfileTests
     }
 
     [Fact]
+    public void The_training_loss_is_a_dmpnn_setting_that_leaves_older_keys_alone()
+    {
+        var dmpnn = Valid.Replace("\"fcnn\"", "\"dmpnn\"")
+            .Replace("\"dropout\": 0.1, \"initStd\": 0.05,", "\"dmpnn\": { \"hidden\": 16, \"depth\": 2 },")
+            .Replace("\"sweep\": { \"configs\": [2], \"folds\": 2, \"foldSeed\": 1, \"settings\": { \"epochs\": 3, \"batchSize\": 64 } },", "");
+        var plain = ProfileDefinition.Parse(dmpnn, "t.json", []);
+        plain.Train.Loss.ShouldBeNull();
+        // A profile without the key keeps the key material (and so the models) it had before the key existed.
+        plain.Train.KeyParameters().ToJsonString().ShouldNotContain("loss");
+        var mae = ProfileDefinition.Parse(dmpnn, "t.json", ["train.loss=\"Mae\""]);
+        mae.Train.Loss.ShouldBe(TrainingLoss.Mae);
+        mae.RunName.ShouldNotBe(plain.RunName);
+        mae.Train.KeyParameters().ToJsonString().ShouldContain("\"loss\":\"Mae\"");
+        Error(dmpnn, "train.loss=\"Huber\"").ShouldContain("train.loss");
+        Error(Valid, "train.loss=\"Mae\"").ShouldContain("key 'train.loss' is a D-MPNN setting");
+    }
+
+    [Fact]
     public void A_dataset_part_is_merged_for_that_dataset_only_before_the_overrides()
     {
         var json = Valid.TrimEnd().TrimEnd('}') + """
@@ -167,8 +186,10 @@ public sealed class ProfileTests
         ocelot.Train.Dmpnn!.Depth.ShouldBe(4);
         ocelot.Train.Dmpnn.Hidden.ShouldBe(300);
         ocelot.Train.Dmpnn.BFloat16Products.ShouldBeTrue();
-        ocelot.Train.Settings.Epochs.ShouldBe(20);
-        ocelot.Train.Settings.WarmEpochs.ShouldBe(7);
+        ocelot.Train.Settings.Epochs.ShouldBe(25);
+        ocelot.Train.Settings.WarmEpochs.ShouldBe(8);
+        ocelot.Train.Loss.ShouldBe(TrainingLoss.Mae);
+        omead.Train.Loss.ShouldBeNull();
         ocelot.Train.Settings.BatchSize.ShouldBe(50);
         ocelot.Train.AuxiliaryFor("ocelot").ShouldBeEmpty();
         ocelot.RunName.ShouldBe("best");

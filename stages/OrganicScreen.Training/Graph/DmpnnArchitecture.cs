@@ -79,6 +79,20 @@ public enum TargetScaling
 }
 
 /// <summary>
+/// What each label's error costs in the training loss (normalised units). The epoch is chosen on validation MAE either way.
+/// </summary>
+public enum TrainingLoss
+{
+    /// <summary>Squared error, as Chemprop (regression's default): the model of the conditional mean.</summary>
+    Mse,
+    /// <summary>
+    /// Absolute error: the model of the conditional median, which is what a mean absolute error rewards, and outliers
+    /// (a few DFT labels far off the trend) pull on it no harder than any other molecule.
+    /// </summary>
+    Mae,
+}
+
+/// <summary>
 /// Settings of the multi-task graph training that <see cref="TrainingSettings"/> does not cover.
 /// </summary>
 /// <param name="Scaling">Per-target label normalisation.</param>
@@ -97,7 +111,8 @@ public sealed record GraphTrainingOptions(
     string? SelectionTarget = null,
     int InferenceBatchSize = 1000,
     IReadOnlyList<string>? Auxiliary = null,
-    double AuxiliaryWeight = 1.0)
+    double AuxiliaryWeight = 1.0,
+    TrainingLoss Loss = TrainingLoss.Mse)
 {
     public static GraphTrainingOptions Default { get; } = new();
 

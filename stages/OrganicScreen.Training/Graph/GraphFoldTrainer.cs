@@ -145,7 +145,7 @@ public sealed class TrainingPhaseClock
     public TrainingPhaseSeconds Snapshot() => new(_ticks.Select(t => (double)t / Stopwatch.Frequency).ToArray());
 }
 
-/// <summary>The multi-task loss: MSE over present labels only, averaged per target, then a weighted mean over targets.</summary>
+/// <summary>The multi-task loss: MSE (or MAE) over present labels only, averaged per target, then a weighted mean over targets.</summary>
 internal static class MultiTaskLoss
 {
     /// <summary>
@@ -154,11 +154,12 @@ internal static class MultiTaskLoss
     /// them), so their head gets exactly zero gradient and the others keep their relative weight.
     /// <paramref name="weights"/> ([targets]) is null for equal weights.
     /// </summary>
-    public static Tensor Compute(Tensor prediction, Tensor labels, Tensor mask, Tensor? weights = null)
+    public static Tensor Compute(Tensor prediction, Tensor labels, Tensor mask, Tensor? weights = null, TrainingLoss kind = TrainingLoss.Mse)
     {
         // sum(0L), not sum(0): a literal int 0 binds to TorchSharp's sum(ScalarType?) overload (0 = Byte).
         var counts = mask.sum(0L);
-        var perTarget = (prediction - labels).square().mul(mask).sum(0L).div_(counts.clamp_min(1));
+        var error = prediction - labels;
+        var perTarget = (kind == TrainingLoss.Mae ? error.abs() : error.square()).mul(mask).sum(0L).div_(counts.clamp_min(1));
         var present = counts.gt(0).to_type(ScalarType.Float32);
         if (weights is null) return perTarget.sum().div(present.sum().clamp_min(1));
         var weight = present.mul(weights);
@@ -277,7 +278,7 @@ internal sealed class GraphTrainingSession : IDisposable
                     var (labels, mask) = LabelTensors(rows, device);
                     _clock?.Lap(TrainingPhase.Batching);
                     var prediction = _network.call(batch);
-                    var loss = MultiTaskLoss.Compute(prediction, labels, mask, _lossWeights);
+                    var loss = MultiTaskLoss.Compute(prediction, labels, mask, _lossWeights, _options.Loss);
                     _clock?.Lap(TrainingPhase.Forward);
                     loss.backward();
                     _clock?.Lap(TrainingPhase.Backward);
@@ -303,7 +304,7 @@ internal sealed class GraphTrainingSession : IDisposable
                 validationPrediction = cat(_validation.Select(v => _network.call(v.Batch)).ToArray(), 0);
                 var labels = cat(_validation.Select(v => v.Labels).ToArray(), 0);
                 var mask = cat(_validation.Select(v => v.Mask).ToArray(), 0);
-                validationLoss = MultiTaskLoss.Compute(validationPrediction, labels, mask, _lossWeights).item<float>();
+                validationLoss = MultiTaskLoss.Compute(validationPrediction, labels, mask, _lossWeights, _options.Loss).item<float>();
                 var absolute = (validationPrediction - labels).abs_().mul_(mask).to_type(ScalarType.Float64).sum(0L).data<double>().ToArray();
                 var trainAbsolute = absoluteErrorSum.cpu().data<double>().ToArray();
                 var trainMae = new double[_targets];

@@ -225,6 +225,23 @@ public class DmpnnModelTests
     }
 
     [Fact]
+    public void The_absolute_loss_is_the_weighted_mean_of_the_present_targets_mae()
+    {
+        TorchRuntime.Initialize();
+        using var prediction = tensor(new float[] { 1, 0, 2, 3, 0, 5 }, [2, 3]);
+        using var labels = tensor(new float[] { 0, 0, 0, 1, 0, 0 }, [2, 3]);
+        using var mask = tensor(new float[] { 1, 0, 1, 1, 0, 0 }, [2, 3]);
+        using var weights = tensor(new float[] { 1, 0.25f, 0.5f }, [3]);
+        // MAE target 0 = (1 + 2) / 2 = 1.5; target 2 = 2 / 1 = 2; target 1 absent: (1.5 + 0.5·2) / 1.5 = 5/3.
+        MultiTaskLoss.Compute(prediction, labels, mask, weights, TrainingLoss.Mae).item<float>().ShouldBe(5f / 3, 1e-6f);
+        MultiTaskLoss.Compute(prediction, labels, mask, null, TrainingLoss.Mae).item<float>().ShouldBe(1.75f, 1e-6f);
+        // Its gradient is the sign of each present error over the target's label count, whatever the error's size.
+        using var leaf = prediction.detach().requires_grad_(true);
+        MultiTaskLoss.Compute(leaf, labels, mask, null, TrainingLoss.Mae).backward();
+        Values(leaf.grad!).ShouldBe(new[] { 0.25f, 0, 0.5f, 0.25f, 0, 0 });
+    }
+
+    [Fact]
     public void Auxiliary_targets_weigh_their_own_weight_and_never_choose_the_epoch()
     {
         var options = new GraphTrainingOptions(Auxiliary: ["homo", "lumo"], AuxiliaryWeight: 0.3);
