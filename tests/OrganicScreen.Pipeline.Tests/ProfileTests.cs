@@ -176,7 +176,7 @@ public sealed class ProfileTests
     }
 
     [Fact]
-    public void Best_is_deeper_on_ocelot_and_keeps_omeads_auxiliary_targets()
+    public void Best_is_deeper_on_ocelot_keeps_omeads_auxiliary_targets_and_trains_on_the_absolute_error()
     {
         var omead = ProfileDefinition.Find(TestRepo.Root, "best", dataset: "omead");
         var ocelot = ProfileDefinition.Find(TestRepo.Root, "best", dataset: "ocelot");
@@ -189,7 +189,7 @@ public sealed class ProfileTests
         ocelot.Train.Settings.Epochs.ShouldBe(25);
         ocelot.Train.Settings.WarmEpochs.ShouldBe(8);
         ocelot.Train.Loss.ShouldBe(TrainingLoss.Mae);
-        omead.Train.Loss.ShouldBeNull();
+        omead.Train.Loss.ShouldBe(TrainingLoss.Mae);
         ocelot.Train.Settings.BatchSize.ShouldBe(50);
         ocelot.Train.AuxiliaryFor("ocelot").ShouldBeEmpty();
         ocelot.RunName.ShouldBe("best");
