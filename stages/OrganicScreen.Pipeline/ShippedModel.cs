@@ -87,7 +87,7 @@ public sealed class ShippedModel : IDisposable
             throw new FormatException($"{cardPath} is not an OrganicScreen model card: a target, its folds or its calibrations are missing");
         var missing = Required.Where(t => card.Targets.All(x => x.Target != t)).ToList();
         if (missing.Count > 0) throw new FormatException($"{cardPath}: incompatible model, it has no {string.Join(" or ", missing)} target");
-        TorchRuntime.Initialize(new TorchRuntimeOptions(libtorch));
+        TorchRuntime.Initialize(new TorchRuntimeOptions(libtorch, Workload: TorchWorkload.Inference));
         string Inside(string relative)
         {
             var path = Path.GetFullPath(Path.Combine(folder, relative));

@@ -11,7 +11,8 @@ namespace OrganicScreen.Training;
 /// Null: <c>ORGANICSCREEN_LIBTORCH</c> if set, else the package natives.
 /// </param>
 /// <param name="Threads">Intra-op threads; null = all cores.</param>
-public sealed record TorchRuntimeOptions(string? LibTorchDirectory = null, int? Threads = null)
+/// <param name="Workload">What the process will mostly do; it sets how memory is kept (see <see cref="TorchWorkload"/>).</param>
+public sealed record TorchRuntimeOptions(string? LibTorchDirectory = null, int? Threads = null, TorchWorkload Workload = TorchWorkload.Training)
 {
     public const string LibTorchEnvironmentVariable = "ORGANICSCREEN_LIBTORCH";
 
@@ -22,13 +23,31 @@ public sealed record TorchRuntimeOptions(string? LibTorchDirectory = null, int? 
     }
 }
 
+/// <summary>How the process's native memory is kept; the first <see cref="TorchRuntime.Initialize"/> decides.</summary>
+public enum TorchWorkload
+{
+    /// <summary>
+    /// Training: a few shapes repeated for hours. Freed activations stay in glibc's heap (no mmap/munmap and page
+    /// faults each step), and oneDNN keeps its default cache of compiled kernels.
+    /// </summary>
+    Training,
+
+    /// <summary>
+    /// Streaming inference over a library: every batch has another atom count, so another GEMM shape. glibc's default
+    /// (large blocks mmapped and returned) and a small oneDNN primitive cache keep the peak from growing with the
+    /// number of shapes seen; kernels for one batch's shapes are still reused across the ensemble's members.
+    /// </summary>
+    Inference,
+}
+
 /// <summary>What <see cref="TorchRuntime.Initialize"/> set up.</summary>
 public sealed record TorchRuntimeInfo(
     string? LibTorchDirectory,
     bool CudaAvailable,
     int Threads,
     bool OmpPassive,
-    IReadOnlyList<string> PatchedLibraries);
+    IReadOnlyList<string> PatchedLibraries,
+    TorchWorkload Workload = TorchWorkload.Training);
 
 /// <summary>
 /// One-time, process-wide libtorch setup. Everything here must happen before the first TorchSharp call: OpenMP
@@ -57,7 +76,7 @@ public static class TorchRuntime
                 return done;
             }
 
-            var ompPassive = PrepareProcessEnvironment();
+            var ompPassive = PrepareProcessEnvironment(options.Workload);
             var patched = OperatingSystem.IsLinux() ? EnsureLibTorchSharpLoadable() : [];
             // An external libtorch must be mapped before TorchSharp's static constructor runs: it initialises the CPU
             // backend immediately, loading libtorch_cpu by name, which then resolves to the already loaded copy.
@@ -85,7 +104,7 @@ public static class TorchRuntime
             {
                 // Only settable before the first parallel op; harmless if someone already ran one.
             }
-            _initialized = new TorchRuntimeInfo(libtorch, cuda, threads, ompPassive, patched);
+            _initialized = new TorchRuntimeInfo(libtorch, cuda, threads, ompPassive, patched, options.Workload);
             return _initialized;
         }
     }
@@ -116,7 +135,7 @@ public static class TorchRuntime
     /// on 2 cores is ~30× slower. Environment.SetEnvironmentVariable only changes .NET's copy on Unix, so this
     /// calls libc setenv, which libgomp reads when it loads. A user's explicit setting wins.
     /// </summary>
-    static bool PrepareProcessEnvironment()
+    static bool PrepareProcessEnvironment(TorchWorkload workload)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return false;
         var existing = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
@@ -125,7 +144,13 @@ public static class TorchRuntime
             SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0);
             Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", "PASSIVE");
         }
-        if (OperatingSystem.IsLinux())
+        if (workload == TorchWorkload.Inference && Environment.GetEnvironmentVariable(PrimitiveCacheVariable) is null)
+        {
+            // oneDNN reads it when its first primitive is created, which is after this.
+            SetEnv(PrimitiveCacheVariable, InferencePrimitiveCache, 0);
+            Environment.SetEnvironmentVariable(PrimitiveCacheVariable, InferencePrimitiveCache);
+        }
+        if (workload == TorchWorkload.Training && OperatingSystem.IsLinux())
         {
             // Keep freed activations in the heap instead of returning them to the kernel each step: glibc's
             // dynamic mmap threshold otherwise makes every ~MB-sized tensor a fresh, page-faulting mmap.
@@ -135,6 +160,11 @@ public static class TorchRuntime
         }
         return string.Equals(existing ?? "PASSIVE", "PASSIVE", StringComparison.OrdinalIgnoreCase) && !LibGompAlreadyLoaded();
     }
+
+    const string PrimitiveCacheVariable = "ONEDNN_PRIMITIVE_CACHE_CAPACITY";
+
+    /// <summary>oneDNN caches 1,024 compiled primitives by default; an ensemble's members share a batch's few shapes.</summary>
+    const string InferencePrimitiveCache = "16";
 
     static bool LibGompAlreadyLoaded()
     {

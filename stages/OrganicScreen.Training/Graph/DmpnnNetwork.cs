@@ -209,7 +209,9 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         var wo = W_o.weight!;
         // The second product is added in place: an out-of-place addmm first copies its input (here [atoms, hidden])
         // into a new tensor; autograd does not need the first sum, so the same GEMM (beta 1) may overwrite it.
-        var hidden = addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1).addmm_(batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
+        var hidden = addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1);
+        if (UsesSparseAtomProducts(batch)) FusedMessagePassing.AddAtomProduct(hidden, batch, wo, fa);
+        else hidden.addmm_(batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
         // In place as well: ReLU's backward reads its output, which relu_ leaves where autograd expects it.
         return Dropout(hidden.relu_());
     }
@@ -239,7 +241,19 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         batch.AtomFeatures.device_type == DeviceType.CPU && (!training || Architecture.Dropout <= 0);
 
     /// <summary>[atoms, hidden] x_a W_iᵃᵗᵒᵐᵀ: the atom block of W_i [x_a ‖ x_ab] (see the class summary).</summary>
-    Tensor AtomInput(GraphBatch batch) => batch.AtomFeatures.matmul(W_i.weight!.narrow(1, 0, AtomFeatureCount).t());
+    Tensor AtomInput(GraphBatch batch) => UsesSparseAtomProducts(batch)
+        ? FusedMessagePassing.AtomProduct(batch, W_i.weight!, AtomFeatureCount)
+        : batch.AtomFeatures.matmul(W_i.weight!.narrow(1, 0, AtomFeatureCount).t());
+
+    /// <summary>
+    /// Without autograd on the CPU (prediction, validation) the atom-feature products skip the zeros of x_a
+    /// (<see cref="FusedMessagePassing.AtomProduct"/>); training keeps the GEMMs, whose backward it needs.
+    /// </summary>
+    internal bool UsesSparseAtomProducts(GraphBatch batch) =>
+        SparseAtomProducts && batch.AtomFeatures.device_type == DeviceType.CPU && !is_grad_enabled();
+
+    /// <summary>false: the dense GEMMs even where the sparse atom products apply (tests compare the two).</summary>
+    internal bool SparseAtomProducts { get; set; } = true;
 
     /// <summary>[bonds, hidden] x_ab W_iᵇᵒⁿᵈᵀ, zeros without bond features.</summary>
     Tensor BondInput(GraphBatch batch) => batch.BondFeatures.matmul(W_i.weight!.narrow(1, AtomFeatureCount, BondFeatureCount).t());

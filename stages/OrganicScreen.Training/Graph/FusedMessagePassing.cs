@@ -22,7 +22,7 @@ namespace OrganicScreen.Training.Graph;
 /// P &gt; 0), and the W_h products stay MKL GEMMs (W_h's gradient is one GEMM over all steps and blocks).
 /// With bfloat16 products (<see cref="DmpnnArchitecture.BFloat16"/>) see <see cref="BFloat16Steps"/>.
 /// </summary>
-internal static class FusedMessagePassing
+internal static partial class FusedMessagePassing
 {
     /// <summary>
     /// [atoms, hidden] Σ over directed bonds k→a of the final message. <paramref name="weightH"/> is W_h [hidden, hidden];

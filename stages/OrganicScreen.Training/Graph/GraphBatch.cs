@@ -62,10 +62,20 @@ public sealed class GraphBatch : IDisposable
     /// <summary>Consecutive molecules grouped into blocks that the CPU message passing processes independently.</summary>
     internal IReadOnlyList<GraphBlock> Blocks { get; }
 
+    /// <summary>
+    /// <see cref="AtomFeatures"/> by rows of non-zero entries (one-hot groups and the scaled mass: about 8 of 133): atom
+    /// a's are columns <c>AtomFeatureColumns[AtomFeatureOffsets[a]..AtomFeatureOffsets[a+1]]</c>, ascending, with their values.
+    /// </summary>
+    internal int[] AtomFeatureOffsets { get; }
+    internal int[] AtomFeatureColumns { get; }
+    internal float[] AtomFeatureValues { get; }
+
     GraphBatch(int molecules, int atoms, int bonds, Tensor atomFeatures, Tensor bondFeatures, Tensor source, Tensor target,
         Tensor reverse, Tensor bondOfDirected, Tensor atomMolecule, Tensor atomCounts, int[] directedSource, int[] directedTarget,
-        int[] incoming, int[] incomingOffsets, IReadOnlyList<GraphBlock> blocks)
+        int[] incoming, int[] incomingOffsets, IReadOnlyList<GraphBlock> blocks, int[] atomFeatureOffsets, int[] atomFeatureColumns,
+        float[] atomFeatureValues)
     {
+        AtomFeatureOffsets = atomFeatureOffsets; AtomFeatureColumns = atomFeatureColumns; AtomFeatureValues = atomFeatureValues;
         Molecules = molecules; Atoms = atoms; Bonds = bonds;
         AtomFeatures = atomFeatures; BondFeatures = bondFeatures; Source = source; Target = target; Reverse = reverse;
         BondOfDirected = bondOfDirected; AtomMolecule = atomMolecule; AtomCounts = atomCounts;
@@ -106,6 +116,9 @@ public sealed class GraphBatch : IDisposable
         var blocks = new List<GraphBlock>();
         var directedSource = new int[directed];
         var directedTarget = new int[directed];
+        var atomFeatureOffsets = new int[atoms + 1];
+        var atomFeatureColumns = new List<int>(atoms * 8);
+        var atomFeatureValues = new List<float>(atoms * 8);
         {
             var af = Floats(atomFeatures);
             var bf = Floats(bondFeatures);
@@ -120,7 +133,18 @@ public sealed class GraphBatch : IDisposable
             {
                 var m = molecules[i];
                 int n = g.Atoms(m), nb = g.Bonds(m);
-                g.AtomFeatures.AsSpan(g.AtomOffsets[m] * fa, n * fa).CopyTo(af.Slice(atomAt * fa));
+                var atomRows = g.AtomFeatures.AsSpan(g.AtomOffsets[m] * fa, n * fa);
+                atomRows.CopyTo(af.Slice(atomAt * fa));
+                for (var a = 0; a < n; a++)
+                {
+                    for (var k = 0; k < fa; k++)
+                    {
+                        if (atomRows[a * fa + k] == 0) continue;
+                        atomFeatureColumns.Add(k);
+                        atomFeatureValues.Add(atomRows[a * fa + k]);
+                    }
+                    atomFeatureOffsets[atomAt + a + 1] = atomFeatureColumns.Count;
+                }
                 g.BondFeatures.AsSpan(g.BondOffsets[m] * fb, nb * fb).CopyTo(bf.Slice(bondAt * fb));
                 mol.Slice(atomAt, n).Fill(i);
                 counts[i] = n;
@@ -152,7 +176,7 @@ public sealed class GraphBatch : IDisposable
         for (var e = 0; e < directed; e++) incoming[fill[directedTarget[e]]++] = e;
         return new GraphBatch(molecules.Length, atoms, bonds, To(atomFeatures, device), To(bondFeatures, device), To(source, device),
             To(target, device), To(reverse, device), To(bondOf, device), To(atomMolecule, device), To(atomCounts, device),
-            directedSource, directedTarget, incoming, incomingOffsets, blocks);
+            directedSource, directedTarget, incoming, incomingOffsets, blocks, atomFeatureOffsets, [.. atomFeatureColumns], [.. atomFeatureValues]);
     }
 
     static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
