@@ -49,38 +49,54 @@ internal static partial class FusedMessagePassing
             var h = (int)transposed.shape[1];
             float* w = Pointer(transposed), o = Pointer(output);
             var offsets = batch.AtomFeatureOffsets;
-            var featureColumns = batch.AtomFeatureColumns;
-            var values = batch.AtomFeatureValues;
-            var sum = stackalloc float[h];
-            for (var a = block.AtomStart; a < block.AtomEnd; a++)
+            fixed (int* columns = batch.AtomFeatureColumns)
+            fixed (float* values = batch.AtomFeatureValues)
             {
-                var row = accumulate ? sum : o + (long)a * h;
-                new Span<float>(row, h).Clear();
-                for (var i = offsets[a]; i < offsets[a + 1]; i++)
-                    MultiplyAdd(values[i], w + (long)featureColumns[i] * h, row, h);
-                if (accumulate) Add(sum, o + (long)a * h, h);
+                for (var a = block.AtomStart; a < block.AtomEnd; a++)
+                {
+                    int first = offsets[a], end = offsets[a + 1];
+                    var row = o + (long)a * h;
+                    // Four vectors of outputs stay in registers across the atom's non-zero features (the row is written
+                    // once, not once per feature); each output still gets its terms in ascending column order.
+                    const int Lanes = 16, Wide = 4 * Lanes;
+                    var c = 0;
+                    for (; c + Wide <= h; c += Wide)
+                    {
+                        Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                        for (var i = first; i < end; i++)
+                        {
+                            var v = Vector512.Create(values[i]);
+                            var wr = w + (long)columns[i] * h + c;
+                            s0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(wr), s0);
+                            s1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(wr + Lanes), s1);
+                            s2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(wr + 2 * Lanes), s2);
+                            s3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(wr + 3 * Lanes), s3);
+                        }
+                        Store(s0, row + c, accumulate);
+                        Store(s1, row + c + Lanes, accumulate);
+                        Store(s2, row + c + 2 * Lanes, accumulate);
+                        Store(s3, row + c + 3 * Lanes, accumulate);
+                    }
+                    for (; c + Lanes <= h; c += Lanes)
+                    {
+                        Vector512<float> sum = default;
+                        for (var i = first; i < end; i++)
+                            sum = Vector512.FusedMultiplyAdd(Vector512.Create(values[i]), Vector512.Load(w + (long)columns[i] * h + c), sum);
+                        Store(sum, row + c, accumulate);
+                    }
+                    for (; c < h; c++)
+                    {
+                        var sum = 0f;
+                        for (var i = first; i < end; i++) sum = MathF.FusedMultiplyAdd(values[i], w[(long)columns[i] * h + c], sum);
+                        row[c] = accumulate ? row[c] + sum : sum;
+                    }
+                }
             }
         }
 
-        /// <summary>row = fma(v, w, row), element by element (the vector FMA rounds each lane as the scalar one does).</summary>
+        /// <summary>output = sum, or output + sum (the GEMM's C + AB with beta 1).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void MultiplyAdd(float v, float* w, float* row, int h)
-        {
-            var c = 0;
-            var scale = Vector512.Create(v);
-            for (; c <= h - Vector512<float>.Count; c += Vector512<float>.Count)
-                Vector512.FusedMultiplyAdd(scale, Vector512.Load(w + c), Vector512.Load(row + c)).Store(row + c);
-            for (; c < h; c++) row[c] = MathF.FusedMultiplyAdd(v, w[c], row[c]);
-        }
-
-        /// <summary>output += sum.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Add(float* sum, float* output, int h)
-        {
-            var c = 0;
-            for (; c <= h - Vector512<float>.Count; c += Vector512<float>.Count)
-                (Vector512.Load(output + c) + Vector512.Load(sum + c)).Store(output + c);
-            for (; c < h; c++) output[c] += sum[c];
-        }
+        static void Store(Vector512<float> sum, float* output, bool accumulate) =>
+            (accumulate ? Vector512.Load(output) + sum : sum).Store(output);
     }
 }

@@ -195,7 +195,8 @@ public class FusedMessagePassingTests
             molecules.Add(new TestMolecule(atoms, edges.Select(e => (e.Item1, e.Item2, new[] { 1f, 0f, (float)rng.NextInt(2), 0f })).ToArray()));
         }
         var graphs = GraphTestData.Build(133, 4, [.. molecules]);
-        var architecture = new DmpnnArchitecture(Hidden: 40, Depth: 3, HeadHidden: [16]);
+        // Hidden 100: one register block of 64 outputs, two vectors of 16, then 4 one by one.
+        var architecture = new DmpnnArchitecture(Hidden: 100, Depth: 3, HeadHidden: [16]);
         using var network = DmpnnNetwork.Create(architecture, 133, 4, 2, CPU, seed: 9);
         network.eval();
         using var batch = GraphBatch.Create(graphs, CPU);
