@@ -195,6 +195,9 @@ public sealed class EnsemblePredictor(IReadOnlyList<string> targets, IReadOnlyLi
 {
     public IReadOnlyList<string> Targets => targets;
 
+    /// <summary>Whether a member is a D-MPNN (graph batches, whose work tensors are tens of MB).</summary>
+    public bool UsesGraphs => members.Any(m => m is GraphFoldModel.GraphFoldPredictor);
+
     /// <summary>Mean and spread per target, in the order of <see cref="Targets"/>.</summary>
     public IReadOnlyList<EnsemblePrediction> Predict(IMoleculeFeatures features) => Ensemble.Combine(PredictMembers(features));
 
