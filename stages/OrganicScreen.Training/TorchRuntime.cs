@@ -31,8 +31,9 @@ public enum TorchWorkload
 
     /// <summary>
     /// Streaming prediction over a library: each batch has other atom and bond counts, so other bfloat16 GEMM shapes,
-    /// and oneDNN kept a compiled kernel for each shape it met (up to 1,024). A cache of 16 still serves a batch's few
-    /// shapes to all of an ensemble's members; the `best` screen's peak after 300,000 molecules fell from 1,166 to 990 MB.
+    /// and oneDNN keeps a compiled kernel for each shape it meets (up to 1,024). A cache of 16 still serves a batch's few
+    /// shapes to all of an ensemble's members and bounds what the library's variety can add. Alone it did not measurably
+    /// lower a `best` screen's peak (1,156 MB after 300,000 molecules): the heap was what grew (see <see cref="TorchRuntime.ReleaseFreeMemory"/>).
     /// </summary>
     Inference,
 }
