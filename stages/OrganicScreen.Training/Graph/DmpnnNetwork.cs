@@ -247,10 +247,12 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
 
     /// <summary>
     /// Without autograd on the CPU (prediction, validation) the atom-feature products skip the zeros of x_a
-    /// (<see cref="FusedMessagePassing.AtomProduct"/>); training keeps the GEMMs, whose backward it needs.
+    /// (<see cref="FusedMessagePassing.AtomProduct"/>); training keeps the GEMMs, whose backward it needs. The kernel is
+    /// written for 512-bit vectors: without them (emulated) MKL's GEMM is the faster choice.
     /// </summary>
     internal bool UsesSparseAtomProducts(GraphBatch batch) =>
-        SparseAtomProducts && batch.AtomFeatures.device_type == DeviceType.CPU && !is_grad_enabled();
+        SparseAtomProducts && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated
+        && batch.AtomFeatures.device_type == DeviceType.CPU && !is_grad_enabled();
 
     /// <summary>false: the dense GEMMs even where the sparse atom products apply (tests compare the two).</summary>
     internal bool SparseAtomProducts { get; set; } = true;
