@@ -39,6 +39,14 @@ public sealed class ShippedModel : IDisposable
     /// </summary>
     private const int BatchesPerRelease = 8;
 
+    /// <summary>
+    /// Only a process that libtorch started for prediction (<see cref="TorchWorkload.Inference"/>: predict, screen,
+    /// bench) hands pages back. Where a process also trains, a handed-back page turns TorchSharp's use of a temporary
+    /// Scalar that the finalizer already freed (a read of stale but intact bytes) into a read of zeros ("Unknown scalar
+    /// type" in a CI test host that trained and screened at once); prediction makes no such temporaries per batch.
+    /// </summary>
+    private readonly bool releasesFreeMemory;
+
     private int graphBatches;
 
     /// <summary>What one RDKit parse of each molecule must give: the verdict and canonical SMILES, the descriptors of the
@@ -46,8 +54,9 @@ public sealed class ShippedModel : IDisposable
     private readonly MoleculeRequest request;
 
     private ShippedModel(ModelCard card, IReadOnlyList<(ModelCardTarget, EnsemblePredictor, Calibration, TargetErrors?)> targets, MoleculeRequest request,
-        double globalBand, ApplicabilityDomain domain)
+        double globalBand, ApplicabilityDomain domain, bool releasesFreeMemory)
     {
+        this.releasesFreeMemory = releasesFreeMemory;
         Card = card;
         this.targets = targets;
         ensembles = targets.Select(t => t.Item2).Distinct().ToList();
@@ -97,7 +106,7 @@ public sealed class ShippedModel : IDisposable
             throw new FormatException($"{cardPath} is not an OrganicScreen model card: a target, its folds or its calibrations are missing");
         var missing = Required.Where(t => card.Targets.All(x => x.Target != t)).ToList();
         if (missing.Count > 0) throw new FormatException($"{cardPath}: incompatible model, it has no {string.Join(" or ", missing)} target");
-        TorchRuntime.Initialize(new TorchRuntimeOptions(libtorch, Workload: TorchWorkload.Inference));
+        var runtime = TorchRuntime.Initialize(new TorchRuntimeOptions(libtorch, Workload: TorchWorkload.Inference));
         string Inside(string relative)
         {
             var path = Path.GetFullPath(Path.Combine(folder, relative));
@@ -153,7 +162,8 @@ public sealed class ShippedModel : IDisposable
         TargetErrors? ErrorsOf(ModelCardTarget t, Calibration calibration) => calibration.Method == IntervalMethod.AdaptiveConformal
             ? Damaged(() => TargetErrors.Load(Inside(t.IntervalErrors ?? throw new FormatException($"{cardPath}: target {t.Target} has an adaptive interval but no intervalErrors file")), domain.Index.Count))
             : null;
-        return new ShippedModel(card, loaded.Select(t => (t.Card, predictors[t.Models], t.Calibration, ErrorsOf(t.Card, t.Calibration))).ToList(), request, band, domain);
+        return new ShippedModel(card, loaded.Select(t => (t.Card, predictors[t.Models], t.Calibration, ErrorsOf(t.Card, t.Calibration))).ToList(), request, band, domain,
+            releasesFreeMemory: runtime.Workload == TorchWorkload.Inference);
     }
 
     /// <summary>
@@ -279,7 +289,8 @@ public sealed class ShippedModel : IDisposable
             if (!groups.TryGetValue(t.Models, out var predicted)) groups[t.Models] = predicted = t.Models.Predict(inputs);
             return predicted[t.Models.Targets.ToList().IndexOf(t.Card.Target)].Mean;
         }).ToList();
-        if (groups.Keys.Any(e => e.UsesGraphs) && Interlocked.Increment(ref graphBatches) % BatchesPerRelease == 0) TorchRuntime.ReleaseFreeMemory();
+        if (releasesFreeMemory && groups.Keys.Any(e => e.UsesGraphs) && Interlocked.Increment(ref graphBatches) % BatchesPerRelease == 0)
+            TorchRuntime.ReleaseFreeMemory();
         Timings?.Add(PhaseTimings.Model, clock.Elapsed);
 
         cancellation.ThrowIfCancellationRequested();
