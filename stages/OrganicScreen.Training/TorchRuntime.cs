@@ -133,8 +133,8 @@ public static class TorchRuntime
 
     /// <summary>
     /// Hands the native heap's free pages back to the kernel (glibc's malloc_trim, which also releases free pages inside
-    /// the heap, not only at its top). A library screen calls it after each batch: the heap settings above keep freed
-    /// tensors in the heap, and batches of ever other sizes left holes that the peak resident set kept growing by.
+    /// the heap, not only at its top). A D-MPNN library screen calls it every few batches: the heap settings above keep
+    /// freed tensors in the heap, and batches of ever other sizes left holes that the peak resident set kept growing by.
     /// </summary>
     public static void ReleaseFreeMemory()
     {

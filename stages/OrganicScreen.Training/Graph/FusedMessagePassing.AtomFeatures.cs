@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,11 +9,11 @@ internal static partial class FusedMessagePassing
 {
     /// <summary>
     /// [atoms, hidden] x_a · Wᵀ over the first <paramref name="columns"/> columns of <paramref name="weight"/> [hidden, ≥ columns]
-    /// (W_i's or W_o's atom block), from the batch's non-zero atom features (<see cref="GraphBatch.AtomFeatureColumns"/>).
-    /// A dense GEMM spends 133 multiply-adds per output where about 8 are not by zero, and the two atom products were a
-    /// quarter of an ensemble's prediction time. Each output is the sum of its non-zero terms in ascending column order,
-    /// one fused multiply-add each, from zero: the order MKL's GEMM accumulates in, so on this machine the products are
-    /// bit for bit MKL's (checked on the published models' predictions). Forward only (no autograd node): for
+    /// (W_i's or W_o's atom block), from the batch's non-zero atom features (<see cref="GraphBatch.AtomFeatureRows"/>).
+    /// A dense GEMM spends 133 multiply-adds per output where about 8 are not by zero (MKL's two atom GEMMs were about
+    /// 5 % of a `best` screen's samples, this kernel 0.5 %). Each output is the sum of its non-zero terms in ascending
+    /// column order, one fused multiply-add each, from zero: the order MKL's GEMM accumulates in, so on this machine the
+    /// products are bit for bit MKL's (FusedMessagePassingTests compares the two). Forward only (no autograd node): for
     /// prediction, and validation under no_grad.
     /// </summary>
     public static Tensor AtomProduct(GraphBatch batch, Tensor weight, int columns)
@@ -36,21 +35,20 @@ internal static partial class FusedMessagePassing
         using var picked = weight.detach().narrow(1, 0, columns);
         using var pickedT = picked.t();
         using var transposed = pickedT.contiguous();
-        Blocks.Run(batch, block => AtomKernels.Product(batch, block, transposed, output, accumulate));
+        var rows = batch.AtomFeatureRows;
+        Blocks.Run(batch, block => AtomKernels.Product(rows, block, transposed, output, accumulate));
     }
 
     static unsafe class AtomKernels
     {
-        static float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
-
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Product(GraphBatch batch, GraphBlock block, Tensor transposed, Tensor output, bool accumulate)
+        public static void Product(GraphBatch.SparseRows rows, GraphBlock block, Tensor transposed, Tensor output, bool accumulate)
         {
             var h = (int)transposed.shape[1];
-            float* w = Pointer(transposed), o = Pointer(output);
-            var offsets = batch.AtomFeatureOffsets;
-            fixed (int* columns = batch.AtomFeatureColumns)
-            fixed (float* values = batch.AtomFeatureValues)
+            float* w = Kernels.Pointer(transposed), o = Kernels.Pointer(output);
+            var offsets = rows.Offsets;
+            fixed (int* columns = rows.Columns)
+            fixed (float* values = rows.Values)
             {
                 for (var a = block.AtomStart; a < block.AtomEnd; a++)
                 {

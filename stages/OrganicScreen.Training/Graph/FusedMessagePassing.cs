@@ -384,7 +384,7 @@ internal static partial class FusedMessagePassing
         const MethodImplOptions Hot = MethodImplOptions.AggressiveOptimization;
 
         // Tensor.bytes spans the tensor's own elements (its storage offset applied); the memory is native, so no pinning.
-        static float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+        internal static float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
         /// <summary>P⁰(e) = atomInput[src e] + bondInput[e / 2].</summary>
         [MethodImpl(Hot)]

@@ -63,19 +63,18 @@ public sealed class GraphBatch : IDisposable
     internal IReadOnlyList<GraphBlock> Blocks { get; }
 
     /// <summary>
-    /// <see cref="AtomFeatures"/> by rows of non-zero entries (one-hot groups and the scaled mass: about 8 of 133): atom
-    /// a's are columns <c>AtomFeatureColumns[AtomFeatureOffsets[a]..AtomFeatureOffsets[a+1]]</c>, ascending, with their values.
+    /// <see cref="AtomFeatures"/> by rows of non-zero entries (one-hot groups and the scaled mass: about 8 of 133), built
+    /// on first use (prediction's sparse atom products; an ensemble's members share it) and never for training batches.
+    /// Not thread-safe: read it before the work fans out.
     /// </summary>
-    internal int[] AtomFeatureOffsets { get; }
-    internal int[] AtomFeatureColumns { get; }
-    internal float[] AtomFeatureValues { get; }
+    internal SparseRows AtomFeatureRows => atomFeatureRows ??= SparseRows.Of(AtomFeatures);
+
+    SparseRows? atomFeatureRows;
 
     GraphBatch(int molecules, int atoms, int bonds, Tensor atomFeatures, Tensor bondFeatures, Tensor source, Tensor target,
         Tensor reverse, Tensor bondOfDirected, Tensor atomMolecule, Tensor atomCounts, int[] directedSource, int[] directedTarget,
-        int[] incoming, int[] incomingOffsets, IReadOnlyList<GraphBlock> blocks, int[] atomFeatureOffsets, int[] atomFeatureColumns,
-        float[] atomFeatureValues)
+        int[] incoming, int[] incomingOffsets, IReadOnlyList<GraphBlock> blocks)
     {
-        AtomFeatureOffsets = atomFeatureOffsets; AtomFeatureColumns = atomFeatureColumns; AtomFeatureValues = atomFeatureValues;
         Molecules = molecules; Atoms = atoms; Bonds = bonds;
         AtomFeatures = atomFeatures; BondFeatures = bondFeatures; Source = source; Target = target; Reverse = reverse;
         BondOfDirected = bondOfDirected; AtomMolecule = atomMolecule; AtomCounts = atomCounts;
@@ -116,9 +115,6 @@ public sealed class GraphBatch : IDisposable
         var blocks = new List<GraphBlock>();
         var directedSource = new int[directed];
         var directedTarget = new int[directed];
-        var atomFeatureOffsets = new int[atoms + 1];
-        var atomFeatureColumns = new List<int>(atoms * 8);
-        var atomFeatureValues = new List<float>(atoms * 8);
         {
             var af = Floats(atomFeatures);
             var bf = Floats(bondFeatures);
@@ -133,18 +129,7 @@ public sealed class GraphBatch : IDisposable
             {
                 var m = molecules[i];
                 int n = g.Atoms(m), nb = g.Bonds(m);
-                var atomRows = g.AtomFeatures.AsSpan(g.AtomOffsets[m] * fa, n * fa);
-                atomRows.CopyTo(af.Slice(atomAt * fa));
-                for (var a = 0; a < n; a++)
-                {
-                    for (var k = 0; k < fa; k++)
-                    {
-                        if (atomRows[a * fa + k] == 0) continue;
-                        atomFeatureColumns.Add(k);
-                        atomFeatureValues.Add(atomRows[a * fa + k]);
-                    }
-                    atomFeatureOffsets[atomAt + a + 1] = atomFeatureColumns.Count;
-                }
+                g.AtomFeatures.AsSpan(g.AtomOffsets[m] * fa, n * fa).CopyTo(af.Slice(atomAt * fa));
                 g.BondFeatures.AsSpan(g.BondOffsets[m] * fb, nb * fb).CopyTo(bf.Slice(bondAt * fb));
                 mol.Slice(atomAt, n).Fill(i);
                 counts[i] = n;
@@ -176,10 +161,36 @@ public sealed class GraphBatch : IDisposable
         for (var e = 0; e < directed; e++) incoming[fill[directedTarget[e]]++] = e;
         return new GraphBatch(molecules.Length, atoms, bonds, To(atomFeatures, device), To(bondFeatures, device), To(source, device),
             To(target, device), To(reverse, device), To(bondOf, device), To(atomMolecule, device), To(atomCounts, device),
-            directedSource, directedTarget, incoming, incomingOffsets, blocks, atomFeatureOffsets, [.. atomFeatureColumns], [.. atomFeatureValues]);
+            directedSource, directedTarget, incoming, incomingOffsets, blocks);
     }
 
     static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
+
+    /// <summary>A CPU matrix by rows of non-zero entries: row r's are <c>Columns[Offsets[r]..Offsets[r+1]]</c>, ascending, with their values.</summary>
+    internal sealed record SparseRows(int[] Offsets, int[] Columns, float[] Values)
+    {
+        public static SparseRows Of(Tensor matrix)
+        {
+            if (matrix.device_type != DeviceType.CPU || matrix.dim() != 2 || !matrix.is_contiguous())
+                throw new ArgumentException("Sparse rows are read from a contiguous CPU matrix.", nameof(matrix));
+            int rows = (int)matrix.shape[0], width = (int)matrix.shape[1];
+            var values = Floats(matrix);
+            var offsets = new int[rows + 1];
+            var columns = new List<int>(rows * 8);
+            var nonZero = new List<float>(rows * 8);
+            for (var r = 0; r < rows; r++)
+            {
+                for (var k = 0; k < width; k++)
+                {
+                    if (values[r * width + k] == 0) continue;
+                    columns.Add(k);
+                    nonZero.Add(values[r * width + k]);
+                }
+                offsets[r + 1] = columns.Count;
+            }
+            return new SparseRows(offsets, [.. columns], [.. nonZero]);
+        }
+    }
 
     static Span<long> Longs(Tensor t) => MemoryMarshal.Cast<byte, long>(t.bytes);
 

@@ -202,8 +202,8 @@ public class FusedMessagePassingTests
         using var batch = GraphBatch.Create(graphs, CPU);
         batch.Blocks.Count.ShouldBeGreaterThan(2);
         var nonZero = graphs.AtomFeatures.Count(v => v != 0);
-        batch.AtomFeatureColumns.Length.ShouldBe(nonZero);
-        batch.AtomFeatureOffsets[^1].ShouldBe(nonZero);
+        batch.AtomFeatureRows.Columns.Length.ShouldBe(nonZero);
+        batch.AtomFeatureRows.Offsets[^1].ShouldBe(nonZero);
         ((double)nonZero / batch.Atoms).ShouldBeInRange(7, 8);
 
         float[] Predict(bool sparse)
