@@ -162,16 +162,8 @@ public sealed class SlurmArguments
 
     public bool Wait(ParseResult parse) => parse.GetValue(wait);
 
-    /// <summary>The command that runs this very organicscreen elsewhere: the apphost, or dotnet with the assembly.</summary>
-    internal static IReadOnlyList<string> Launcher(string? given)
-    {
-        if (!string.IsNullOrWhiteSpace(given)) return given.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var process = Environment.ProcessPath ?? "dotnet";
-        var assembly = Path.Combine(AppContext.BaseDirectory, "organicscreen.dll");
-        return Path.GetFileNameWithoutExtension(process) == "organicscreen" ? [process]
-            : Path.GetFileNameWithoutExtension(process) == "dotnet" ? [process, assembly]
-            : ["dotnet", assembly];
-    }
+    /// <summary>The command that runs this very organicscreen elsewhere (<see cref="OrganicScreenProcess.Launcher"/>).</summary>
+    internal static IReadOnlyList<string> Launcher(string? given) => OrganicScreenProcess.Launcher(given);
 
 }
 

@@ -145,7 +145,7 @@ public static class StageCommands
 /// </summary>
 internal sealed class TrainingExecutorArguments
 {
-    private readonly Option<string> executor = new("--executor") { Description = "local (default: folds one after another here) or slurm (one array task per training fold, then this stage as a job that depends on them)", DefaultValueFactory = _ => "local" };
+    private readonly Option<string> executor = new("--executor") { Description = "local (default: folds here, one after another, or side by side as processes when the profile sets train.foldThreads) or slurm (one array task per training fold, then this stage as a job that depends on them)", DefaultValueFactory = _ => "local" };
     private readonly Option<int?> fold = new("--fold") { Description = "train this cross-validation fold only, into the store (what a Slurm array task runs)" };
     private readonly SlurmArguments slurm = new("fold task", "the stage's job");
 

@@ -16,6 +16,7 @@ namespace OrganicScreen.Pipeline;
 /// <param name="RunId">Shared by the processes of one invocation (Cake passes one), so each artifact is verified once.</param>
 /// <param name="AllowOutsideSources">Let a manifest read a local source outside the repository, <c>../shared</c> and the store's ad-hoc datasets.</param>
 /// <param name="DatasetVersion">A version the dataset manifest lists; null: the newest (or the sources of an unversioned manifest).</param>
+/// <param name="FoldLauncher">The command that runs organicscreen for Train's fold processes (<c>train.foldThreads</c>); null: this program (<see cref="Sharding.OrganicScreenProcess.Launcher"/>).</param>
 public sealed record PipelineOptions(
     string Dataset,
     string Profile,
@@ -28,7 +29,8 @@ public sealed record PipelineOptions(
     IReadOnlyList<string>? Overrides = null,
     string? RunId = null,
     bool AllowOutsideSources = false,
-    string? DatasetVersion = null);
+    string? DatasetVersion = null,
+    IReadOnlyList<string>? FoldLauncher = null);
 
 /// <summary>The command-line options that make another process (a Slurm task) run the same pipeline, paths made absolute.</summary>
 public static class PipelineCommandLine
@@ -227,10 +229,22 @@ public sealed class PipelineRun
         var features = await FeaturesAsync(cancellation);
         var choices = Profile.Model == ModelFamily.Fcnn ? (await SweepAsync(cancellation)).Choices : [];
         var (targetsLearned, skipped) = Dataset.AuxiliaryTargets(Profile.Train.AuxiliaryFor(Dataset.Name), Variant);
+        if (Profile.Train.FoldThreads is { } foldThreads && await TrainsOnCpuAsync(cancellation))
+            await new Sharding.LocalFoldTraining(this, options, log, options.FoldLauncher ?? Sharding.OrganicScreenProcess.Launcher(null)).RunAsync(foldThreads, cancellation);
         var (artifact, targets) = await new TrainStage(Store, log).RunAsync(await RequestAsync(TrainStage.Name), Profile.Model, features, choices, Rdkit,
             Profile.Train.OnDevice(options.Device), Torch, cancellation, new AuxiliarySelection(targetsLearned, skipped));
         return new TrainOutput(artifact, targets);
     });
+
+    /// <summary>
+    /// Whether Train, if it has to run, trains on the CPU, where <c>train.foldThreads</c> applies (a GPU trains one fold
+    /// after another here). False when Train is in the store: nothing to train.
+    /// </summary>
+    private async Task<bool> TrainsOnCpuAsync(CancellationToken cancellation)
+    {
+        if (await Store.TryOpenAsync(await RequestAsync(TrainStage.Name), cancellation) is not null) return false;
+        return TorchRuntime.Resolve(Profile.Train.OnDevice(options.Device).Settings.Device).type == TorchSharp.DeviceType.CPU;
+    }
 
     /// <summary>Trains fold <paramref name="fold"/> of Train into the store (upstream artifacts from the store, built when missing): one array task of <c>--executor slurm</c>.</summary>
     public async Task TrainFoldAsync(int fold, CancellationToken cancellation)

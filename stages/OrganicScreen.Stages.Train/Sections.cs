@@ -29,14 +29,21 @@ public sealed record Target(string Name, string Label, Func<Molecule, double?> O
 /// <see cref="Auxiliary"/> names groups of auxiliary DFT targets (<see cref="AuxiliaryGroups"/>) the D-MPNN learns
 /// alongside IE and EA, each weighing <see cref="AuxiliaryWeight"/> (default 1) in the loss; <see cref="AuxiliaryByDataset"/>
 /// names other groups for particular datasets, because what helps differs (measured: orbital targets help on OMEAD and
-/// hurt on OCELOT).
+/// hurt on OCELOT). <see cref="FoldThreads"/>, when set, trains each fold on that many threads, folds side by side as
+/// processes of their own (see <c>LocalFoldTraining</c>); null trains one fold after another on all cores.
 /// </summary>
 public sealed record TrainSection(int Folds, int FoldSeed, TrainingSettings Settings, double? Dropout = null, double? InitStd = null,
     DmpnnArchitecture? Dmpnn = null, TargetScaling? Scaling = null, IReadOnlyList<string>? Auxiliary = null, double? AuxiliaryWeight = null,
     IReadOnlyDictionary<string, IReadOnlyList<string>>? AuxiliaryByDataset = null,
     // Ignored when null so that the keys of every model trained before the key existed (MSE) stay as they were.
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingLoss? Loss = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingLoss? Loss = null,
+    // Keyed because a fold's numbers depend on its thread count (products split their sums over threads, and training
+    // amplifies the rounding); ignored when null so that every earlier key stays as it was.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? FoldThreads = null)
 {
+    /// <summary>The most threads <see cref="FoldThreads"/> may ask for.</summary>
+    public const int MaxFoldThreads = 1024;
+
     /// <summary>The auxiliary groups a run on <paramref name="dataset"/> asks for: its own entry in <see cref="AuxiliaryByDataset"/>, else <see cref="Auxiliary"/>.</summary>
     public IReadOnlyList<string> AuxiliaryFor(string dataset) =>
         AuxiliaryByDataset is { } byDataset && byDataset.TryGetValue(dataset, out var groups) ? groups : Auxiliary ?? [];
@@ -47,6 +54,8 @@ public sealed record TrainSection(int Folds, int FoldSeed, TrainingSettings Sett
     public void Validate(string file, string section, ModelFamily model)
     {
         if (Folds is < 2 or > 100) throw new FormatException($"{file}: key '{section}.folds' must be 2–100, not {Folds}");
+        if (FoldThreads is < 1 or > MaxFoldThreads)
+            throw new FormatException($"{file}: key '{section}.foldThreads' must be 1–{MaxFoldThreads} (threads per fold; leave it out to train folds one after another on all cores), not {FoldThreads}");
         Validated(file, $"{section}.settings", Settings.Validate);
         if (model == ModelFamily.Dmpnn)
         {

@@ -120,7 +120,23 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
             return;
         }
 
-        await TrainAsync(new FoldRunner(new FoldArtifacts(store, request, log), fold), model, features, choices, rdkit, section, torch, auxiliary ?? AuxiliarySelection.None, null, cancellation);
+        // A fold process is where train.foldThreads takes effect: libtorch is set up here, on the profile's thread count.
+        await TrainAsync(new FoldRunner(new FoldArtifacts(store, request, log), fold), model, features, choices, rdkit, section,
+            torch with { Threads = section.FoldThreads ?? torch.Threads }, auxiliary ?? AuxiliarySelection.None, null, cancellation);
+    }
+
+    /// <summary>
+    /// With <see cref="TrainSection.FoldThreads"/> set, a CPU fold must train on exactly that many threads: its key says
+    /// so, and another count gives other numbers. Only a process set up for it (<see cref="TrainFoldAsync"/>) qualifies.
+    /// </summary>
+    private static void CheckFoldThreads(TrainSection section)
+    {
+        if (section.FoldThreads is not { } wanted || TorchRuntime.Resolve(section.Settings.Device).type != TorchSharp.DeviceType.CPU) return;
+        var threads = TorchSharp.torch.get_num_threads();
+        if (threads != wanted)
+            throw new InvalidOperationException(
+                $"train: the profile trains each fold on {wanted} thread{(wanted == 1 ? "" : "s")} (train.foldThreads), but this process's libtorch runs {threads}; " +
+                "such folds train in processes of their own (organicscreen stage train --fold N), which the pipeline starts");
     }
 
     /// <summary>The units a profile trains folds of: each FCNN target (its own data and network), or the D-MPNN's one network.</summary>
@@ -185,6 +201,7 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
             var architecture = section.Plan.Architecture(config.Hidden);
             var cv = await Task.Run(() => runner.Run(target.Name, data.Rows, 1, section, (fold, token) =>
             {
+                CheckFoldThreads(section);
                 var progress = new SynchronousProgress<EpochMetrics>(e =>
                 {
                     if (e.Epoch % 10 == 0) log.Info($"  {target.Label} fold {fold.Index + 1}/{section.Folds} epoch {e.Epoch}: validation MAE {e.ValidationMae:F3} eV");
@@ -259,6 +276,7 @@ public sealed class TrainStage(ArtifactStore store, IStageLog log)
         data.Validate(minimumRows: section.Folds);
         var cv = await Task.Run(() => runner.Run(GraphFolder, data.Rows, data.Targets, section, (fold, token) =>
         {
+            CheckFoldThreads(section);
             var progress = new SynchronousProgress<GraphEpochMetrics>(e =>
                 log.Info($"  fold {fold.Index + 1}/{section.Folds} epoch {e.Epoch}: validation MAE {string.Join(", ", targets.Select((t, i) => $"{t.Label} {e.ValidationMae[i]:F3}"))} eV"));
             var result = GraphFoldTrainer.Train(data, fold, architecture, section.Settings, options, progress, token);

@@ -83,7 +83,7 @@ public sealed class SlurmTrainTests(GraphPipelineFixture graph, PipelineFixture 
     }
 
     /// <summary>The Train artifacts of two stores: the same key, and every file equal except the timings (training.json's seconds, and so the manifest).</summary>
-    private static void SameTrainArtifact(string expectedStore, string actualStore)
+    internal static void SameTrainArtifact(string expectedStore, string actualStore)
     {
         var expected = Directory.GetDirectories(Path.Combine(expectedStore, TrainStage.Name)).Single();
         var actual = Path.Combine(actualStore, TrainStage.Name, Path.GetFileName(expected));

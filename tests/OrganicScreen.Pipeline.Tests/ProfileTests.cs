@@ -140,6 +140,21 @@ public sealed class ProfileTests
     }
 
     [Fact]
+    public void Threads_per_fold_are_keyed_when_set_and_leave_older_keys_alone()
+    {
+        var plain = ProfileDefinition.Parse(Valid, "t.json", []);
+        plain.Train.FoldThreads.ShouldBeNull();
+        plain.Train.KeyParameters().ToJsonString().ShouldNotContain("foldThreads");
+        // A fold's numbers depend on its thread count, so the count is key material once a profile sets it.
+        var one = ProfileDefinition.Parse(Valid, "t.json", ["train.foldThreads=1"]);
+        one.Train.FoldThreads.ShouldBe(1);
+        one.Train.KeyParameters().ToJsonString().ShouldContain("\"foldThreads\":1");
+        one.Train.KeyParameters().ToJsonString().ShouldNotBe(ProfileDefinition.Parse(Valid, "t.json", ["train.foldThreads=2"]).Train.KeyParameters().ToJsonString());
+        Error(Valid, "train.foldThreads=0").ShouldContain("key 'train.foldThreads' must be 1–1024");
+        Error(Valid, "train.foldThreads=1.5").ShouldContain("train.foldThreads");
+    }
+
+    [Fact]
     public void A_dataset_part_is_merged_for_that_dataset_only_before_the_overrides()
     {
         var json = Valid.TrimEnd().TrimEnd('}') + """
@@ -192,6 +207,9 @@ public sealed class ProfileTests
         omead.Train.Loss.ShouldBe(TrainingLoss.Mae);
         ocelot.Train.Settings.BatchSize.ShouldBe(50);
         ocelot.Train.AuxiliaryFor("ocelot").ShouldBeEmpty();
+        // Folds side by side, one thread each (a quarter faster on 2 cores); OMEAD's published models keep their key.
+        ocelot.Train.FoldThreads.ShouldBe(1);
+        omead.Train.FoldThreads.ShouldBeNull();
         ocelot.RunName.ShouldBe("best");
     }
 
