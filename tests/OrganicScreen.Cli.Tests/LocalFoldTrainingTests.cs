@@ -69,6 +69,46 @@ public sealed class LocalFoldTrainingTests : IDisposable
     }
 
     [Fact]
+    public async Task Cancelling_stops_the_fold_processes_and_leaves_nothing_in_the_store()
+    {
+        var store = Path.Combine(dir, "cancelled");
+        var log = new MemoryStageLog();
+        using var cancel = new CancellationTokenSource();
+        var train = new PipelineRun(Options(store) with { Overrides = ["train.foldThreads=1", "train.settings.epochs=100000"] }, log).RunAsync(TrainStage.Name, cancel.Token);
+        // Ctrl-C once every process at work is training its fold.
+        var jobs = Math.Min(Environment.ProcessorCount, 8);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (log.Lines.Count(l => l.Contains("train-fold: building", StringComparison.Ordinal)) < jobs)
+        {
+            train.IsCompleted.ShouldBeFalse(string.Join('\n', log.Lines));
+            clock.Elapsed.ShouldBeLessThan(TimeSpan.FromMinutes(2), string.Join('\n', log.Lines));
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(500);
+        clock.Restart();
+        cancel.Cancel();
+        var cancelled = false;
+        try
+        {
+            await train;
+        }
+        catch (OperationCanceledException)
+        {
+            cancelled = true;
+        }
+
+        cancelled.ShouldBeTrue();
+        // Each process was asked to stop as Ctrl-C stops it, and did, well before it would have been killed.
+        log.Lines.Count(l => l.Contains("cancelled (SIGTERM); partial outputs removed", StringComparison.Ordinal)).ShouldBe(jobs, string.Join('\n', log.Lines.TakeLast(20)));
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+        Entries(Path.Combine(store, FoldArtifacts.Stage)).ShouldBeEmpty();
+        Entries(Path.Combine(store, "tmp")).ShouldBeEmpty();
+
+        static IEnumerable<string> Entries(string folder) => Directory.Exists(folder) ? Directory.EnumerateFileSystemEntries(folder) : [];
+    }
+
+    [Fact]
     public async Task A_fold_whose_libtorch_runs_another_thread_count_is_refused()
     {
         // This host set libtorch up before the tests (TestHostRuntime); a fold asking for one thread more must not train here.

@@ -120,10 +120,7 @@ public sealed class LocalFoldTraining(PipelineRun run, PipelineOptions options, 
             }
             catch (OperationCanceledException)
             {
-                // Ctrl-C: the fold process stops too. What it was writing is a tmp folder in the store, which nothing trusts.
-                try { process.Kill(entireProcessTree: true); }
-                catch (InvalidOperationException) { /* it had exited */ }
-                await process.WaitForExitAsync(CancellationToken.None);
+                await StopAsync(process);
                 throw;
             }
 
@@ -132,6 +129,42 @@ public sealed class LocalFoldTraining(PipelineRun run, PipelineOptions options, 
             lock (tail) return $"exit code {process.ExitCode}; its last lines:\n" + string.Join('\n', tail.Select(l => "    " + l));
         }
     }
+
+    /// <summary>
+    /// Ctrl-C: asks the fold process to stop as Ctrl-C stops it (SIGTERM: it cancels and removes its partial output), and
+    /// kills it if it has not stopped within <see cref="StopGrace"/>; a killed fold leaves a tmp folder in the store, which
+    /// nothing trusts and <c>gc</c> removes.
+    /// </summary>
+    private static async Task StopAsync(Process process)
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) _ = SendSignal(process.Id, SigTerm);
+            using var grace = new CancellationTokenSource(StopGrace);
+            try
+            {
+                await process.WaitForExitAsync(grace.Token);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // It had exited.
+        }
+
+        await process.WaitForExitAsync(CancellationToken.None);
+    }
+
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
+
+    private const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int SendSignal(int pid, int signal);
 
     private Task Forward(StreamReader reader, int fold, Queue<string> tail) => Task.Run(async () =>
     {

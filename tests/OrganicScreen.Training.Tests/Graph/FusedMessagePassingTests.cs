@@ -175,26 +175,9 @@ public class FusedMessagePassingTests
     [Fact]
     public void Prediction_skips_the_zero_atom_features_and_gives_the_dense_products_numbers()
     {
-        // Chemprop's layout: 133 atom features, one-hot groups (element, degree, charge, chirality, Hs, hybridisation),
-        // an aromatic flag and mass / 100, so about 8 non-zero per atom; random trees with rings, several blocks.
-        (int Start, int Width)[] groups = [(0, 101), (101, 7), (108, 6), (114, 5), (119, 6), (125, 6)];
+        // Chemprop's layout (about 8 non-zero of 133 atom features), random trees with rings, several blocks.
         var rng = new SplitMix64(17);
-        var molecules = new List<TestMolecule>();
-        for (var m = 0; m < 120; m++)
-        {
-            var n = 1 + rng.NextInt(14);
-            var edges = Enumerable.Range(1, n - 1).Select(i => (rng.NextInt(i), i)).Concat(n >= 6 ? [(0, n - 1)] : []).ToArray();
-            var atoms = Enumerable.Range(0, n).Select(_ =>
-            {
-                var x = new float[133];
-                foreach (var (start, width) in groups) x[start + rng.NextInt(width)] = 1;
-                x[131] = rng.NextInt(2);
-                x[132] = (1 + rng.NextInt(3500)) / 1000f;
-                return x;
-            }).ToArray();
-            molecules.Add(new TestMolecule(atoms, edges.Select(e => (e.Item1, e.Item2, new[] { 1f, 0f, (float)rng.NextInt(2), 0f })).ToArray()));
-        }
-        var graphs = GraphTestData.Build(133, 4, [.. molecules]);
+        var graphs = GraphTestData.ChempropShaped(ref rng, 120);
         // Hidden 100: one register block of 64 outputs, two vectors of 16, then 4 one by one.
         var architecture = new DmpnnArchitecture(Hidden: 100, Depth: 3, HeadHidden: [16]);
         using var network = DmpnnNetwork.Create(architecture, 133, 4, 2, CPU, seed: 9);

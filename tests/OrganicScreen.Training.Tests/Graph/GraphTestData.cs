@@ -42,6 +42,39 @@ internal static class GraphTestData
         return v;
     }
 
+    /// <summary>
+    /// Molecules in Chemprop's layout: 133 atom features, one-hot groups (element, degree, charge, chirality, Hs,
+    /// hybridisation), an aromatic flag and mass / 100, so about 8 non-zero per atom; 4 bond features; random trees of
+    /// 1 to <paramref name="maxAtoms"/> atoms, those of 6 or more with a ring.
+    /// </summary>
+    public static MolecularGraphs ChempropShaped(ref SplitMix64 rng, int count, int maxAtoms = 14)
+    {
+        (int Start, int Width)[] groups = [(0, 101), (101, 7), (108, 6), (114, 5), (119, 6), (125, 6)];
+        var molecules = new List<TestMolecule>();
+        for (var m = 0; m < count; m++)
+        {
+            var n = 1 + rng.NextInt(maxAtoms);
+            var edges = new List<(int, int)>();
+            for (var i = 1; i < n; i++) edges.Add((rng.NextInt(i), i));
+            if (n >= 6) edges.Add((0, n - 1));
+            var atoms = new float[n][];
+            for (var a = 0; a < n; a++)
+            {
+                var x = new float[133];
+                foreach (var (start, width) in groups) x[start + rng.NextInt(width)] = 1;
+                x[131] = rng.NextInt(2);
+                x[132] = (1 + rng.NextInt(3500)) / 1000f;
+                atoms[a] = x;
+            }
+
+            var bonds = new List<(int, int, float[])>();
+            foreach (var (from, to) in edges) bonds.Add((from, to, [1f, 0f, rng.NextInt(2), 0f]));
+            molecules.Add(new TestMolecule(atoms, [.. bonds]));
+        }
+
+        return Build(133, 4, [.. molecules]);
+    }
+
     public static (int, int)[] Chain(int atoms) => Enumerable.Range(1, atoms - 1).Select(i => (i - 1, i)).ToArray();
 
     public static (int, int)[] Ring(int atoms) => [.. Chain(atoms), (atoms - 1, 0)];
