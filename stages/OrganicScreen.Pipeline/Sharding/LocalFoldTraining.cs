@@ -22,17 +22,15 @@ public static class OrganicScreenProcess
     }
 }
 
-/// <summary>What <see cref="LocalFoldTraining"/> did: which folds it ran, how many at once at most, and in how long.</summary>
-public sealed record LocalFoldRun(IReadOnlyList<int> Folds, int Jobs, int MostAtOnce, double Seconds);
-
 /// <summary>
 /// Train's missing folds as processes side by side on this machine: what <c>train.foldThreads</c> asks for. Each fold
 /// runs as <c>organicscreen stage train --fold i</c> (what a Slurm array task runs), whose libtorch uses the profile's
 /// thread count, and as many run at once as the cores allow (cores / foldThreads); Train then assembles them from the
 /// store. Processes, not threads: libtorch's thread count belongs to the process, and a fold's numbers depend on it.
-/// Measured on 2 cores (OCELOT `best`, 3 epochs): two one-thread folds at once took 52 and 59 s, one two-thread fold
-/// 38 s, so eight folds take about a quarter less time. A failed fold does not stop the others (their work lands in the
-/// store); the failures are reported together afterwards, and the same command trains only what is missing.
+/// Measured on 2 cores (OCELOT `best`, 25 epochs): a one-thread fold with another beside it ran 16–18 s per epoch, a
+/// two-thread fold alone 13–16 s, and the whole Screen took 29.5 instead of about 48 minutes. A failed fold does not stop
+/// the others (their work lands in the store); the failures are reported together afterwards, and the same command
+/// trains only what is missing.
 /// </summary>
 /// <param name="launcher">The command that runs organicscreen (<see cref="OrganicScreenProcess.Launcher"/>); tests wrap it.</param>
 public sealed class LocalFoldTraining(PipelineRun run, PipelineOptions options, IStageLog log, IReadOnlyList<string> launcher)
@@ -43,12 +41,12 @@ public sealed class LocalFoldTraining(PipelineRun run, PipelineOptions options, 
     /// <summary>Lines of a failed fold's output repeated in the error.</summary>
     private const int TailLines = 12;
 
-    /// <summary>Trains the folds not yet in the store, <paramref name="foldThreads"/> threads each; null when none was missing.</summary>
-    public async Task<LocalFoldRun?> RunAsync(int foldThreads, CancellationToken cancellation)
+    /// <summary>Trains the folds not yet in the store, <paramref name="foldThreads"/> threads each.</summary>
+    public async Task RunAsync(int foldThreads, CancellationToken cancellation)
     {
         var done = await run.TrainFoldsDoneAsync(cancellation);
         var missing = Enumerable.Range(0, done.Count).Where(f => !done[f]).ToList();
-        if (missing.Count == 0) return null;
+        if (missing.Count == 0) return;
         if (launcher.Count == 2 && launcher[0].EndsWith("dotnet", StringComparison.Ordinal) && !File.Exists(launcher[1]))
             throw new InvalidOperationException($"train.foldThreads trains folds as organicscreen processes, and there is no {launcher[1]} to start; " +
                                                 "run the pipeline through organicscreen, or leave train.foldThreads out");
@@ -81,7 +79,6 @@ public sealed class LocalFoldTraining(PipelineRun run, PipelineOptions options, 
         if (!failures.IsEmpty)
             throw new InvalidOperationException($"train: {failures.Count} of {missing.Count} fold processes failed; the others are in the store, and the same command trains only what is missing:\n" +
                                                 string.Join('\n', failures.OrderBy(f => f.Key).Select(f => $"  fold {f.Key}: {f.Value}")));
-        return new LocalFoldRun(missing, jobs, mostAtOnce, seconds);
     }
 
     /// <summary>Folds at once: <see cref="JobsVariable"/> if set, else the cores over the threads per fold; never more than there are folds.</summary>
