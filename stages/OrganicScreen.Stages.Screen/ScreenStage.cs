@@ -112,8 +112,8 @@ public sealed class ScreenStage(ArtifactStore store, Rdkit rdkit, IStageLog log)
                 Screen = new ScreenSummary(Summary(usable.Count, rules, section, phase, outcome), window, ScreenReport.Filters(outcome)),
                 Structures =
                 [
-                    ScreenReport.Gallery($"Top cathode candidates ({Math.Min(ScreenReport.DrawnPerRole, cathodes.Count)} of {cathodes.Count})", cathodes, rdkit, RankedBy(section)),
-                    ScreenReport.Gallery($"Top anode candidates ({Math.Min(ScreenReport.DrawnPerRole, anodes.Count)} of {anodes.Count})", anodes, rdkit, RankedBy(section)),
+                    ScreenReport.Gallery(string.Create(CultureInfo.InvariantCulture, $"Top cathode candidates ({Math.Min(ScreenReport.DrawnPerRole, cathodes.Count)} of {cathodes.Count:N0})"), cathodes, rdkit, RankedBy(section)),
+                    ScreenReport.Gallery(string.Create(CultureInfo.InvariantCulture, $"Top anode candidates ({Math.Min(ScreenReport.DrawnPerRole, anodes.Count)} of {anodes.Count:N0})"), anodes, rdkit, RankedBy(section)),
                 ],
             };
             HtmlReport.Write(Path.Combine(output, Report), content);

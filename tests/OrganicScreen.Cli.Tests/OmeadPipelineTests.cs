@@ -109,7 +109,7 @@ public sealed class OmeadPipelineTests(OmeadPipelineFixture run) : IClassFixture
         var cathodes = Csv.Rows(Path.Combine(run.Results, "candidates_cathode.csv"));
         var anodes = Csv.Rows(Path.Combine(run.Results, "candidates_anode.csv"));
         Regex.Matches(report, "<svg ").Count.ShouldBe(Math.Min(12, cathodes.Count) + Math.Min(12, anodes.Count));
-        report.ShouldContain($"Top cathode candidates ({Math.Min(12, cathodes.Count)} of {cathodes.Count})");
+        report.ShouldContain(string.Create(CultureInfo.InvariantCulture, $"Top cathode candidates ({Math.Min(12, cathodes.Count)} of {cathodes.Count:N0})"));
         report.ShouldContain($"<b>#1 {cathodes[0]["id"]}</b>");
         report.ShouldNotContain("<script", Case.Insensitive);
         report.ShouldNotContain("drawing left out");
