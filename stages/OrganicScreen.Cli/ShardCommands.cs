@@ -158,13 +158,9 @@ public sealed class SlurmArguments
     public IEnumerable<Option> All => [partition, time, memory, cpus, sbatch, launcher, wait];
 
     public SlurmOptions Read(ParseResult parse) => new(parse.GetValue(partition), parse.GetValue(time), parse.GetValue(memory), parse.GetValue(cpus),
-        parse.GetValue(sbatch) ?? [], Launcher(parse.GetValue(launcher)));
+        parse.GetValue(sbatch) ?? [], OrganicScreenProcess.Launcher(parse.GetValue(launcher)));
 
     public bool Wait(ParseResult parse) => parse.GetValue(wait);
-
-    /// <summary>The command that runs this very organicscreen elsewhere (<see cref="OrganicScreenProcess.Launcher"/>).</summary>
-    internal static IReadOnlyList<string> Launcher(string? given) => OrganicScreenProcess.Launcher(given);
-
 }
 
 /// <summary><c>screen-shard</c>, <c>screen-merge</c>, <c>screen-status</c>.</summary>

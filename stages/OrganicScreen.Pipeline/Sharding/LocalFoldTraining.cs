@@ -7,21 +7,6 @@ using OrganicScreen.Stages;
 
 namespace OrganicScreen.Pipeline.Sharding;
 
-/// <summary>The command that runs this very organicscreen in another process: on a Slurm node, or beside this one.</summary>
-public static class OrganicScreenProcess
-{
-    /// <summary><paramref name="given"/> split on spaces; else the apphost, or dotnet with the assembly next to this program.</summary>
-    public static IReadOnlyList<string> Launcher(string? given)
-    {
-        if (!string.IsNullOrWhiteSpace(given)) return given.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var process = Environment.ProcessPath ?? "dotnet";
-        var assembly = Path.Combine(AppContext.BaseDirectory, "organicscreen.dll");
-        return Path.GetFileNameWithoutExtension(process) == "organicscreen" ? [process]
-            : Path.GetFileNameWithoutExtension(process) == "dotnet" ? [process, assembly]
-            : ["dotnet", assembly];
-    }
-}
-
 /// <summary>
 /// Train's missing folds as processes side by side on this machine: what <c>train.foldThreads</c> asks for. Each fold
 /// runs as <c>organicscreen stage train --fold i</c> (what a Slurm array task runs), whose libtorch uses the profile's
