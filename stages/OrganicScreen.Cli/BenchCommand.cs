@@ -94,7 +94,7 @@ public static class BenchCommand
                     using var model = ShippedModel.Load(folder.FullName, parse.GetValue(libtorch));
                     ScreenBenchmark.Run(model, molecules.Take(ShippedModel.BatchSize).ToList(), rules); // warm-up: JIT, libtorch threads
                     var alone = Repeated(runs, () => ScreenBenchmark.Run(model, molecules, rules, keepCandidates: fast is not null));
-                    await context.Output.WriteLineAsync($"bench screen: {folder.Name} ({string.Join("+", model.Card.Targets.Select(t => $"{t.Target} x{t.Folds.Count}"))}), "
+                    await context.Output.WriteLineAsync($"bench screen: {folder.Name} ({string.Join("+", model.Card.Targets.Select(t => $"{t.Target} x{t.Folds.Count}"))}; {model.Engine}), "
                         + $"{Rates(alone)}; the median run: {Describe(alone.Median)} (goal >= 10,000/s default, >= 1,000/s best)");
                     if (fast is null) continue;
 

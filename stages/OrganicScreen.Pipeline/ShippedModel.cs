@@ -178,6 +178,19 @@ public sealed class ShippedModel : IDisposable
         public string Smiles => Input.Smiles ?? "";
     }
 
+    /// <summary>
+    /// How the members predict a screen's batches: "libtorch", or for fingerprint networks whose hidden layers run in
+    /// managed code (verified at load to give libtorch's bits), e.g. "managed hidden layers in 16 of 16 members".
+    /// </summary>
+    public string Engine
+    {
+        get
+        {
+            var managed = ensembles.Sum(e => e.ManagedKernelMembers);
+            return managed == 0 ? "libtorch" : $"managed hidden layers in {managed} of {ensembles.Sum(e => e.Members)} members";
+        }
+    }
+
     /// <summary>When set, <see cref="PredictBatch"/> adds the time it spends per phase (for <c>bench</c>).</summary>
     public PhaseTimings? Timings { get; set; }
 

@@ -97,8 +97,12 @@ internal sealed class FcnnNetwork : IDisposable
             }
             else
             {
-                kernel = kernelValues.to(device).requires_grad_(true);
-                if (!ReferenceEquals(kernel, kernelValues)) kernelValues.Dispose();
+                // A copy in libtorch's own memory, as for the biases: on the CPU the tensor of a managed array wraps the
+                // array where the GC put it, and on AMD processors MKL's kernels for small batches sum in an order that
+                // depends on that address, so the same fold trained in another process (or after other allocations)
+                // came out different in the last bits (curves, weights, then candidate lists).
+                kernel = kernelValues.to(device).clone().requires_grad_(true);
+                kernelValues.Dispose();
             }
             using var biasValues = tensor(init[l].Bias);
             var bias = biasValues.to(device).clone().requires_grad_(true);
@@ -134,7 +138,10 @@ internal sealed class FcnnNetwork : IDisposable
     /// Forward pass → [rows] normalised predictions. <paramref name="dropout"/> null = inference; otherwise masks
     /// are drawn from that generator (inverted dropout, as Keras: kept units scaled by 1/(1 − p)).
     /// </summary>
-    public Tensor Forward(FingerprintBatch batch, Generator? dropout)
+    public Tensor Forward(FingerprintBatch batch, Generator? dropout) => Output(Hidden(batch, dropout));
+
+    /// <summary>The last hidden layer's activations, [rows, width] (what <see cref="Output"/> reads).</summary>
+    public Tensor Hidden(FingerprintBatch batch, Generator? dropout)
     {
         var p = Architecture.Dropout;
         Tensor h = batch.Dense is { } dense
@@ -152,8 +159,11 @@ internal sealed class FcnnNetwork : IDisposable
             if (l + 1 == _kernels.Count - 1) break;
             h = addmm(_biases[l + 1], h, _kernels[l + 1], 1, 1);
         }
-        return addmm(_biases[^1], h, _kernels[^1], 1, 1).squeeze(1);
+        return h;
     }
+
+    /// <summary>The output layer on the last hidden layer's activations <paramref name="hidden"/> ([rows, width]) → [rows].</summary>
+    public Tensor Output(Tensor hidden) => addmm(_biases[^1], hidden, _kernels[^1], 1, 1).squeeze(1);
 
     /// <summary>Σ over kernels of Σw² (biases excluded), as the Keras l2 regulariser sums.</summary>
     public double KernelSquaredSum()

@@ -65,13 +65,29 @@ public sealed record FoldModel(FcnnArchitecture Architecture, int InputBits, Min
     /// <summary>Predictions in eV for every row (inference: no dropout), computed in batches of <paramref name="batchSize"/>.</summary>
     public double[] Predict(SparseBitMatrix fingerprints, ComputeDevice device = ComputeDevice.Cpu, int batchSize = 8192)
     {
-        using var predictor = Predictor(device);
+        // libtorch alone: building and verifying the managed kernel pays off only over many batches.
+        using var predictor = Predictor(device, managedKernel: false);
         return predictor.Predict(fingerprints, batchSize);
     }
 
-    /// <summary>The network built on <paramref name="device"/> once, for many predictions (see <see cref="FoldModelPredictor"/>).</summary>
-    public FoldModelPredictor Predictor(ComputeDevice device = ComputeDevice.Cpu) =>
-        new(FcnnNetwork.FromWeights(Architecture, InputBits, TorchRuntime.Resolve(device), Layers), Scaler);
+    /// <summary>
+    /// The network built on <paramref name="device"/> once, for many predictions (see <see cref="FoldModelPredictor"/>),
+    /// with the managed hidden layers (<see cref="FcnnHiddenKernel"/>) where they reproduce libtorch here, unless
+    /// <paramref name="managedKernel"/> is false.
+    /// </summary>
+    public FoldModelPredictor Predictor(ComputeDevice device = ComputeDevice.Cpu, bool managedKernel = true)
+    {
+        var network = FcnnNetwork.FromWeights(Architecture, InputBits, TorchRuntime.Resolve(device), Layers);
+        try
+        {
+            return new(network, Scaler, managedKernel ? FcnnHiddenKernel.TryCreate(network, Layers) : null);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
 
     internal static double[] Predict(FcnnNetwork network, SparseBitMatrix fingerprints, MinMaxScaler scaler, int batchSize)
     {
@@ -100,20 +116,62 @@ public sealed class FoldModelPredictor : IDisposable
 {
     private readonly FcnnNetwork network;
     private readonly MinMaxScaler scaler;
+    private readonly FcnnHiddenKernel? kernel;
 
-    internal FoldModelPredictor(FcnnNetwork network, MinMaxScaler scaler)
+    internal FoldModelPredictor(FcnnNetwork network, MinMaxScaler scaler, FcnnHiddenKernel? kernel)
     {
         this.network = network;
         this.scaler = scaler;
+        this.kernel = kernel;
     }
+
+    /// <summary>
+    /// Whether batches of <see cref="FcnnHiddenKernel.MinRows"/>–<see cref="FcnnHiddenKernel.MaxRows"/> molecules go
+    /// through the managed hidden layers (verified to give libtorch's bits on this machine) rather than libtorch.
+    /// </summary>
+    public bool UsesManagedKernel => kernel is not null;
+
+    /// <inheritdoc cref="FcnnHiddenKernel.Blocks"/>
+    internal IReadOnlyList<int>? KernelBlocks => kernel?.Blocks;
 
     /// <summary>Predictions in eV for every row (inference: no dropout, no autograd), in batches of <paramref name="batchSize"/>.</summary>
     public double[] Predict(SparseBitMatrix fingerprints, int batchSize = 8192)
     {
         if (fingerprints.Columns != network.InputBits)
             throw new ArgumentException($"The model expects {network.InputBits}-bit fingerprints, got {fingerprints.Columns} columns.");
-        return FoldModel.Predict(network, fingerprints, scaler, batchSize);
+        if (!KernelTakes(fingerprints, batchSize)) return FoldModel.Predict(network, fingerprints, scaler, batchSize);
+        kernel!.Hidden(fingerprints, parallel: true);
+        return Finish(fingerprints.Rows);
     }
 
-    public void Dispose() => network.Dispose();
+    /// <summary>
+    /// The same network's predictions through libtorch alone (tests). Compare with this, not with another predictor of
+    /// the same weights: libtorch wraps a managed weight array where it lies, and MKL's GEMV for the output layer sums in
+    /// an order that depends on its alignment, so two networks of the same weights can differ in the last bit.
+    /// </summary>
+    internal double[] PredictWithLibtorch(SparseBitMatrix fingerprints, int batchSize = 8192) => FoldModel.Predict(network, fingerprints, scaler, batchSize);
+
+    /// <summary>Whether the managed hidden layers take this batch (verified batch sizes, in one piece).</summary>
+    internal bool KernelTakes(SparseBitMatrix fingerprints, int batchSize = FcnnHiddenKernel.MaxRows) =>
+        kernel is not null && fingerprints.Columns == network.InputBits && fingerprints.Rows >= FcnnHiddenKernel.MinRows
+        && fingerprints.Rows <= Math.Min(batchSize, FcnnHiddenKernel.MaxRows);
+
+    /// <summary>The hidden layers on one thread (<see cref="KernelTakes"/> must hold): an ensemble runs members side by side, then <see cref="Finish"/>es each in turn.</summary>
+    internal void Hidden(SparseBitMatrix fingerprints) => kernel!.Hidden(fingerprints, parallel: false);
+
+    /// <summary>The output layer (libtorch) on the last <see cref="Hidden"/>'s activations, in eV.</summary>
+    internal double[] Finish(int rows)
+    {
+        var predicted = kernel!.Output(network, rows);
+        var result = new double[predicted.Length];
+        // float → double, then the scaler: what the libtorch path does with to_type(Float64).
+        for (var i = 0; i < predicted.Length; i++) result[i] = scaler.Inverse(predicted[i]);
+        return result;
+    }
+
+    public void Dispose()
+    {
+        kernel?.Dispose();
+        network.Dispose();
+    }
 }

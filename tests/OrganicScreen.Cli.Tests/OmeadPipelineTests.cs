@@ -18,8 +18,10 @@ public sealed class OmeadPipelineTests(OmeadPipelineFixture run) : IClassFixture
     public void Candidate_lists_match_approved_snapshots()
     {
         run.ExitCode.ShouldBe(0, run.Log);
-        File.ReadAllText(Path.Combine(run.Results, "candidates_cathode.csv")).ShouldMatchApproved(c => c.SubFolder("approved").WithDiscriminator("cathode").NoDiff());
-        File.ReadAllText(Path.Combine(run.Results, "candidates_anode.csv")).ShouldMatchApproved(c => c.SubFolder("approved").WithDiscriminator("anode").NoDiff());
+        // The same candidates in the same order; numbers to 0.005 (5 mV on potentials, 0.5 % on capacities and energies: real changes to a model move predictions by tens of mV): this fixture's EA training is not
+        // bit-reproducible on every processor (see ApprovedCsv).
+        ApprovedCsv.ShouldMatchApproved(File.ReadAllText(Path.Combine(run.Results, "candidates_cathode.csv")), "cathode", tolerance: 0.005);
+        ApprovedCsv.ShouldMatchApproved(File.ReadAllText(Path.Combine(run.Results, "candidates_anode.csv")), "anode", tolerance: 0.005);
     }
 
     [Fact]
