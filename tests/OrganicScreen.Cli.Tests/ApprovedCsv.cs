@@ -7,7 +7,7 @@ namespace OrganicScreen.Cli.Tests;
 /// A candidate list against its approved snapshot (<c>approved/&lt;class&gt;.&lt;test&gt;.&lt;discriminator&gt;.approved.txt</c>, the
 /// files Shouldly's approvals use): the same rows, every text field equal, every number within
 /// <paramref name="tolerance"/> (absolute up to 1, relative above: specific energies are potentials times capacities). For fixtures whose training is not bit-reproducible across processors: on the AMD VM
-/// the OMEAD fixture's EA predictions differed from the Intel VM's by up to 0.0011 V and from one run to the next in the last digit (MKL), while the candidates stayed.
+/// the OMEAD fixture's EA predictions differed from the Intel VM's by up to 0.0011 V and, in this test host where other fixtures train at the same time, in the last digit from one run to the next (two CLI runs are byte-identical), while the candidates stayed.
 /// A failure writes the received file beside the approved one and names the first differing line, as Shouldly does.
 /// </summary>
 internal static class ApprovedCsv
