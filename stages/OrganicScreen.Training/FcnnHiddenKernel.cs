@@ -337,7 +337,7 @@ internal sealed class FcnnHiddenKernel : IDisposable
     /// slab needs stay in the core's first-level cache for all the molecules.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dense(DenseLayer layer, ReadOnlySpan<float> input, int count, Span<float> output, Scratch scratch, bool relu)
+    private static unsafe void Dense(DenseLayer layer, ReadOnlySpan<float> input, int count, Span<float> output, Scratch scratch, bool relu)
     {
         var (inputs, n) = (layer.Inputs, layer.Outputs);
         var blocks = (inputs + layer.Block - 1) / layer.Block;
@@ -345,27 +345,37 @@ internal sealed class FcnnHiddenKernel : IDisposable
         var value = scratch.Value;
         var starts = scratch.Starts;
         var nonZero = 0;
-        for (var m = 0; m < count; m++)
+        // Sixteen inputs at a time, without a branch (about half are zero, in no order a predictor could learn): the
+        // non-zero ones and their kernel-row offsets are compressed into the lists. Blocks and widths are multiples of 16.
+        var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * Slab;
+        fixed (int* offsetList = offset)
+        fixed (float* valueList = value)
         {
-            var x = input.Slice(m * inputs, inputs);
-            for (var b = 0; b < blocks; b++)
+            for (var m = 0; m < count; m++)
             {
-                starts[m * (blocks + 1) + b] = nonZero;
-                // Without a branch: about half the inputs are zero, in no order a predictor could learn.
-                for (var k = b * layer.Block; k < Math.Min(inputs, (b + 1) * layer.Block); k++)
+                var x = input.Slice(m * inputs, inputs);
+                for (var b = 0; b < blocks; b++)
                 {
-                    offset[nonZero] = k * Slab;
-                    value[nonZero] = x[k];
-                    nonZero += x[k] != 0f ? 1 : 0;
+                    starts[m * (blocks + 1) + b] = nonZero;
+                    for (var k = b * layer.Block; k < Math.Min(inputs, (b + 1) * layer.Block); k += Vector512<float>.Count)
+                    {
+                        var v = Vector512.Create(x.Slice(k, Vector512<float>.Count));
+                        var keep = ~Vector512.Equals(v, Vector512<float>.Zero);
+                        Avx512F.CompressStore(valueList + nonZero, keep, v);
+                        Avx512F.CompressStore(offsetList + nonZero, keep.AsInt32(), lane + Vector512.Create(k * Slab));
+                        nonZero += System.Numerics.BitOperations.PopCount(keep.ExtractMostSignificantBits());
+                    }
                 }
-            }
 
-            starts[m * (blocks + 1) + blocks] = nonZero;
-            layer.Bias.CopyTo(output.Slice(m * n, n));
+                starts[m * (blocks + 1) + blocks] = nonZero;
+                layer.Bias.CopyTo(output.Slice(m * n, n));
+            }
         }
 
         ref var kernel = ref layer.Kernel[0];
         ref var result = ref MemoryMarshal.GetReference(output);
+        ref var values = ref value[0];
+        ref var offsets = ref offset[0];
         for (var b = 0; b < blocks; b++)
         {
             for (var column = 0; column < n; column += Slab)
@@ -377,8 +387,8 @@ internal sealed class FcnnHiddenKernel : IDisposable
                     var end = starts[m * (blocks + 1) + b + 1];
                     for (var q = starts[m * (blocks + 1) + b]; q < end; q++)
                     {
-                        var a = Vector512.Create(value[q]);
-                        ref var row = ref Unsafe.Add(ref slab, offset[q]);
+                        var a = Vector512.Create(Unsafe.Add(ref values, q));
+                        ref var row = ref Unsafe.Add(ref slab, Unsafe.Add(ref offsets, q));
                         s0 = Avx512F.FusedMultiplyAdd(a, Vector512.LoadUnsafe(ref row), s0);
                         s1 = Avx512F.FusedMultiplyAdd(a, Vector512.LoadUnsafe(ref row, 16), s1);
                         s2 = Avx512F.FusedMultiplyAdd(a, Vector512.LoadUnsafe(ref row, 32), s2);
