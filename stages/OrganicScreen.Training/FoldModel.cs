@@ -80,7 +80,7 @@ public sealed record FoldModel(FcnnArchitecture Architecture, int InputBits, Min
         var network = FcnnNetwork.FromWeights(Architecture, InputBits, TorchRuntime.Resolve(device), Layers);
         try
         {
-            return new(network, Scaler, managedKernel ? FcnnHiddenKernel.TryCreate(network, Layers) : null);
+            return new(network, Scaler, managedKernel ? () => FcnnHiddenKernel.TryCreate(network, Layers) : null);
         }
         catch
         {
@@ -116,23 +116,40 @@ public sealed class FoldModelPredictor : IDisposable
 {
     private readonly FcnnNetwork network;
     private readonly MinMaxScaler scaler;
-    private readonly FcnnHiddenKernel? kernel;
+    private Func<FcnnHiddenKernel?>? buildKernel;
+    private FcnnHiddenKernel? kernel;
 
-    internal FoldModelPredictor(FcnnNetwork network, MinMaxScaler scaler, FcnnHiddenKernel? kernel)
+    /// <param name="buildKernel">Builds and verifies the managed hidden layers; called once, at the first batch they could
+    /// take: verifying costs about 0.1 s per network, which a `predict` of a few molecules should not pay.</param>
+    internal FoldModelPredictor(FcnnNetwork network, MinMaxScaler scaler, Func<FcnnHiddenKernel?>? buildKernel)
     {
         this.network = network;
         this.scaler = scaler;
-        this.kernel = kernel;
+        this.buildKernel = buildKernel;
+    }
+
+    private FcnnHiddenKernel? Kernel
+    {
+        get
+        {
+            if (buildKernel is { } build)
+            {
+                buildKernel = null;
+                kernel = build();
+            }
+
+            return kernel;
+        }
     }
 
     /// <summary>
     /// Whether batches of <see cref="FcnnHiddenKernel.MinRows"/>–<see cref="FcnnHiddenKernel.MaxRows"/> molecules go
     /// through the managed hidden layers (verified to give libtorch's bits on this machine) rather than libtorch.
     /// </summary>
-    public bool UsesManagedKernel => kernel is not null;
+    public bool UsesManagedKernel => Kernel is not null;
 
     /// <inheritdoc cref="FcnnHiddenKernel.Blocks"/>
-    internal IReadOnlyList<int>? KernelBlocks => kernel?.Blocks;
+    internal IReadOnlyList<int>? KernelBlocks => Kernel?.Blocks;
 
     /// <summary>Predictions in eV for every row (inference: no dropout, no autograd), in batches of <paramref name="batchSize"/>.</summary>
     public double[] Predict(SparseBitMatrix fingerprints, int batchSize = 8192)
@@ -153,8 +170,8 @@ public sealed class FoldModelPredictor : IDisposable
 
     /// <summary>Whether the managed hidden layers take this batch (verified batch sizes, in one piece).</summary>
     internal bool KernelTakes(SparseBitMatrix fingerprints, int batchSize = FcnnHiddenKernel.MaxRows) =>
-        kernel is not null && fingerprints.Columns == network.InputBits && fingerprints.Rows >= FcnnHiddenKernel.MinRows
-        && fingerprints.Rows <= Math.Min(batchSize, FcnnHiddenKernel.MaxRows);
+        fingerprints.Columns == network.InputBits && fingerprints.Rows >= FcnnHiddenKernel.MinRows
+        && fingerprints.Rows <= Math.Min(batchSize, FcnnHiddenKernel.MaxRows) && Kernel is not null;
 
     /// <summary>The hidden layers on one thread (<see cref="KernelTakes"/> must hold): an ensemble runs members side by side, then <see cref="Finish"/>es each in turn.</summary>
     internal void Hidden(SparseBitMatrix fingerprints) => kernel!.Hidden(fingerprints, parallel: false);
