@@ -180,7 +180,8 @@ public sealed class ShippedModel : IDisposable
 
     /// <summary>
     /// How the members predict a screen's batches: "libtorch", or for fingerprint networks whose hidden layers run in
-    /// managed code (verified at load to give libtorch's bits), e.g. "managed hidden layers in 16 of 16 members".
+    /// managed code (checked to give libtorch's bits), e.g. "managed hidden layers in 16 of 16 members". Reading it
+    /// builds and checks those layers if no batch has yet (about 0.1 s per network), so read it after predicting.
     /// </summary>
     public string Engine
     {

@@ -104,10 +104,12 @@ internal sealed class FcnnHiddenKernel : IDisposable
         var random = new Random(20201);
         foreach (var layer in hidden.Skip(1))
         {
-            var block = BlockCandidates.Where(b => b <= layer.Inputs).Append(layer.Inputs).Distinct()
-                .Cast<int?>().FirstOrDefault(b => ReproducesAddmm(layer, b!.Value, random));
-            if (block is null) return null;
-            dense.Add(new DenseLayer(layer.Inputs, layer.Outputs, Pack(layer.Kernel, layer.Inputs, layer.Outputs, Slab), layer.Bias, block.Value));
+            var packed = Pack(layer.Kernel, layer.Inputs, layer.Outputs, Slab);
+            var found = BlockCandidates.Where(b => b <= layer.Inputs).Append(layer.Inputs).Distinct()
+                .Select(b => new DenseLayer(layer.Inputs, layer.Outputs, packed, layer.Bias, b))
+                .FirstOrDefault(candidate => ReproducesAddmm(candidate, layer, random));
+            if (found is null) return null;
+            dense.Add(found);
         }
 
         var kernel = new FcnnHiddenKernel(hidden[0].Inputs, Pack(hidden[0].Kernel, hidden[0].Inputs, hidden[0].Outputs, FirstColumns), hidden[0].Bias, [.. dense], Widest(hidden));
@@ -135,9 +137,12 @@ internal sealed class FcnnHiddenKernel : IDisposable
     }
 
     /// <summary>Whether <see cref="Dense"/> with <paramref name="block"/> gives <c>torch.addmm</c>'s bits (before the ReLU) for every checked batch size.</summary>
-    internal static bool ReproducesAddmm(DenseLayerWeights layer, int block, Random random)
+    internal static bool ReproducesAddmm(DenseLayerWeights layer, int block, Random random) =>
+        ReproducesAddmm(new DenseLayer(layer.Inputs, layer.Outputs, Pack(layer.Kernel, layer.Inputs, layer.Outputs, Slab), layer.Bias, block), layer, random);
+
+    /// <summary><paramref name="candidate"/> (packed once per layer, whatever the block tried) against <c>torch.addmm</c> on <paramref name="layer"/>'s weights.</summary>
+    private static bool ReproducesAddmm(DenseLayer candidate, DenseLayerWeights layer, Random random)
     {
-        var candidate = new DenseLayer(layer.Inputs, layer.Outputs, Pack(layer.Kernel, layer.Inputs, layer.Outputs, Slab), layer.Bias, block);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         using var kernel = tensor(layer.Kernel, [layer.Inputs, layer.Outputs]);

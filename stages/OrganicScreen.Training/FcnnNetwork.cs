@@ -97,10 +97,10 @@ internal sealed class FcnnNetwork : IDisposable
             }
             else
             {
-                // A copy in libtorch's own memory, as for the biases: on the CPU the tensor of a managed array wraps the
-                // array where the GC put it, and on AMD processors MKL's kernels for small batches sum in an order that
-                // depends on that address, so the same fold trained in another process (or after other allocations)
-                // came out different in the last bits (curves, weights, then candidate lists).
+                // A copy in libtorch's own (aligned) memory, as for the biases: on the CPU the tensor of a managed array
+                // wraps the array where the GC put it, and with such kernels the same fold trained in another process
+                // came out different in the last bits on an AMD VM (curves, weights, then candidate lists); with copies
+                // it is byte-identical.
                 kernel = kernelValues.to(device).clone().requires_grad_(true);
                 kernelValues.Dispose();
             }

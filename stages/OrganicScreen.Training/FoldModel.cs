@@ -78,15 +78,7 @@ public sealed record FoldModel(FcnnArchitecture Architecture, int InputBits, Min
     public FoldModelPredictor Predictor(ComputeDevice device = ComputeDevice.Cpu, bool managedKernel = true)
     {
         var network = FcnnNetwork.FromWeights(Architecture, InputBits, TorchRuntime.Resolve(device), Layers);
-        try
-        {
-            return new(network, Scaler, managedKernel ? () => FcnnHiddenKernel.TryCreate(network, Layers) : null);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
+        return new(network, Scaler, managedKernel ? () => FcnnHiddenKernel.TryCreate(network, Layers) : null);
     }
 
     internal static double[] Predict(FcnnNetwork network, SparseBitMatrix fingerprints, MinMaxScaler scaler, int batchSize)
@@ -163,8 +155,8 @@ public sealed class FoldModelPredictor : IDisposable
 
     /// <summary>
     /// The same network's predictions through libtorch alone (tests). Compare with this, not with another predictor of
-    /// the same weights: libtorch wraps a managed weight array where it lies, and MKL's GEMV for the output layer sums in
-    /// an order that depends on its alignment, so two networks of the same weights can differ in the last bit.
+    /// the same weights: before the kernels were copied into libtorch's memory (<see cref="FcnnNetwork"/>), two networks
+    /// of the same weights differed in the last bit on the AMD VM, and the cause was not pinned down.
     /// </summary>
     internal double[] PredictWithLibtorch(SparseBitMatrix fingerprints, int batchSize = 8192) => FoldModel.Predict(network, fingerprints, scaler, batchSize);
 
