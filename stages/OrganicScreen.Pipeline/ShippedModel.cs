@@ -179,16 +179,18 @@ public sealed class ShippedModel : IDisposable
     }
 
     /// <summary>
-    /// How the members predict a screen's batches: "libtorch", or for fingerprint networks whose hidden layers run in
-    /// managed code (checked to give libtorch's bits), e.g. "managed hidden layers in 16 of 16 members". Reading it
-    /// builds and checks those layers if no batch has yet (about 0.1 s per network), so read it after predicting.
+    /// How the members predict a screen's batches: "libtorch", or where part of each network runs in managed code
+    /// (checked to give libtorch's bits) which part and in how many members: "managed hidden layers in 16 of 16
+    /// members" (fingerprint networks), "managed W_o products in 8 of 8 members" (D-MPNNs). Reading it builds and
+    /// checks those kernels if no batch has yet (about 0.1 s per network), so read it after predicting.
     /// </summary>
     public string Engine
     {
         get
         {
             var managed = ensembles.Sum(e => e.ManagedKernelMembers);
-            return managed == 0 ? "libtorch" : $"managed hidden layers in {managed} of {ensembles.Sum(e => e.Members)} members";
+            var part = ensembles.Any(e => e.UsesGraphs) ? "W_o products" : "hidden layers";
+            return managed == 0 ? "libtorch" : $"managed {part} in {managed} of {ensembles.Sum(e => e.Members)} members";
         }
     }
 

@@ -13,18 +13,14 @@ namespace OrganicScreen.Training;
 /// <para>Why: in a `default` library screen the 16 folds' 512→256 products were MKL's single-precision GEMM, about a
 /// quarter of the CPU time (MKL runs its AVX2 kernels on AMD processors), plus libtorch's per-operation overhead and
 /// thread hand-offs for each of the 16 small networks. Here an ensemble's members run side by side, one core each, with
-/// no allocation per batch; after the ReLU about half of a hidden layer is zero, and the product skips the zero inputs.
-/// Skipping changes no bit: a skipped term is a fused multiply-add of 0, which adds a signed zero, and a zero's sign
-/// never reaches a non-zero sum (nor a ReLU's output).</para>
+/// no allocation per batch, and the dense layers skip their zero inputs (<see cref="MklOrderDense"/>).</para>
 /// <para>How it matches libtorch: the first layer is an EmbeddingBag sum, the kernel rows of the set bits added one
-/// after the other from zero, then the bias. A dense layer is MKL's GEMM with the bias copied into the output first:
-/// MKL cuts the inputs into blocks of <c>kc</c> (192 for 512 inputs on this machine's CPU), sums each block from zero
-/// by fused multiply-adds in input order and adds each block's sum to the output. The blocking is MKL's choice, so it
-/// is not assumed: <see cref="TryCreate"/> finds the block size that reproduces <c>torch.addmm</c> bit for bit on
-/// random inputs for every batch size it is used for, then compares whole predictions with the libtorch network;
-/// when nothing matches (another CPU, another MKL, a shape it does not handle) there is no kernel and libtorch
-/// predicts as before. The output layer (one unit, MKL's GEMV) stays libtorch's. Batches below <see cref="MinRows"/>
-/// rows go to libtorch too: MKL sums a few tail rows of small products differently.</para>
+/// after the other from zero, then the bias. A dense layer is <see cref="MklOrderDense"/>: MKL's summation order, with
+/// the block size that reproduces <c>torch.addmm</c> bit for bit on random inputs for every batch size it is used for.
+/// <see cref="TryCreate"/> then compares whole predictions with the libtorch network; when nothing matches (another
+/// CPU, another MKL, a shape it does not handle) there is no kernel and libtorch predicts as before. The output layer
+/// (one unit, MKL's GEMV) stays libtorch's. Batches below <see cref="MinRows"/> rows go to libtorch too: MKL sums a
+/// few tail rows of small products differently.</para>
 /// </summary>
 internal sealed class FcnnHiddenKernel : IDisposable
 {
@@ -33,9 +29,6 @@ internal sealed class FcnnHiddenKernel : IDisposable
 
     /// <inheritdoc cref="MinRows"/>
     public const int MaxRows = 512;
-
-    /// <summary>Block sizes tried, most likely first (MKL's on AMD Zen for 512 inputs; halves for 256).</summary>
-    private static readonly int[] BlockCandidates = [192, 128, 256, 96, 64, 384, 512, 160, 320];
 
     /// <summary>Batch sizes the verification covers: the smallest used, odd and even sizes, both sides of powers of two, a full batch.</summary>
     private static readonly int[] CheckedRows = [16, 17, 23, 31, 33, 64, 100, 127, 255, 256, 257, 300, 383, 500, 511, 512];
@@ -46,18 +39,14 @@ internal sealed class FcnnHiddenKernel : IDisposable
     private readonly int inputBits;
     private readonly float[] firstKernel;
     private readonly float[] firstBias;
-    private readonly DenseLayer[] layers;
+    private readonly MklOrderDense[] layers;
     private readonly Scratch?[] scratch;
     private readonly int widest;
     private readonly Tensor activations;
 
-    /// <param name="Kernel">Slab-major: the <see cref="Slab"/> columns of every input row, slab after slab (<see cref="Pack"/>).</param>
-    private sealed record DenseLayer(int Inputs, int Outputs, float[] Kernel, float[] Bias, int Block);
-
     /// <summary>
-    /// A row-major [rows, columns] kernel rearranged slab after slab of <paramref name="slab"/> columns, each slab's rows
-    /// contiguous: the rows a pass reads are then one block of memory, not pieces a row apart (which fell on a few of
-    /// the cache's sets and kept evicting each other).
+    /// The first layer's row-major [bits, columns] kernel rearranged in slabs of <see cref="FirstColumns"/> columns,
+    /// each slab's rows contiguous (as <see cref="MklOrderDense"/> packs a dense layer's).
     /// </summary>
     private static float[] Pack(float[] kernel, int rows, int columns, int slab)
     {
@@ -68,7 +57,7 @@ internal sealed class FcnnHiddenKernel : IDisposable
         return packed;
     }
 
-    private FcnnHiddenKernel(int inputBits, float[] firstKernel, float[] firstBias, DenseLayer[] layers, int widest)
+    private FcnnHiddenKernel(int inputBits, float[] firstKernel, float[] firstBias, MklOrderDense[] layers, int widest)
     {
         // One per core that may share a batch, made on first use: in an ensemble each member runs on one core (only the first).
         scratch = new Scratch?[Environment.ProcessorCount];
@@ -98,22 +87,21 @@ internal sealed class FcnnHiddenKernel : IDisposable
     {
         if (!Avx512F.IsSupported || network.Device.type != TorchSharp.DeviceType.CPU || weights.Count < 2) return null;
         var hidden = weights.Take(weights.Count - 1).ToList();
-        if (hidden[0].Outputs % FirstColumns != 0 || hidden.Skip(1).Any(l => l.Outputs % Slab != 0)) return null;
+        if (hidden[0].Outputs % FirstColumns != 0 || hidden.Skip(1).Any(l => l.Outputs % MklOrderDense.Slab != 0)) return null;
         if (!Bounded(hidden)) return null;
-        var dense = new List<DenseLayer>();
+        var dense = new List<MklOrderDense>();
         var random = new Random(20201);
         foreach (var layer in hidden.Skip(1))
         {
-            var packed = Pack(layer.Kernel, layer.Inputs, layer.Outputs, Slab);
-            var found = BlockCandidates.Where(b => b <= layer.Inputs).Append(layer.Inputs).Distinct()
-                .Select(b => new DenseLayer(layer.Inputs, layer.Outputs, packed, layer.Bias, b))
-                .FirstOrDefault(candidate => ReproducesAddmm(candidate, layer, random));
+            using var kernel = tensor(layer.Kernel, [layer.Inputs, layer.Outputs]);
+            using var bias = tensor(layer.Bias);
+            var found = MklOrderDense.Find(layer, x => addmm(bias, x, kernel, 1, 1), CheckedRows, random);
             if (found is null) return null;
             dense.Add(found);
         }
 
-        var kernel = new FcnnHiddenKernel(hidden[0].Inputs, Pack(hidden[0].Kernel, hidden[0].Inputs, hidden[0].Outputs, FirstColumns), hidden[0].Bias, [.. dense], Widest(hidden));
-        return kernel.ReproducesNetwork(network, random) ? kernel : null;
+        var built = new FcnnHiddenKernel(hidden[0].Inputs, Pack(hidden[0].Kernel, hidden[0].Inputs, hidden[0].Outputs, FirstColumns), hidden[0].Bias, [.. dense], Widest(hidden));
+        return built.ReproducesNetwork(network, random) ? built : null;
     }
 
     /// <summary>Whether every activation stays below <see cref="ActivationBound"/> whatever the fingerprint (and all weights are finite).</summary>
@@ -136,38 +124,12 @@ internal sealed class FcnnHiddenKernel : IDisposable
         return true;
     }
 
-    /// <summary>Whether <see cref="Dense"/> with <paramref name="block"/> gives <c>torch.addmm</c>'s bits (before the ReLU) for every checked batch size.</summary>
-    internal static bool ReproducesAddmm(DenseLayerWeights layer, int block, Random random) =>
-        ReproducesAddmm(new DenseLayer(layer.Inputs, layer.Outputs, Pack(layer.Kernel, layer.Inputs, layer.Outputs, Slab), layer.Bias, block), layer, random);
-
-    /// <summary><paramref name="candidate"/> (packed once per layer, whatever the block tried) against <c>torch.addmm</c> on <paramref name="layer"/>'s weights.</summary>
-    private static bool ReproducesAddmm(DenseLayer candidate, DenseLayerWeights layer, Random random)
+    /// <summary>Whether <paramref name="block"/> gives <c>torch.addmm</c>'s bits (before the ReLU) for every checked batch size (tests).</summary>
+    internal static bool ReproducesAddmm(DenseLayerWeights layer, int block, Random random)
     {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
         using var kernel = tensor(layer.Kernel, [layer.Inputs, layer.Outputs]);
         using var bias = tensor(layer.Bias);
-        var scratch = new Scratch(Math.Max(layer.Inputs, layer.Outputs));
-        // The inputs in libtorch's memory (aligned like a layer's activations, see Hidden), read there by both sides.
-        using var inputs = empty([CheckedRows.Max(), layer.Inputs], ScalarType.Float32);
-        var values = MemoryMarshal.Cast<byte, float>(inputs.bytes);
-        var mine = new float[CheckedRows.Max() * layer.Outputs];
-        foreach (var rows in CheckedRows)
-        {
-            // ReLU outputs: about half zero, the rest of a hidden layer's magnitude.
-            for (var i = 0; i < rows * layer.Inputs; i++) values[i] = random.NextDouble() < 0.5 ? 0f : (float)(random.NextDouble() * 4);
-            using var batch = inputs.narrow(0, 0, rows);
-            using var product = addmm(bias, batch, kernel, 1, 1);
-            for (var from = 0; from < rows; from += Chunk)
-            {
-                var count = Math.Min(Chunk, rows - from);
-                Dense(candidate, values.Slice(from * layer.Inputs, count * layer.Inputs), count, mine.AsSpan(from * layer.Outputs, count * layer.Outputs), scratch, relu: false);
-            }
-
-            if (!mine.AsSpan(0, rows * layer.Outputs).SequenceEqual(MemoryMarshal.Cast<byte, float>(product.bytes))) return false;
-        }
-
-        return true;
+        return MklOrderDense.Reproduces(layer, block, x => addmm(bias, x, kernel, 1, 1), CheckedRows, random);
     }
 
     /// <summary>Whether the kernel and libtorch's output layer give the network's own predictions, bit for bit, on random fingerprints of every checked batch size.</summary>
@@ -256,18 +218,11 @@ internal sealed class FcnnHiddenKernel : IDisposable
 
     public void Dispose() => activations.Dispose();
 
-    /// <summary>
-    /// Molecules per pass through the layers: each layer's weights are read slab by slab (a few hundred KB, in the
-    /// core's cache) for all of them, instead of all the weights for each molecule (the first version, one molecule at
-    /// a time, streamed every fold's 2.5 MB per molecule and was slower than MKL).
-    /// </summary>
-    private const int Chunk = 64;
+    /// <summary>Molecules per pass through the layers (<see cref="MklOrderDense.Chunk"/>).</summary>
+    private const int Chunk = MklOrderDense.Chunk;
 
     /// <summary>Columns of the first layer summed at once (eight registers).</summary>
     private const int FirstColumns = 128;
-
-    /// <summary>Columns of a dense layer per slab: 192 kernel rows of 64 floats, 48 KB, about a core's L1 cache.</summary>
-    private const int Slab = 64;
 
     private void Molecules(SparseBitMatrix fingerprints, int from, int count, Span<float> output, Scratch scratch)
     {
@@ -276,7 +231,7 @@ internal sealed class FcnnHiddenKernel : IDisposable
         for (var l = 0; l < layers.Length; l++)
         {
             var next = l == layers.Length - 1 ? output : (l % 2 == 0 ? scratch.B : scratch.A).AsSpan(0, count * layers[l].Outputs);
-            Dense(layers[l], current, count, next, scratch, relu: true);
+            layers[l].Apply(current, count, next, scratch.Dense, relu: true);
             current = next;
         }
     }
@@ -325,96 +280,13 @@ internal sealed class FcnnHiddenKernel : IDisposable
         }
     }
 
-    /// <summary>Per-thread buffers: two activation matrices of a chunk, and the non-zero inputs of a layer with where each molecule's block starts.</summary>
+    /// <summary>Per-thread buffers: two activation matrices of a chunk, and the dense layers' own.</summary>
     private sealed class Scratch(int widest)
     {
         public readonly float[] A = new float[Chunk * widest];
         public readonly float[] B = new float[Chunk * widest];
-        public readonly int[] Offset = new int[Chunk * widest + 1];
-        public readonly float[] Value = new float[Chunk * widest + 1];
-        public readonly int[] Starts = new int[Chunk * (widest + 1)];
+        public readonly MklOrderDense.Scratch Dense = new(widest, widest);
     }
 
-    /// <summary>
-    /// One dense layer for <paramref name="count"/> molecules, MKL's order: the bias, plus for each block of
-    /// <see cref="DenseLayer.Block"/> inputs its sum from zero (fused multiply-adds in input order, zero inputs skipped),
-    /// then the ReLU when asked. Block by block and slab by slab of <see cref="Slab"/> columns, so the kernel rows a
-    /// slab needs stay in the core's first-level cache for all the molecules.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Dense(DenseLayer layer, ReadOnlySpan<float> input, int count, Span<float> output, Scratch scratch, bool relu)
-    {
-        var (inputs, n) = (layer.Inputs, layer.Outputs);
-        var blocks = (inputs + layer.Block - 1) / layer.Block;
-        var offset = scratch.Offset;
-        var value = scratch.Value;
-        var starts = scratch.Starts;
-        var nonZero = 0;
-        // Sixteen inputs at a time, without a branch (about half are zero, in no order a predictor could learn): the
-        // non-zero ones and their kernel-row offsets are compressed into the lists. Blocks and widths are multiples of 16.
-        var lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * Slab;
-        fixed (int* offsetList = offset)
-        fixed (float* valueList = value)
-        {
-            for (var m = 0; m < count; m++)
-            {
-                var x = input.Slice(m * inputs, inputs);
-                for (var b = 0; b < blocks; b++)
-                {
-                    starts[m * (blocks + 1) + b] = nonZero;
-                    for (var k = b * layer.Block; k < Math.Min(inputs, (b + 1) * layer.Block); k += Vector512<float>.Count)
-                    {
-                        var v = Vector512.Create(x.Slice(k, Vector512<float>.Count));
-                        var keep = ~Vector512.Equals(v, Vector512<float>.Zero);
-                        Avx512F.CompressStore(valueList + nonZero, keep, v);
-                        Avx512F.CompressStore(offsetList + nonZero, keep.AsInt32(), lane + Vector512.Create(k * Slab));
-                        nonZero += System.Numerics.BitOperations.PopCount(keep.ExtractMostSignificantBits());
-                    }
-                }
-
-                starts[m * (blocks + 1) + blocks] = nonZero;
-                layer.Bias.CopyTo(output.Slice(m * n, n));
-            }
-        }
-
-        ref var kernel = ref layer.Kernel[0];
-        ref var result = ref MemoryMarshal.GetReference(output);
-        ref var values = ref value[0];
-        ref var offsets = ref offset[0];
-        for (var b = 0; b < blocks; b++)
-        {
-            for (var column = 0; column < n; column += Slab)
-            {
-                ref var slab = ref Unsafe.Add(ref kernel, (nint)column * inputs);
-                for (var m = 0; m < count; m++)
-                {
-                    Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                    var end = starts[m * (blocks + 1) + b + 1];
-                    for (var q = starts[m * (blocks + 1) + b]; q < end; q++)
-                    {
-                        var a = Vector512.Create(Unsafe.Add(ref values, q));
-                        ref var row = ref Unsafe.Add(ref slab, Unsafe.Add(ref offsets, q));
-                        s0 = Avx512F.FusedMultiplyAdd(a, Vector512.LoadUnsafe(ref row), s0);
-                        s1 = Avx512F.FusedMultiplyAdd(a, Vector512.LoadUnsafe(ref row, 16), s1);
-                        s2 = Avx512F.FusedMultiplyAdd(a, Vector512.LoadUnsafe(ref row, 32), s2);
-                        s3 = Avx512F.FusedMultiplyAdd(a, Vector512.LoadUnsafe(ref row, 48), s3);
-                    }
-
-                    ref var o = ref Unsafe.Add(ref result, (nint)m * n + column);
-                    (Vector512.LoadUnsafe(ref o) + s0).StoreUnsafe(ref o);
-                    (Vector512.LoadUnsafe(ref o, 16) + s1).StoreUnsafe(ref o, 16);
-                    (Vector512.LoadUnsafe(ref o, 32) + s2).StoreUnsafe(ref o, 32);
-                    (Vector512.LoadUnsafe(ref o, 48) + s3).StoreUnsafe(ref o, 48);
-                }
-            }
-        }
-
-        if (!relu) return;
-        for (var i = 0; i < count * n; i += Vector512<float>.Count)
-            Relu(Vector512.LoadUnsafe(ref result, (nuint)i)).StoreUnsafe(ref result, (nuint)i);
-    }
-
-    /// <summary>max(x, 0) keeping NaN (vmaxps returns its second operand when either is NaN), as torch's ReLU does.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Relu(Vector512<float> x) => Avx512F.Max(Vector512<float>.Zero, x);
+    private static Vector512<float> Relu(Vector512<float> x) => MklOrderDense.Relu(x);
 }

@@ -209,12 +209,40 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         var wo = W_o.weight!;
         // The second product is added in place: an out-of-place addmm first copies its input (here [atoms, hidden])
         // into a new tensor; autograd does not need the first sum, so the same GEMM (beta 1) may overwrite it.
-        var hidden = addmm(W_o.bias!, incoming, wo.narrow(1, fa, Architecture.Hidden).t(), 1, 1);
+        var hidden = ManagedOutputProduct is { } managed && !is_grad_enabled() && managed.Takes(incoming)
+            ? managed.Product(incoming)
+            : IncomingProduct(incoming);
         if (UsesSparseAtomProducts(batch)) FusedMessagePassing.AddAtomProduct(hidden, batch, wo, fa);
         else hidden.addmm_(batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);
         // In place as well: ReLU's backward reads its output, which relu_ leaves where autograd expects it.
         return Dropout(hidden.relu_());
     }
+
+    /// <summary>W_o's bias + incoming · W_oʰᵀ (the hidden-message columns of W_o), as libtorch computes it.</summary>
+    Tensor IncomingProduct(Tensor incoming) => addmm(W_o.bias!, incoming, W_o.weight!.narrow(1, AtomFeatureCount, Architecture.Hidden).t(), 1, 1);
+
+    /// <summary>
+    /// <see cref="IncomingProduct"/> in managed code for prediction on the CPU (<see cref="AtomOutputProduct"/>), once
+    /// <see cref="UseManagedOutputProduct"/> has built it and found it to give libtorch's bits here; null: libtorch.
+    /// </summary>
+    internal AtomOutputProduct? ManagedOutputProduct { get; private set; }
+
+    /// <summary>
+    /// Builds and checks <see cref="ManagedOutputProduct"/> against this network's own <see cref="IncomingProduct"/>
+    /// (about 0.1 s, so a predictor does it at its first batch, not at load); whether it is used.
+    /// </summary>
+    internal bool UseManagedOutputProduct()
+    {
+        if (!_outputProductTried)
+        {
+            _outputProductTried = true;
+            ManagedOutputProduct = AtomOutputProduct.TryCreate(W_o.weight!, W_o.bias!, AtomFeatureCount, IncomingProduct);
+        }
+
+        return ManagedOutputProduct is not null;
+    }
+
+    bool _outputProductTried;
 
     /// <summary>
     /// left · right with bfloat16 operands, the product rounded to bfloat16 and returned as float32 (its backward

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -609,6 +610,13 @@ internal static partial class FusedMessagePassing
                 float* x = _input + k * _h;
                 var q = _product + k * _h;
                 var c = 0;
+                if (Avx512F.IsSupported)
+                    for (; c <= h - Vector512<float>.Count; c += Vector512<float>.Count)
+                    {
+                        var relu = Vector512.Max(Vector512.Load(x + c) + Widened(q + c), Vector512<float>.Zero);
+                        var s = Vector512.Load(sum + c);
+                        (subtract ? s - relu : s + relu).Store(output + c);
+                    }
                 for (; c <= h - Vector256<ushort>.Count; c += Vector256<ushort>.Count)
                 {
                     var (lo, hi) = Vector256.Widen(Vector256.Load(q + c));
@@ -619,6 +627,17 @@ internal static partial class FusedMessagePassing
                     (subtract ? sumLo - reluLo : sumLo + reluLo).Store(output + c);
                     (subtract ? sumHi - reluHi : sumHi + reluHi).Store(output + c + Vector256<float>.Count);
                 }
+                // The rest of a row (12 of 300) eight at a time, not one by one: it was a tenth of the loop's time.
+                for (; c <= h - Vector128<ushort>.Count; c += Vector128<ushort>.Count)
+                {
+                    var (lo, hi) = Vector128.Widen(Vector128.Load(q + c));
+                    var reluLo = Vector128.Max(Vector128.Load(x + c) + (lo << 16).AsSingle(), Vector128<float>.Zero);
+                    var reluHi = Vector128.Max(Vector128.Load(x + c + Vector128<float>.Count) + (hi << 16).AsSingle(), Vector128<float>.Zero);
+                    var sumLo = Vector128.Load(sum + c);
+                    var sumHi = Vector128.Load(sum + c + Vector128<float>.Count);
+                    (subtract ? sumLo - reluLo : sumLo + reluLo).Store(output + c);
+                    (subtract ? sumHi - reluHi : sumHi + reluHi).Store(output + c + Vector128<float>.Count);
+                }
                 for (; c < h; c++)
                 {
                     var relu = MathF.Max(x[c] + BitConverter.UInt32BitsToSingle((uint)q[c] << 16), 0);
@@ -626,6 +645,10 @@ internal static partial class FusedMessagePassing
                 }
             }
         }
+
+        /// <summary>Sixteen bfloat16 values as float32 (exact: bfloat16 is a float32's upper half); AVX-512 only.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Widened(ushort* half) => (Avx512F.ConvertToVector512UInt32(Vector256.Load(half)) << 16).AsSingle();
 
         /// <summary>next(e) = input(e) + product(e) for the block's directed bonds (product in bfloat16).</summary>
         [MethodImpl(Hot)]
@@ -669,6 +692,16 @@ internal static partial class FusedMessagePassing
         static void Round(float* row, ushort* output, int h)
         {
             var c = 0;
+            if (Avx512F.IsSupported)
+                for (; c <= h - Vector512<float>.Count; c += Vector512<float>.Count)
+                {
+                    var v = Vector512.Load(row + c);
+                    var bits = v.AsUInt32();
+                    bits = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
+                    bits = Vector512.ConditionalSelect(Vector512.Equals(v, v).AsUInt32(), bits, Vector512.Create(0x7FC0u));
+                    // Each lane is below 2¹⁶ after the shift, so truncating to 16 bits (vpmovdw) is exact.
+                    Avx512F.ConvertToVector256UInt16(bits).Store(output + c);
+                }
             var bias = Vector256.Create(0x7FFFu);
             var one = Vector256.Create(1u);
             for (; c <= h - 2 * Vector256<float>.Count; c += 2 * Vector256<float>.Count)
@@ -682,6 +715,14 @@ internal static partial class FusedMessagePassing
                 lo = Vector256.ConditionalSelect(loNaN, Vector256.Create(0x7FC0u), lo);
                 hi = Vector256.ConditionalSelect(hiNaN, Vector256.Create(0x7FC0u), hi);
                 Vector256.Narrow(lo, hi).Store(output + c);
+            }
+            for (; c <= h - Vector128<float>.Count; c += Vector128<float>.Count)
+            {
+                var v = Vector128.Load(row + c);
+                var bits = v.AsUInt32();
+                bits = (bits + Vector128.Create(0x7FFFu) + ((bits >> 16) & Vector128<uint>.One)) >> 16;
+                bits = Vector128.ConditionalSelect(Vector128.Equals(v, v).AsUInt32(), bits, Vector128.Create(0x7FC0u));
+                *(ulong*)(output + c) = Vector128.Narrow(bits, bits).AsUInt64().ToScalar();
             }
             for (; c < h; c++) output[c] = RoundOne(row[c]);
         }
@@ -721,6 +762,9 @@ internal static partial class FusedMessagePassing
         static void AccumulateRelu(float* row, float* sum, int h)
         {
             var c = 0;
+            if (Avx512F.IsSupported)
+                for (; c <= h - Vector512<float>.Count; c += Vector512<float>.Count)
+                    (Vector512.Load(sum + c) + Vector512.Max(Vector512.Load(row + c), Vector512<float>.Zero)).Store(sum + c);
             for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
                 (Vector256.Load(sum + c) + Vector256.Max(Vector256.Load(row + c), Vector256<float>.Zero)).Store(sum + c);
             for (; c < h; c++) sum[c] += MathF.Max(row[c], 0);
@@ -731,6 +775,9 @@ internal static partial class FusedMessagePassing
         static void SubtractRelu(float* sum, float* row, float* output, int h)
         {
             var c = 0;
+            if (Avx512F.IsSupported)
+                for (; c <= h - Vector512<float>.Count; c += Vector512<float>.Count)
+                    (Vector512.Load(sum + c) - Vector512.Max(Vector512.Load(row + c), Vector512<float>.Zero)).Store(output + c);
             for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
                 (Vector256.Load(sum + c) - Vector256.Max(Vector256.Load(row + c), Vector256<float>.Zero)).Store(output + c);
             for (; c < h; c++) output[c] = sum[c] - MathF.Max(row[c], 0);
@@ -741,6 +788,9 @@ internal static partial class FusedMessagePassing
         static void Add(float* a, float* b, float* output, int h)
         {
             var c = 0;
+            if (Avx512F.IsSupported)
+                for (; c <= h - Vector512<float>.Count; c += Vector512<float>.Count)
+                    (Vector512.Load(a + c) + Vector512.Load(b + c)).Store(output + c);
             for (; c <= h - Vector256<float>.Count; c += Vector256<float>.Count)
                 (Vector256.Load(a + c) + Vector256.Load(b + c)).Store(output + c);
             for (; c < h; c++) output[c] = a[c] + b[c];

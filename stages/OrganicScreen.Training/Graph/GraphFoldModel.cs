@@ -24,13 +24,15 @@ public sealed record GraphFoldModel(
 
     public double[][] Predict(IMoleculeFeatures features, ComputeDevice device = ComputeDevice.Cpu) => Predict(features.Graphs(), device);
 
-    public IFoldPredictor Predictor(ComputeDevice device = ComputeDevice.Cpu) => BuildPredictor(device);
+    public IFoldPredictor Predictor(ComputeDevice device = ComputeDevice.Cpu) => BuildPredictor(device, managedKernel: true);
 
-    private GraphFoldPredictor BuildPredictor(ComputeDevice device)
+    /// <param name="managedKernel">Whether screen-sized batches may use the managed W_o product
+    /// (<see cref="AtomOutputProduct"/>): checking it pays off only over many batches, so a one-off prediction does not.</param>
+    private GraphFoldPredictor BuildPredictor(ComputeDevice device, bool managedKernel)
     {
         var network = DmpnnNetwork.FromWeights(Architecture, AtomFeatureCount, BondFeatureCount, TargetNames.Count, TorchRuntime.Resolve(device), Weights);
         network.eval();
-        return new GraphFoldPredictor(this, network);
+        return new GraphFoldPredictor(this, network, managedKernel);
     }
 
     const string MetadataFile = ModelFiles.Metadata;
@@ -101,7 +103,7 @@ public sealed record GraphFoldModel(
     public double[][] Predict(MolecularGraphs graphs, ComputeDevice device = ComputeDevice.Cpu, int batchSize = 1000, string dataset = "graphs")
     {
         Check(graphs, batchSize, dataset);
-        using var predictor = BuildPredictor(device);
+        using var predictor = BuildPredictor(device, managedKernel: false);
         return predictor.Predict(graphs, batchSize);
     }
 
@@ -119,8 +121,17 @@ public sealed record GraphFoldModel(
     }
 
     /// <summary>The network on its device in eval mode, kept between predictions (see <see cref="IFoldPredictor"/>).</summary>
-    internal sealed class GraphFoldPredictor(GraphFoldModel model, DmpnnNetwork network) : IFoldPredictor
+    internal sealed class GraphFoldPredictor(GraphFoldModel model, DmpnnNetwork network, bool managedKernel) : IFoldPredictor
     {
+        /// <summary>
+        /// Whether batches of <see cref="AtomOutputProduct.MinRows"/> atoms or more multiply W_o in managed code (checked
+        /// to give libtorch's bits here). Reading it builds and checks the kernel if no batch has.
+        /// </summary>
+        public bool UsesManagedKernel => managedKernel && network.UseManagedOutputProduct();
+
+        /// <summary>The network (tests).</summary>
+        internal DmpnnNetwork Network => network;
+
         /// <summary>Molecules per graph batch when predicting (an ensemble's members share each batch).</summary>
         public const int BatchSize = 1000;
 
@@ -166,6 +177,8 @@ public sealed record GraphFoldModel(
         {
             var targets = Targets;
             using var _ = no_grad();
+            // The managed W_o product is built at the first batch it could take, not at load (see UsesManagedKernel).
+            if (managedKernel && batch.Atoms >= AtomOutputProduct.MinRows) network.UseManagedOutputProduct();
             using var scope = NewDisposeScope();
             var predicted = network.call(batch).cpu().data<float>().ToArray();
             for (var i = 0; i < batch.Molecules; i++)
