@@ -161,9 +161,6 @@ internal sealed class MklOrderDense
         public readonly float[] Value = new float[Chunk * inputs + 1];
         public readonly int[] Starts = new int[Chunk * (inputs + 1)];
         public readonly float[] Output = new float[Chunk * width];
-
-        /// <summary>Whether this scratch is large enough for <paramref name="layer"/>.</summary>
-        public bool Fits(MklOrderDense layer) => Offset.Length >= Chunk * layer.Inputs + 1 && Output.Length >= Chunk * layer.Width;
     }
 
     /// <summary>
