@@ -20,6 +20,13 @@ internal sealed class AtomOutputProduct
     /// <summary>Fewer atoms than this are multiplied by libtorch.</summary>
     public const int MinRows = 16;
 
+    /// <summary>
+    /// A predictor builds and checks the kernel at its first batch of this many atoms (about 80 molecules): the check
+    /// took about 0.25 s per network, which doubled a one-molecule `predict` (1.6-2.4 s to 4.0-4.4 s with 8 networks)
+    /// and which only a screen's many batches repay.
+    /// </summary>
+    public const int WorthBuildingAt = 2048;
+
     /// <summary>Atom counts the check covers: odd and even, both sides of powers of two, up to more than a 512-molecule batch has.</summary>
     private static readonly int[] CheckedRows = [16, 17, 23, 31, 33, 64, 100, 127, 255, 257, 1000, 4099, 16_411];
 

@@ -125,7 +125,8 @@ public sealed record GraphFoldModel(
     {
         /// <summary>
         /// Whether batches of <see cref="AtomOutputProduct.MinRows"/> atoms or more multiply W_o in managed code (checked
-        /// to give libtorch's bits here). Reading it builds and checks the kernel if no batch has.
+        /// to give libtorch's bits here), once a batch of <see cref="AtomOutputProduct.WorthBuildingAt"/> atoms has
+        /// built it. Reading it builds and checks the kernel if no batch has.
         /// </summary>
         public bool UsesManagedKernel => managedKernel && network.UseManagedOutputProduct();
 
@@ -177,8 +178,8 @@ public sealed record GraphFoldModel(
         {
             var targets = Targets;
             using var _ = no_grad();
-            // The managed W_o product is built at the first batch it could take, not at load (see UsesManagedKernel).
-            if (managedKernel && batch.Atoms >= AtomOutputProduct.MinRows) network.UseManagedOutputProduct();
+            // The managed W_o product is built at the first batch large enough to repay its check, not at load.
+            if (managedKernel && batch.Atoms >= AtomOutputProduct.WorthBuildingAt) network.UseManagedOutputProduct();
             using var scope = NewDisposeScope();
             var predicted = network.call(batch).cpu().data<float>().ToArray();
             for (var i = 0; i < batch.Molecules; i++)

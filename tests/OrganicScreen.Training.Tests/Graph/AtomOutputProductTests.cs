@@ -40,10 +40,11 @@ public class AtomOutputProductTests
         var graphs = Molecules(molecules, seed: molecules);
         var features = new GivenFeatures(graphs.Molecules, graphs: graphs);
         using var predictor = (GraphFoldModel.GraphFoldPredictor)model.Predictor();
+        // Where AVX-512 exists (this CI machine) the kernel must be checked and taken; elsewhere libtorch predicts. Read
+        // first, so it is built before batches smaller than a screen's (which would not build it themselves).
+        predictor.UsesManagedKernel.ShouldBe(Avx512F.IsSupported);
 
         var managed = predictor.Predict(features);
-        // Where AVX-512 exists (this CI machine) the kernel must have been checked and taken; elsewhere libtorch predicts.
-        predictor.UsesManagedKernel.ShouldBe(Avx512F.IsSupported);
         (predictor.Network.ManagedOutputProduct is not null).ShouldBe(Avx512F.IsSupported);
         // The same weights in a network that never builds the kernel (a one-off prediction).
         var libtorch = model.Predict(graphs);
@@ -108,9 +109,25 @@ public class AtomOutputProductTests
             return w with { Values = values };
         }).ToList());
         using var predictor = (GraphFoldModel.GraphFoldPredictor)model.Predictor();
+        predictor.UsesManagedKernel.ShouldBeFalse();
         var graphs = Molecules(50, seed: 1);
         var predicted = predictor.Predict(new GivenFeatures(graphs.Molecules, graphs: graphs));
-        predictor.UsesManagedKernel.ShouldBeFalse();
         predicted[0].ShouldAllBe(v => double.IsNaN(v));
+    }
+
+    [Fact]
+    public void Only_a_batch_worth_it_builds_and_checks_the_kernel()
+    {
+        var model = Model(seed: 7);
+        using var predictor = (GraphFoldModel.GraphFoldPredictor)model.Predictor();
+        var small = Molecules(40, seed: 2);
+        small.AtomOffsets[^1].ShouldBeLessThan(AtomOutputProduct.WorthBuildingAt);
+        predictor.Predict(new GivenFeatures(small.Molecules, graphs: small));
+        // A `predict` of a few molecules does not pay for the check.
+        predictor.Network.ManagedOutputProduct.ShouldBeNull();
+        var large = Molecules(700, seed: 3);
+        large.AtomOffsets[^1].ShouldBeGreaterThan(AtomOutputProduct.WorthBuildingAt);
+        predictor.Predict(new GivenFeatures(large.Molecules, graphs: large));
+        (predictor.Network.ManagedOutputProduct is not null).ShouldBe(Avx512F.IsSupported);
     }
 }
