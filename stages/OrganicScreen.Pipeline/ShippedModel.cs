@@ -185,7 +185,7 @@ public sealed class ShippedModel : IDisposable
     /// How the members predict a screen's batches: "libtorch", or where part of each network runs in managed code
     /// (checked to give libtorch's bits) which part and in how many members: "managed hidden layers in 16 of 16
     /// members" (fingerprint networks), "managed W_o products in 8 of 8 members" (D-MPNNs). Reading it builds and
-    /// checks those kernels if no batch has yet (about 0.1 s per network), so read it after predicting.
+    /// checks those kernels if no batch has yet (0.1-0.25 s per network), so read it after predicting.
     /// </summary>
     public string Engine
     {

@@ -44,19 +44,6 @@ internal sealed class FcnnHiddenKernel : IDisposable
     private readonly int widest;
     private readonly Tensor activations;
 
-    /// <summary>
-    /// The first layer's row-major [bits, columns] kernel rearranged in slabs of <see cref="FirstColumns"/> columns,
-    /// each slab's rows contiguous (as <see cref="MklOrderDense"/> packs a dense layer's).
-    /// </summary>
-    private static float[] Pack(float[] kernel, int rows, int columns, int slab)
-    {
-        var packed = new float[kernel.Length];
-        for (var s = 0; s < columns / slab; s++)
-            for (var r = 0; r < rows; r++)
-                kernel.AsSpan(r * columns + s * slab, slab).CopyTo(packed.AsSpan((s * rows + r) * slab, slab));
-        return packed;
-    }
-
     private FcnnHiddenKernel(int inputBits, float[] firstKernel, float[] firstBias, MklOrderDense[] layers, int widest)
     {
         // One per core that may share a batch, made on first use: in an ensemble each member runs on one core (only the first).
@@ -100,7 +87,7 @@ internal sealed class FcnnHiddenKernel : IDisposable
             dense.Add(found);
         }
 
-        var built = new FcnnHiddenKernel(hidden[0].Inputs, Pack(hidden[0].Kernel, hidden[0].Inputs, hidden[0].Outputs, FirstColumns), hidden[0].Bias, [.. dense], Widest(hidden));
+        var built = new FcnnHiddenKernel(hidden[0].Inputs, MklOrderDense.PackSlabs(hidden[0].Kernel, hidden[0].Inputs, hidden[0].Outputs, FirstColumns), hidden[0].Bias, [.. dense], Widest(hidden));
         return built.ReproducesNetwork(network, random) ? built : null;
     }
 

@@ -71,18 +71,28 @@ internal sealed class MklOrderDense
     /// </summary>
     private static MklOrderDense Pack(DenseLayerWeights layer, int block)
     {
-        var (rows, columns, width) = (layer.Inputs, layer.Outputs, Padded(layer.Outputs));
+        var bias = new float[Padded(layer.Outputs)];
+        layer.Bias.CopyTo(bias, 0);
+        return new MklOrderDense(layer.Inputs, layer.Outputs, PackSlabs(layer.Kernel, layer.Inputs, layer.Outputs, Slab), bias, block);
+    }
+
+    /// <summary>
+    /// A row-major [<paramref name="rows"/>, <paramref name="columns"/>] kernel as slabs of <paramref name="slab"/>
+    /// columns, slab after slab, each slab's rows contiguous; the last slab padded with zero columns. Also the FCNN's
+    /// first layer's layout (<see cref="FcnnHiddenKernel"/>, slabs of 128).
+    /// </summary>
+    public static float[] PackSlabs(float[] kernel, int rows, int columns, int slab)
+    {
+        var width = (columns + slab - 1) / slab * slab;
         var packed = new float[rows * width];
-        for (var s = 0; s < width / Slab; s++)
+        for (var s = 0; s < width / slab; s++)
             for (var r = 0; r < rows; r++)
             {
-                var take = Math.Min(Slab, columns - s * Slab);
-                layer.Kernel.AsSpan(r * columns + s * Slab, take).CopyTo(packed.AsSpan((s * rows + r) * Slab, take));
+                var take = Math.Min(slab, columns - s * slab);
+                kernel.AsSpan(r * columns + s * slab, take).CopyTo(packed.AsSpan((s * rows + r) * slab, take));
             }
 
-        var bias = new float[width];
-        layer.Bias.CopyTo(bias, 0);
-        return new MklOrderDense(layer.Inputs, layer.Outputs, packed, bias, block);
+        return packed;
     }
 
     /// <summary>The same packed weights with another block size.</summary>

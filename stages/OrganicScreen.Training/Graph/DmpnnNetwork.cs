@@ -229,7 +229,7 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
 
     /// <summary>
     /// Builds and checks <see cref="ManagedOutputProduct"/> against this network's own <see cref="IncomingProduct"/>
-    /// (about 0.1 s, so a predictor does it at its first batch, not at load); whether it is used.
+    /// (about 0.25 s, so a predictor does it at its first large batch, not at load); whether it is used.
     /// </summary>
     internal bool UseManagedOutputProduct()
     {
