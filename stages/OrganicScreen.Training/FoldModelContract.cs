@@ -231,12 +231,34 @@ public sealed class EnsemblePredictor(IReadOnlyList<string> targets, IReadOnlyLi
         graphMembers[0].Check(graphs);
         foreach (var member in graphMembers.Skip(1)) member.CheckFeatureCounts(graphs);
         var results = graphMembers.Select(m => Enumerable.Range(0, m.Targets).Select(_ => new double[graphs.Molecules]).ToArray()).ToArray();
+        var team = graphMembers[0].Device.type == TorchSharp.DeviceType.CPU ? Team() : null;
         foreach (var (start, batch) in GraphFoldModel.GraphFoldPredictor.Batches(graphs, GraphFoldModel.GraphFoldPredictor.BatchSize, graphMembers[0].Device))
             using (batch)
+            {
+                batch.Team = team;
                 for (var i = 0; i < graphMembers.Count; i++)
                     graphMembers[i].PredictInto(batch, start, results[i]);
+            }
         return results;
     }
+
+    /// <summary>
+    /// The threads the D-MPNN members' loops run on (<see cref="CoreTeam"/>): libtorch's intra-op thread count, the
+    /// helpers limited to one OpenMP thread each. Made at the first graph prediction, kept until disposal; null where
+    /// one thread is all there is or OpenMP's limit cannot be set (then <c>Parallel.For</c> and OpenMP, as before).
+    /// </summary>
+    private CoreTeam? Team()
+    {
+        if (team is not null) return team;
+        var threads = TorchSharp.torch.get_num_threads();
+        if (threads < 2 || !FusedMessagePassing.OpenMp.Available) return null;
+        return team = new CoreTeam(threads, () => FusedMessagePassing.OpenMp.LimitThisThread(1));
+    }
+
+    private CoreTeam? team;
+
+    /// <summary>Threads of the team the members' last graph prediction ran on; 0: none (tests).</summary>
+    internal int TeamThreads => team?.Threads ?? 0;
 
     /// <summary>
     /// Fingerprint members whose hidden layers run in managed code: each member's hidden layers on one core, the
@@ -256,6 +278,7 @@ public sealed class EnsemblePredictor(IReadOnlyList<string> targets, IReadOnlyLi
 
     public void Dispose()
     {
+        team?.Dispose();
         foreach (var member in members) member.Dispose();
     }
 }

@@ -65,7 +65,7 @@ internal sealed class AtomOutputProduct
         && incoming.dim() == 2 && incoming.shape[1] == dense.Inputs && incoming.shape[0] >= MinRows;
 
     /// <summary>bias + incoming · W_oʰᵀ as a new [atoms, hidden] tensor, the atoms shared between the cores in chunks.</summary>
-    public unsafe Tensor Product(Tensor incoming)
+    public unsafe Tensor Product(Tensor incoming, CoreTeam? team = null)
     {
         var rows = (int)incoming.shape[0];
         var output = empty(rows, dense.Outputs);
@@ -73,7 +73,12 @@ internal sealed class AtomOutputProduct
         var y = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(output.bytes));
         var chunks = (rows + MklOrderDense.Chunk - 1) / MklOrderDense.Chunk;
         var workers = Math.Min(Math.Min(scratch.Length, get_num_threads()), chunks);
-        if (workers <= 1) Share(0, 1);
+        if (team is not null)
+        {
+            var shares = Math.Min(Math.Min(scratch.Length, team.Threads), chunks);
+            team.Run(shares, w => Share(w, shares));
+        }
+        else if (workers <= 1) Share(0, 1);
         else Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => Share(w, workers));
         return output;
 

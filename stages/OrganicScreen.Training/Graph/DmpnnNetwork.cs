@@ -210,7 +210,7 @@ public sealed class DmpnnNetwork : nn.Module<GraphBatch, Tensor>
         // The second product is added in place: an out-of-place addmm first copies its input (here [atoms, hidden])
         // into a new tensor; autograd does not need the first sum, so the same GEMM (beta 1) may overwrite it.
         var hidden = ManagedOutputProduct is { } managed && !is_grad_enabled() && managed.Takes(incoming)
-            ? managed.Product(incoming)
+            ? managed.Product(incoming, batch.Team)
             : IncomingProduct(incoming);
         if (UsesSparseAtomProducts(batch)) FusedMessagePassing.AddAtomProduct(hidden, batch, wo, fa);
         else hidden.addmm_(batch.AtomFeatures, wo.narrow(1, 0, fa).t(), 1, 1);

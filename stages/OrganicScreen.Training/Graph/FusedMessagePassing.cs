@@ -231,12 +231,12 @@ internal static partial class FusedMessagePassing
                 Kernels.Input(batch, block, atomInput, bondInput, input);
                 Kernels.ExcludingReverseHalf(batch, block, new Kernels.Stored(input), excluding);
             });
-            var product = excluding.mm(wT);
+            var product = Blocks.Product(batch, excluding, wT);
             for (var step = 2; step < depth; step++)
             {
                 var previous = product;
                 Blocks.Run(batch, block => Kernels.ExcludingReverseHalf(batch, block, new Kernels.InputPlusProduct(input, previous), excluding));
-                product = excluding.mm(wT);
+                product = Blocks.Product(batch, excluding, wT);
                 previous.Dispose();
             }
             Blocks.Run(batch, block => Kernels.Incoming(batch, block, new Kernels.InputPlusProduct(input, product), output));
@@ -307,11 +307,18 @@ internal static partial class FusedMessagePassing
     /// beat one GEMM split over two cores with a fork and join per call. Each block's arithmetic is the same
     /// whichever thread runs it, so results do not depend on the thread count or scheduling.
     /// </summary>
-    static class Blocks
+    internal static class Blocks
     {
         public static void Run(GraphBatch batch, Action<GraphBlock> body)
         {
             var blocks = batch.Blocks;
+            if (batch.Team is { } team && OpenMp.Available)
+            {
+                var previous = OpenMp.LimitThisThread(1);
+                try { team.Run(blocks.Count, i => { using (no_grad()) body(blocks[i]); }); }
+                finally { OpenMp.LimitThisThread(previous); }
+                return;
+            }
             var threads = Math.Min(torch.get_num_threads(), blocks.Count);
             if (threads <= 1 || !OpenMp.Available)
             {
@@ -326,6 +333,35 @@ internal static partial class FusedMessagePassing
                     return previous;
                 },
                 previous => OpenMp.LimitThisThread(previous));
+        }
+
+        /// <summary>
+        /// left · right, a bfloat16 W_h product over the whole batch. With a team, each thread multiplies its share
+        /// of the rows (cut at multiples of <see cref="RowQuantum"/>, so the shapes oneDNN compiles stay few) on one
+        /// OpenMP thread, instead of OpenMP waking its own worker for every product. A row's product is the same
+        /// either way: oneDNN splits the rows, never the 300-long sums, between threads (a test compares the two).
+        /// </summary>
+        public static Tensor Product(GraphBatch batch, Tensor left, Tensor right)
+        {
+            if (batch.Team is not { } team || !OpenMp.Available) return left.mm(right);
+            var rows = left.shape[0];
+            var output = empty([rows, right.shape[1]], left.dtype);
+            var quanta = rows / RowQuantum;
+            var parts = (int)Math.Min(team.Threads, Math.Max(1, quanta));
+            var previous = OpenMp.LimitThisThread(1);
+            try
+            {
+                team.Run(parts, p =>
+                {
+                    var from = quanta * p / parts * RowQuantum;
+                    var to = p == parts - 1 ? rows : quanta * (p + 1) / parts * RowQuantum;
+                    using var o = output.narrow(0, from, to - from);
+                    using var l = left.narrow(0, from, to - from);
+                    o.addmm_(l, right, beta: 0);
+                });
+            }
+            finally { OpenMp.LimitThisThread(previous); }
+            return output;
         }
 
         /// <summary>output[block rows] += left[block rows] · right.</summary>
@@ -349,7 +385,7 @@ internal static partial class FusedMessagePassing
     /// OpenMP's per-thread thread limit, which libtorch's kernels and MKL read on the calling thread. Resolved from
     /// the OpenMP runtime libtorch loaded (a dependency of libtorch_cpu); without one, blocks run one after another.
     /// </summary>
-    static class OpenMp
+    internal static class OpenMp
     {
         delegate int GetMaxThreads();
         delegate void SetNumThreads(int threads);

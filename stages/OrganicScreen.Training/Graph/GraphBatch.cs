@@ -71,6 +71,12 @@ public sealed class GraphBatch : IDisposable
 
     SparseRows? atomFeatureRows;
 
+    /// <summary>
+    /// The threads a prediction on the CPU shares this batch's loops between (its owner's, not the batch's: set by the
+    /// predictor that made the batch); null: <c>Parallel.For</c> and OpenMP, as in training.
+    /// </summary>
+    internal CoreTeam? Team { get; set; }
+
     GraphBatch(int molecules, int atoms, int bonds, Tensor atomFeatures, Tensor bondFeatures, Tensor source, Tensor target,
         Tensor reverse, Tensor bondOfDirected, Tensor atomMolecule, Tensor atomCounts, int[] directedSource, int[] directedTarget,
         int[] incoming, int[] incomingOffsets, IReadOnlyList<GraphBlock> blocks)
