@@ -46,6 +46,7 @@ public sealed class CoreTeam : IDisposable
     private Loop? loop;
     private int generation;
     private int sleeping;
+    private int running;
     private volatile bool disposed;
 
     /// <param name="threads">Threads in all, the caller's included (1: every loop runs on the caller).</param>
@@ -70,18 +71,25 @@ public sealed class CoreTeam : IDisposable
 
     /// <summary>
     /// Runs <paramref name="body"/> for 0 … <paramref name="count"/> - 1, each once, on the caller and the helpers;
-    /// returns when all have run, rethrowing the first exception. One loop at a time: not for concurrent callers.
+    /// returns when all have run, rethrowing the first exception. One loop at a time: a loop started while another
+    /// runs (from another thread, or from inside an item) runs on its caller alone.
     /// </summary>
     public void Run(int count, Action<int> body)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (count <= 0) return;
-        if (helpers.Length == 0 || count == 1)
+        if (helpers.Length == 0 || count == 1 || Interlocked.Exchange(ref running, 1) == 1)
         {
             for (var i = 0; i < count; i++) body(i);
             return;
         }
 
+        try { Share(count, body); }
+        finally { Volatile.Write(ref running, 0); }
+    }
+
+    void Share(int count, Action<int> body)
+    {
         var current = new Loop(count, body);
         Volatile.Write(ref loop, current);
         // Full fences on both sides (here and in Help): a helper either sees the new generation before it sleeps

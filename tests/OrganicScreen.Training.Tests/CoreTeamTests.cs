@@ -61,6 +61,27 @@ public class CoreTeamTests
     }
 
     [Fact]
+    public void A_loop_started_inside_an_item_runs_on_that_items_thread()
+    {
+        using var team = new CoreTeam(2);
+        var inner = new int[8, 5];
+        var innerThreads = new int[8, 5];
+        var outerThreads = new int[8];
+        team.Run(8, i =>
+        {
+            outerThreads[i] = Environment.CurrentManagedThreadId;
+            team.Run(5, j => { Interlocked.Increment(ref inner[i, j]); innerThreads[i, j] = Environment.CurrentManagedThreadId; });
+            Thread.Sleep(1);
+        });
+        for (var i = 0; i < 8; i++)
+            for (var j = 0; j < 5; j++)
+            {
+                inner[i, j].ShouldBe(1);
+                innerThreads[i, j].ShouldBe(outerThreads[i]);
+            }
+    }
+
+    [Fact]
     public void A_one_thread_team_runs_on_the_caller_and_a_disposed_team_refuses()
     {
         var caller = Environment.CurrentManagedThreadId;
