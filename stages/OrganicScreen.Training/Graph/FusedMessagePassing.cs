@@ -305,7 +305,9 @@ internal static partial class FusedMessagePassing
     /// thread from start to end, so its rows stay in that core's cache between steps. The block's W_h products run
     /// single-threaded on that thread (OpenMP's per-thread limit set to 1): two cores each running their own GEMM
     /// beat one GEMM split over two cores with a fork and join per call. Each block's arithmetic is the same
-    /// whichever thread runs it, so results do not depend on the thread count or scheduling.
+    /// whichever thread runs it, so results do not depend on the thread count or scheduling. A batch a predictor gave a
+    /// <see cref="GraphBatch.Team"/> runs its blocks (and its W_h products, split by rows) on that team instead, whose
+    /// helper is awake when each loop starts.
     /// </summary>
     internal static class Blocks
     {
