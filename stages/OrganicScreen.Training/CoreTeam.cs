@@ -42,7 +42,7 @@ public sealed class CoreTeam : IDisposable
     private readonly Thread[] helpers;
     private readonly SemaphoreSlim wake = new(0);
     private readonly Action? helperStart;
-    private readonly long spinTicks;
+    private static readonly long SpinTicks = (long)(Spin.TotalSeconds * Stopwatch.Frequency);
     private Loop? loop;
     private int generation;
     private int sleeping;
@@ -51,13 +51,10 @@ public sealed class CoreTeam : IDisposable
 
     /// <param name="threads">Threads in all, the caller's included (1: every loop runs on the caller).</param>
     /// <param name="helperStart">Runs first on each helper thread (e.g. its OpenMP limit).</param>
-    public CoreTeam(int threads, Action? helperStart = null) : this(threads, Spin, helperStart) { }
-
-    internal CoreTeam(int threads, TimeSpan spin, Action? helperStart)
+    public CoreTeam(int threads, Action? helperStart = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         this.helperStart = helperStart;
-        spinTicks = (long)(spin.TotalSeconds * Stopwatch.Frequency);
         helpers = new Thread[threads - 1];
         for (var i = 0; i < helpers.Length; i++)
         {
@@ -112,7 +109,7 @@ public sealed class CoreTeam : IDisposable
             var spins = 0;
             while (Volatile.Read(ref generation) == seen && !disposed)
             {
-                if (Stopwatch.GetTimestamp() - since < spinTicks)
+                if (Stopwatch.GetTimestamp() - since < SpinTicks)
                 {
                     Thread.SpinWait(20);
                     // Now and then give the core to a runnable thread (OpenMP's, the GC's) rather than spin over it.

@@ -232,9 +232,10 @@ public sealed class EnsemblePredictor(IReadOnlyList<string> targets, IReadOnlyLi
         foreach (var member in graphMembers.Skip(1)) member.CheckFeatureCounts(graphs);
         var results = graphMembers.Select(m => Enumerable.Range(0, m.Targets).Select(_ => new double[graphs.Molecules]).ToArray()).ToArray();
         var team = graphMembers[0].Device.type == TorchSharp.DeviceType.CPU ? Team() : null;
-        // With a team, the libtorch operations left outside its loops (W_i's bond product, the readout, the head:
-        // a few percent of the time) run on this thread alone: an OpenMP worker woken for each would be a third
-        // thread competing with the helper for two cores (measured: 1,002-1,013 against 980-1,007 molecules/s).
+        // With a team this thread runs on one OpenMP thread, like the helpers: its share of the team's loops (the
+        // W_h products' rows) must, and the libtorch operations left outside them (W_i's bond product, the readout,
+        // the head: a few percent of the time) run on it alone, since an OpenMP worker woken for each would be a
+        // third thread competing with the helper for two cores (measured: 1,002-1,013 against 980-1,007 molecules/s).
         var previousLimit = team is null ? 0 : FusedMessagePassing.OpenMp.LimitThisThread(1);
         try
         {

@@ -72,13 +72,9 @@ internal sealed class AtomOutputProduct
         var x = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(incoming.bytes));
         var y = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(output.bytes));
         var chunks = (rows + MklOrderDense.Chunk - 1) / MklOrderDense.Chunk;
-        var workers = Math.Min(Math.Min(scratch.Length, get_num_threads()), chunks);
-        if (team is not null)
-        {
-            var shares = Math.Min(Math.Min(scratch.Length, team.Threads), chunks);
-            team.Run(shares, w => Share(w, shares));
-        }
-        else if (workers <= 1) Share(0, 1);
+        var workers = Math.Min(Math.Min(scratch.Length, team?.Threads ?? get_num_threads()), chunks);
+        if (workers <= 1) Share(0, 1);
+        else if (team is not null) team.Run(workers, w => Share(w, workers));
         else Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w => Share(w, workers));
         return output;
 

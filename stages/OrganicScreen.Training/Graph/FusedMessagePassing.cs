@@ -314,11 +314,9 @@ internal static partial class FusedMessagePassing
         public static void Run(GraphBatch batch, Action<GraphBlock> body)
         {
             var blocks = batch.Blocks;
-            if (batch.Team is { } team && OpenMp.Available)
+            if (batch.Team is { } team)
             {
-                var previous = OpenMp.LimitThisThread(1);
-                try { team.Run(blocks.Count, i => { using (no_grad()) body(blocks[i]); }); }
-                finally { OpenMp.LimitThisThread(previous); }
+                team.Run(blocks.Count, i => { using (no_grad()) body(blocks[i]); });
                 return;
             }
             var threads = Math.Min(torch.get_num_threads(), blocks.Count);
@@ -345,24 +343,19 @@ internal static partial class FusedMessagePassing
         /// </summary>
         public static Tensor Product(GraphBatch batch, Tensor left, Tensor right)
         {
-            if (batch.Team is not { } team || !OpenMp.Available) return left.mm(right);
+            if (batch.Team is not { } team) return left.mm(right);
             var rows = left.shape[0];
             var output = empty([rows, right.shape[1]], left.dtype);
             var quanta = rows / RowQuantum;
             var parts = (int)Math.Min(team.Threads, Math.Max(1, quanta));
-            var previous = OpenMp.LimitThisThread(1);
-            try
+            team.Run(parts, p =>
             {
-                team.Run(parts, p =>
-                {
-                    var from = quanta * p / parts * RowQuantum;
-                    var to = p == parts - 1 ? rows : quanta * (p + 1) / parts * RowQuantum;
-                    using var o = output.narrow(0, from, to - from);
-                    using var l = left.narrow(0, from, to - from);
-                    o.addmm_(l, right, beta: 0);
-                });
-            }
-            finally { OpenMp.LimitThisThread(previous); }
+                var from = quanta * p / parts * RowQuantum;
+                var to = p == parts - 1 ? rows : quanta * (p + 1) / parts * RowQuantum;
+                using var o = output.narrow(0, from, to - from);
+                using var l = left.narrow(0, from, to - from);
+                o.addmm_(l, right, beta: 0);
+            });
             return output;
         }
 

@@ -73,7 +73,8 @@ public sealed class GraphBatch : IDisposable
 
     /// <summary>
     /// The threads a prediction on the CPU shares this batch's loops between (its owner's, not the batch's: set by the
-    /// predictor that made the batch); null: <c>Parallel.For</c> and OpenMP, as in training.
+    /// predictor that made the batch, which also holds its own thread to one OpenMP thread while the batch runs, as
+    /// the team's helpers are); null: <c>Parallel.For</c> and OpenMP, as in training.
     /// </summary>
     internal CoreTeam? Team { get; set; }
 
