@@ -172,7 +172,7 @@ internal sealed class FcnnNetwork : IDisposable
         using (no_grad())
         {
             var total = 0.0;
-            foreach (var k in _kernels) total += k.square().sum().to_type(ScalarType.Float64).item<double>();
+            foreach (var k in _kernels) total += k.Squared().sum().to_type(ScalarType.Float64).item<double>();
             return total;
         }
     }

@@ -161,12 +161,12 @@ internal sealed class TrainingSession : IDisposable
                 }
                 var prediction = _network.Forward(batch, _dropout);
                 var error = prediction - labels;
-                var loss = error.square().mean();
+                var loss = error.Squared().mean();
                 loss.backward();
                 using (no_grad())
                 {
                     var detached = error.detach().to_type(ScalarType.Float64);
-                    squaredErrorSum.add_(detached.square().sum());
+                    squaredErrorSum.add_(detached.Squared().sum());
                     absoluteErrorSum.add_(detached.abs().sum());
                 }
                 _optimizer.Step(learningRate);
@@ -181,7 +181,7 @@ internal sealed class TrainingSession : IDisposable
             {
                 validationPrediction = _network.Forward(_validation, null);
                 var error = (validationPrediction - _validationLabels).to_type(ScalarType.Float64);
-                validationMse = error.square().mean().item<double>();
+                validationMse = error.Squared().mean().item<double>();
                 validationMae = error.abs().mean().item<double>() * range;
                 var metrics = new EpochMetrics(epoch, learningRate,
                     squaredErrorSum.item<double>() / trainCount + l2Start,

@@ -159,11 +159,11 @@ internal static class MultiTaskLoss
         // sum(0L), not sum(0): a literal int 0 binds to TorchSharp's sum(ScalarType?) overload (0 = Byte).
         var counts = mask.sum(0L);
         var error = prediction - labels;
-        var perTarget = (kind == TrainingLoss.Mae ? error.abs() : error.square()).mul(mask).sum(0L).div_(counts.clamp_min(1));
-        var present = counts.gt(0).to_type(ScalarType.Float32);
-        if (weights is null) return perTarget.sum().div(present.sum().clamp_min(1));
+        var perTarget = (kind == TrainingLoss.Mae ? error.abs() : error.Squared()).mul(mask).sum(0L).div_(counts.AtLeast(1));
+        var present = counts.Above(0).to_type(ScalarType.Float32);
+        if (weights is null) return perTarget.sum().div(present.sum().AtLeast(1));
         var weight = present.mul(weights);
-        return perTarget.mul(weights).sum().div(weight.sum().clamp_min(1e-12));
+        return perTarget.mul(weights).sum().div(weight.sum().AtLeast(1e-12));
     }
 }
 
